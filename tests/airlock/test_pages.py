@@ -1,0 +1,56 @@
+from django.core.management import call_command
+from django.test import override_settings
+from django.urls import include, path
+
+from airlock.models import User
+from devices.models import Membership
+
+
+def _boom(request):
+    raise RuntimeError("unexpected")
+
+
+urlpatterns = [path("boom/", _boom), path("", include("airlock.urls"))]
+
+
+def test_it_shows_a_site_styled_404(client, manufacturer):
+    client.force_login(manufacturer)
+    response = client.get("/no-such-page/")
+
+    assert response.status_code == 404
+    assert "Page not found" in response.content.decode()
+    assert "Skip to main content" in response.content.decode()
+
+
+@override_settings(ROOT_URLCONF=__name__, DEBUG=False)
+def test_it_shows_a_site_styled_500_without_details(client, db):
+    client.raise_request_exception = False
+
+    response = client.get("/boom/")
+
+    assert response.status_code == 500
+    body = response.content.decode()
+    assert "Sorry, something went wrong" in body
+    assert "unexpected" not in body
+
+
+def test_every_page_links_to_local_assets_only(client, db):
+    body = client.get("/accounts/login/").content.decode()
+
+    assert "/static/vendor/bootstrap-5.3.8/bootstrap.min.css" in body
+    assert "/static/vendor/htmx-2.0.8/htmx.min.js" in body
+    assert "https://" not in body
+
+
+def test_seed_demo_is_idempotent(db, capsys):
+    call_command("seed_demo")
+    counts = (User.objects.count(), Membership.objects.count())
+    call_command("seed_demo")
+
+    assert (User.objects.count(), Membership.objects.count()) == counts == (5, 2)
+    maker = User.objects.get(email="maker@demo.airlock")
+    assert maker.check_password("airlock-demo")
+    assert maker.membership.organisation.name == "Demo Diagnostics Ltd"
+    assert User.objects.get(email="admin@demo.airlock").is_superuser
+    call_command("seed_demo", verbosity=2)
+    assert "lead@demo.airlock" in capsys.readouterr().out

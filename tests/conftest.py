@@ -1,0 +1,49 @@
+import pytest
+
+from airlock.roles import Role
+from tests.factories import OrganisationFactory, UserFactory, make_manufacturer
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    # Real hashing costs ~0.3 s a user; the tests are about behaviour, not key stretching.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture
+def organisation(db):
+    return OrganisationFactory(name="Demo Diagnostics Ltd")
+
+
+@pytest.fixture
+def manufacturer(organisation):
+    return make_manufacturer(organisation, email="maker@example.test", full_name="Maya Patel")
+
+
+@pytest.fixture
+def other_manufacturer(db):
+    return make_manufacturer(
+        OrganisationFactory(name="Other Medical AI Ltd"),
+        email="other@example.test",
+        full_name="Oliver Grant",
+    )
+
+
+@pytest.fixture
+def reviewer(db):
+    return UserFactory(email="reviewer@example.test", full_name="Rachel Evans", role=Role.REVIEWER)
+
+
+@pytest.fixture
+def lead_reviewer(db):
+    return UserFactory(email="lead@example.test", full_name="Leo Okafor", role=Role.LEAD_REVIEWER)
+
+
+@pytest.fixture
+def admin_user(db):
+    return UserFactory(email="admin@example.test", full_name="Ada Hughes", role=Role.ADMINISTRATOR)
+
+
+@pytest.fixture
+def user_without_role(db):
+    return UserFactory(email="norole@example.test", full_name="Nadia Roles")
