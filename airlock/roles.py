@@ -22,6 +22,7 @@ GROUP_ROLES = (Role.LEAD_REVIEWER, Role.REVIEWER, Role.MANUFACTURER)
 
 _MANUFACTURER = [
     "devices.view_organisation",
+    "devices.act_for_organisation",
 ]
 _REVIEWER = [
     "devices.view_organisation",

@@ -47,3 +47,9 @@ def admin_user(db):
 @pytest.fixture
 def user_without_role(db):
     return UserFactory(email="norole@example.test", full_name="Nadia Roles")
+
+
+@pytest.fixture(autouse=True)
+def _private_storage(settings, tmp_path):
+    # Uploaded evidence goes to a per-test folder, never the developer's var/.
+    settings.PRIVATE_STORAGE_ROOT = tmp_path / "private"

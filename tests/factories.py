@@ -1,9 +1,42 @@
+import hashlib
+from datetime import date, timedelta
+
 import factory
+from django.core.files.base import ContentFile
+from django.utils import timezone
 from factory.django import DjangoModelFactory
 
 from airlock.models import User
 from airlock.roles import Role, group_for
-from devices.models import Membership, Organisation
+from devices.models import (
+    REQUIRED_EVIDENCE,
+    AiType,
+    Application,
+    ApplicationState,
+    CareSetting,
+    ClinicalArea,
+    Device,
+    EvidenceDocument,
+    Maturity,
+    MdrClass,
+    Membership,
+    Organisation,
+    SandboxEnvironment,
+    Significance,
+    Situation,
+)
+from reviews.models import (
+    Cohort,
+    Decision,
+    DecisionKind,
+    EligibilityCriterion,
+    InformationRequest,
+    Metric,
+    MetricThreshold,
+    ScreeningAssessment,
+    ScreeningOutcome,
+    TestingPlan,
+)
 
 TEST_PASSWORD = "correct-horse-battery-staple"
 
@@ -51,3 +84,127 @@ def make_manufacturer(organisation: Organisation | None = None, **kwargs) -> Use
         **{f"user__{key}": value for key, value in kwargs.items()},
     )
     return membership.user
+
+
+class DeviceFactory(DjangoModelFactory):
+    class Meta:
+        model = Device
+
+    organisation = factory.SubFactory(OrganisationFactory)
+    name = factory.Sequence(lambda n: f"LungScan AI {n}")
+    version = "2.1"
+    intended_purpose = "Flags chest X-rays suggestive of COPD for GP review."
+    clinical_area = ClinicalArea.RESPIRATORY
+    care_setting = CareSetting.PRIMARY
+    mdr_class = MdrClass.IIA
+    significance = Significance.DRIVE
+    situation = Situation.SERIOUS
+    ai_type = AiType.LOCKED
+    model_summary = "Convolutional network; input chest X-ray; output COPD likelihood."
+    training_data_summary = "120,000 X-rays from 6 NHS trusts, 2015-2022; test set held apart."
+    created_by = factory.SubFactory(UserFactory)
+
+
+class ApplicationFactory(DjangoModelFactory):
+    """A complete draft, ready to submit once its evidence is uploaded (see make_application)."""
+
+    class Meta:
+        model = Application
+
+    organisation = factory.SubFactory(OrganisationFactory)
+    device = factory.SubFactory(DeviceFactory, organisation=factory.SelfAttribute("..organisation"))
+    reference = factory.Sequence(lambda n: f"AIA-2026-{n + 1:04d}")
+    regulatory_challenge = "How should performance drift be monitored in general practice?"
+    sandbox_environment = SandboxEnvironment.VIRTUAL
+    patient_benefit = "Earlier COPD diagnosis; fewer emergency admissions."
+    maturity = Maturity.RETROSPECTIVE
+    nhs_sites = "Leeds Teaching Hospitals\nBradford GP Federation"
+    created_by = factory.SubFactory(UserFactory)
+
+
+class CohortFactory(DjangoModelFactory):
+    class Meta:
+        model = Cohort
+        django_get_or_create = ("name",)
+
+    name = "Phase 3 (2026-27)"
+    starts_on = date(2026, 4, 1)
+    ends_on = date(2027, 3, 31)
+
+
+def add_evidence(application: Application, kind: str, *, version: int = 1, by=None):
+    content = b"%PDF-1.7\n" + f"{kind} v{version}".encode()
+    return EvidenceDocument.objects.create(
+        application=application,
+        kind=kind,
+        file=ContentFile(content, name="evidence.pdf"),
+        original_name=f"{kind}.pdf",
+        content_type="application/pdf",
+        size=len(content),
+        sha256=hashlib.sha256(content).hexdigest(),
+        version=version,
+        uploaded_by=by or application.created_by,
+    )
+
+
+def make_application(state: str = ApplicationState.DRAFT, **kwargs) -> Application:
+    """An application in any state, with whatever that state's next steps need.
+
+    The state is written directly (the state machine is tested on its own); the supporting
+    records are real: evidence, screening assessments, an agreed testing plan, an open
+    information request, a proposed clearance.
+    """
+    application = ApplicationFactory(**kwargs)
+    for kind in REQUIRED_EVIDENCE:
+        add_evidence(application, kind)
+    reviewer = UserFactory(role=Role.REVIEWER, full_name="Proposing Reviewer")
+    if state != ApplicationState.DRAFT:
+        application.submitted_at = timezone.now()
+    if state in {ApplicationState.SCREENING, ApplicationState.INFORMATION_REQUESTED}:
+        for criterion in EligibilityCriterion.objects.filter(is_active=True):
+            ScreeningAssessment.objects.create(
+                application=application,
+                criterion=criterion,
+                outcome=ScreeningOutcome.MET,
+                comment="Meets the criterion.",
+                assessor=reviewer,
+            )
+    if state == ApplicationState.INFORMATION_REQUESTED:
+        application.return_state = ApplicationState.SCREENING
+        InformationRequest.objects.create(
+            application=application,
+            requested_by=reviewer,
+            questions="Which NHS sites have agreed to take part?",
+            due_on=timezone.localdate() + timedelta(days=14),
+        )
+    if state in {
+        ApplicationState.ACCEPTED,
+        ApplicationState.IN_CONTROLLED_TESTING,
+        ApplicationState.SUSPENDED,
+        ApplicationState.EVIDENCE_REVIEW,
+    }:
+        application.cohort = CohortFactory()
+        plan = TestingPlan.objects.create(
+            application=application,
+            environment=SandboxEnvironment.VIRTUAL,
+            starts_on=timezone.localdate(),
+            ends_on=timezone.localdate() + timedelta(days=180),
+            cadence_days=28,
+            drafted_by=reviewer,
+            agreed_by=reviewer,
+            agreed_at=timezone.now(),
+        )
+        MetricThreshold.objects.create(
+            plan=plan, metric=Metric.SENSITIVITY, value="0.90", critical_value="0.80"
+        )
+    if state == ApplicationState.EVIDENCE_REVIEW:
+        Decision.objects.create(
+            application=application,
+            kind=DecisionKind.CLEAR,
+            rationale="All ten GMLP principles met; thresholds held throughout.",
+            decided_by=reviewer,
+        )
+    application.save()
+    Application.objects.filter(pk=application.pk).update(state=state)
+    application.refresh_from_db()
+    return application

@@ -1,0 +1,318 @@
+"""Every operation that changes the manufacturer's side of a case.
+
+State changes all go through `application_transition` (or `transition_locked`, for services that
+already hold the row lock), so the rules, the audit row and the side effects live in one place.
+"""
+
+import hashlib
+from datetime import date
+
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from airlock.models import User
+from airlock.queue import enqueue_on_commit
+from devices.models import (
+    TRANSITIONS,
+    Application,
+    ApplicationEvent,
+    ApplicationState,
+    Device,
+    EvidenceDocument,
+    Membership,
+    Message,
+    Organisation,
+    ReferenceCounter,
+)
+from devices.uploads import InspectedUpload
+
+
+class TransitionRefused(Exception):
+    """A state change that cannot happen; the message says why, for the person who tried."""
+
+
+# Transitions whose audit row must carry a reason a person wrote.
+REASON_REQUIRED = {"withdraw", "reject", "not_clear", "suspend", "extend_testing"}
+
+
+def _transition_meta(application: Application, action: str):
+    return getattr(application, action)._django_fsm.get_transition(application.state)
+
+
+def _allowed_states_text(action: str) -> str:
+    sources = getattr(Application, action)._django_fsm.transitions
+    if len(sources) > 4:
+        return "not yet decided"
+    return " or ".join(ApplicationState(state).label.lower() for state in sources)
+
+
+def action_label(action: str) -> str:
+    """The words on the button for a transition, e.g. "Start screening"."""
+    meta = getattr(Application, action)._django_fsm
+    return next(iter(meta.transitions.values())).custom["label"]
+
+
+def refusal_reason(application: Application, action: str, actor: User | None) -> str | None:
+    """Why `actor` cannot `action` this application now, in words; None if they can.
+
+    `actor=None` is the system (a scheduled job), which needs no permission.
+    """
+    if action not in TRANSITIONS:
+        return f"“{action}” is not something that can be done to an application."
+    transition = _transition_meta(application, action)
+    if transition is None:
+        return (
+            f"“{action_label(action)}” is only possible when an application is "
+            f"{_allowed_states_text(action)}; this one is {application.state_enum.label.lower()}."
+        )
+    if actor is not None and not transition.permission(application, actor):
+        return transition.permission.refusal(application, actor)
+    for condition in transition.conditions:
+        if not condition(application):
+            return condition.refusal(application)
+    return None
+
+
+def available_actions(application: Application, actor: User) -> list[dict]:
+    """The transitions `actor` may take now, with their labels, for buttons and menus."""
+    actions = []
+    for action in TRANSITIONS:
+        transition = _transition_meta(application, action)
+        if transition is None or not transition.permission(application, actor):
+            continue
+        actions.append(
+            {
+                "name": action,
+                "label": transition.custom["label"],
+                "refusal": refusal_reason(application, action, actor),
+            }
+        )
+    return actions
+
+
+def lock_application(application_id: int) -> Application:
+    # select_for_update serialises concurrent transitions on PostgreSQL: the second request
+    # waits, then sees the state the first one left and is refused with a reason. SQLite
+    # gets the same effect from the IMMEDIATE transactions set in settings.
+    return Application.objects.select_for_update().get(pk=application_id)
+
+
+def transition_locked(
+    application: Application,
+    *,
+    action: str,
+    actor: User | None,
+    reason: str = "",
+    expected_state: str | None = None,
+    **kwargs,
+) -> ApplicationEvent:
+    """Check, transition, save and audit an application whose row the caller has locked.
+
+    Steps: refuse with a reason (stale page, wrong state, permission, conditions, missing
+    reason); call the @transition method; save; write the audit row; queue notifications for
+    after commit.
+    """
+    if expected_state and application.state != expected_state:
+        now = application.state_enum.label.lower()
+        raise TransitionRefused(
+            f"Someone else changed this application while you were looking at it: it is now "
+            f"{now}. Nothing was changed; check the page and try again."
+        )
+    refusal = refusal_reason(application, action, actor)
+    if refusal:
+        raise TransitionRefused(refusal)
+    if action in REASON_REQUIRED and not reason.strip():
+        raise TransitionRefused("Give a reason: it goes on the case record.")
+    from_state = application.state
+    getattr(application, action)(**kwargs)
+    application.state_changed_at = timezone.now()
+    application.save()
+    event = ApplicationEvent.objects.create(
+        application=application,
+        actor=actor,
+        transition=action,
+        from_state=from_state,
+        to_state=application.state,
+        reason=reason.strip(),
+    )
+    from devices.tasks import send_event_notifications
+
+    enqueue_on_commit(send_event_notifications, event.pk)
+    return event
+
+
+def application_transition(
+    *,
+    application_id: int,
+    action: str,
+    actor: User | None,
+    reason: str = "",
+    expected_state: str | None = None,
+    **kwargs,
+) -> Application:
+    """Move one application through the state machine; the single entry point for views,
+    the admin, the API and scheduled jobs. Raises TransitionRefused with a reason."""
+    with transaction.atomic():
+        application = lock_application(application_id)
+        transition_locked(
+            application,
+            action=action,
+            actor=actor,
+            reason=reason,
+            expected_state=expected_state,
+            **kwargs,
+        )
+    return application
+
+
+# --- Cases, devices, evidence, messages ------------------------------------------------------
+
+
+def _next_reference(today: date) -> str:
+    counter, _ = ReferenceCounter.objects.select_for_update().get_or_create(year=today.year)
+    ReferenceCounter.objects.filter(pk=counter.pk).update(last_number=F("last_number") + 1)
+    counter.refresh_from_db()
+    return f"AIA-{today.year}-{counter.last_number:04d}"
+
+
+def organisation_for(user: User) -> Organisation:
+    membership = Membership.objects.select_related("organisation").filter(user=user).first()
+    if membership is None:
+        raise PermissionError("Your account is not linked to an organisation.")
+    return membership.organisation
+
+
+@transaction.atomic
+def application_create(*, actor: User, **fields) -> Application:
+    """Start a draft application for the actor's organisation, with a new case reference."""
+    organisation = organisation_for(actor)
+    device = fields.get("device")
+    if device is not None and device.organisation_id != organisation.pk:
+        raise PermissionError("That device belongs to another organisation.")
+    return Application.objects.create(
+        organisation=organisation,
+        created_by=actor,
+        reference=_next_reference(timezone.localdate()),
+        **fields,
+    )
+
+
+def application_update_draft(*, application: Application, actor: User, **fields) -> Application:
+    """Save changes to a draft. Only drafts are editable: after submission the record is
+    what the regulator reviewed."""
+    with transaction.atomic():
+        locked = lock_application(application.pk)
+        if locked.state != ApplicationState.DRAFT:
+            raise TransitionRefused(
+                "Only a draft can be edited; this application was submitted already."
+            )
+        if not _acts_for(actor, locked.organisation_id):
+            raise PermissionError("Only the organisation's own team can edit this application.")
+        for name, value in fields.items():
+            setattr(locked, name, value)
+        locked.save(update_fields=[*fields, "updated_at"])
+    return locked
+
+
+def _acts_for(user: User, organisation_id: int) -> bool:
+    membership = getattr(user, "membership", None)
+    return user.is_superuser or (
+        membership is not None and membership.organisation_id == organisation_id
+    )
+
+
+def device_save(*, actor: User, device: Device) -> Device:
+    """Create or update a device for the actor's organisation (IMDRF category is derived)."""
+    if device.pk is None:
+        device.organisation = organisation_for(actor)
+        device.created_by = actor
+    elif not _acts_for(actor, device.organisation_id):
+        raise PermissionError("Only the organisation's own team can edit this device.")
+    device.full_clean()
+    device.save()
+    return device
+
+
+def evidence_upload(
+    *,
+    application: Application,
+    actor: User,
+    kind: str,
+    upload: InspectedUpload,
+    title: str = "",
+) -> EvidenceDocument:
+    """Store a checked upload as the current version of its kind, superseding the last one.
+
+    Evidence can be added until the case is decided; old versions are kept, never deleted.
+    """
+    with transaction.atomic():
+        locked = lock_application(application.pk)
+        if locked.state_enum.is_final:
+            raise TransitionRefused(
+                f"This application is {locked.state_enum.label.lower()}: no more evidence "
+                "can be added."
+            )
+        if not _acts_for(actor, locked.organisation_id):
+            raise PermissionError("Only the organisation's own team can upload evidence.")
+        previous = (
+            EvidenceDocument.objects.select_for_update()
+            .filter(application=locked, kind=kind, is_current=True)
+            .first()
+        )
+        if previous is not None:
+            EvidenceDocument.objects.filter(pk=previous.pk).update(is_current=False)
+        digest = hashlib.sha256()
+        for chunk in upload.file.chunks():
+            digest.update(chunk)
+        upload.file.seek(0)
+        try:
+            return EvidenceDocument.objects.create(
+                application=locked,
+                kind=kind,
+                title=title,
+                file=upload.file,
+                original_name=upload.name,
+                content_type=upload.content_type,
+                size=upload.file.size,
+                sha256=digest.hexdigest(),
+                version=previous.version + 1 if previous else 1,
+                supersedes=previous,
+                uploaded_by=actor,
+            )
+        except IntegrityError:
+            raise TransitionRefused(
+                "Someone uploaded a new version of this document at the same moment; "
+                "reload the page and try again."
+            ) from None
+
+
+def message_post(*, application: Application, author: User, body: str) -> Message:
+    """Add a message both sides see. Manufacturers post for their own organisation only."""
+    from_regulator = author.has_perm("airlock.access_review_workspace")
+    if not from_regulator and not _acts_for(author, application.organisation_id):
+        raise PermissionError("Only the organisation's own team can message on this case.")
+    return Message.objects.create(
+        application=application, author=author, from_regulator=from_regulator, body=body.strip()
+    )
+
+
+def information_respond(
+    *, application_id: int, actor: User, response: str, expected_state: str | None = None
+) -> Application:
+    """Answer the open information request and return the case to where it came from."""
+    with transaction.atomic():
+        application = lock_application(application_id)
+        request = application.open_information_request()
+        transition_locked(
+            application,
+            action="respond",
+            actor=actor,
+            reason="Information provided.",
+            expected_state=expected_state,
+        )
+        request.response = response.strip()
+        request.responded_by = actor
+        request.responded_at = timezone.now()
+        request.save(update_fields=["response", "responded_by", "responded_at"])
+    return application

@@ -1,0 +1,120 @@
+"""Checking uploaded evidence by what it contains, not what it is called.
+
+A file is accepted only when its bytes are one of the allowed formats *and* its extension names
+that same format, so a renamed executable or a PDF called report.png is refused with a reason.
+"""
+
+import csv
+import io
+import zipfile
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.files.uploadedfile import UploadedFile
+from django.template.defaultfilters import filesizeformat
+
+ALLOWED = {
+    "pdf": ("application/pdf", "PDF"),
+    "docx": (
+        "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+        "Word document (DOCX)",
+    ),
+    "xlsx": (
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        "Excel workbook (XLSX)",
+    ),
+    "csv": ("text/csv", "CSV"),
+    "png": ("image/png", "PNG image"),
+    "jpg": ("image/jpeg", "JPEG image"),
+}
+EXTENSIONS = {"jpeg": "jpg"}
+ALLOWED_DESCRIPTION = "PDF, DOCX, XLSX, CSV, PNG or JPEG"
+
+
+@dataclass(frozen=True)
+class InspectedUpload:
+    file: UploadedFile
+    name: str
+    content_type: str
+
+
+def _sniff(file: UploadedFile) -> str | None:
+    """The format the bytes say this is, or None."""
+    file.seek(0)
+    head = file.read(8)
+    file.seek(0)
+    if head.startswith(b"%PDF-"):
+        return "pdf"
+    if head.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "png"
+    if head.startswith(b"\xff\xd8\xff"):
+        return "jpg"
+    if head.startswith(b"PK\x03\x04"):
+        return _sniff_office(file)
+    return "csv" if _looks_like_csv(file) else None
+
+
+def _sniff_office(file: UploadedFile) -> str | None:
+    try:
+        with zipfile.ZipFile(file) as archive:
+            names = set(archive.namelist())
+    except (zipfile.BadZipFile, OSError):
+        return None
+    finally:
+        file.seek(0)
+    if "[Content_Types].xml" not in names:
+        return None
+    if "word/document.xml" in names:
+        return "docx"
+    if "xl/workbook.xml" in names:
+        return "xlsx"
+    return None
+
+
+def _looks_like_csv(file: UploadedFile) -> bool:
+    sample = file.read(64 * 1024)
+    file.seek(0)
+    if b"\x00" in sample:
+        return False
+    try:
+        text = sample.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        # A cut through a multi-byte character at the end of the sample is fine.
+        try:
+            text = sample[:-3].decode("utf-8-sig")
+        except UnicodeDecodeError:
+            return False
+    rows = list(csv.reader(io.StringIO(text)))
+    return bool(rows) and any(len(row) > 1 for row in rows[:5])
+
+
+def inspect_upload(file: UploadedFile) -> InspectedUpload:
+    """Return the upload if it is an allowed file within the size cap; else ValidationError."""
+    limit = settings.EVIDENCE_MAX_UPLOAD_BYTES
+    if file.size > limit:
+        raise ValidationError(
+            f"This file is {filesizeformat(file.size)}; the limit is {filesizeformat(limit)}. "
+            "Split it or compress it and try again.",
+            code="too_large",
+        )
+    if file.size == 0:
+        raise ValidationError("This file is empty.", code="empty")
+    name = (file.name or "").rsplit("/", 1)[-1].rsplit("\\", 1)[-1]
+    extension = name.rsplit(".", 1)[-1].lower() if "." in name else ""
+    extension = EXTENSIONS.get(extension, extension)
+    if extension not in ALLOWED:
+        raise ValidationError(
+            f"Files ending .{extension or '(none)'} are not accepted. "
+            f"Upload a {ALLOWED_DESCRIPTION} file.",
+            code="extension",
+        )
+    detected = _sniff(file)
+    if detected != extension:
+        described = ALLOWED[detected][1] if detected else "not one of the accepted formats"
+        raise ValidationError(
+            f"This file is named .{extension} but its contents are {described}. "
+            f"Upload a genuine {ALLOWED_DESCRIPTION} file.",
+            code="content",
+        )
+    return InspectedUpload(file=file, name=name[:255], content_type=ALLOWED[detected][0])

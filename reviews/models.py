@@ -1,0 +1,558 @@
+"""The regulator's side: assignments, screening, information requests, testing plans and
+checkpoints, evidence assessment, decisions, safety signals and partner regulators."""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+from devices.models import SandboxEnvironment
+
+
+class Cohort(models.Model):
+    name = models.CharField(max_length=100, unique=True)
+    starts_on = models.DateField()
+    ends_on = models.DateField()
+    capacity = models.PositiveSmallIntegerField(
+        default=7, help_text="How many applications the cohort can take."
+    )
+    is_open = models.BooleanField(default=True, help_text="Open cohorts can accept applications.")
+
+    class Meta:
+        ordering = ["-starts_on"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(ends_on__gt=models.F("starts_on")), name="cohort_ends_after_start"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ConflictOfInterest(models.Model):
+    """A reviewer's declared interest in an organisation: they cannot work its cases."""
+
+    reviewer = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="conflicts"
+    )
+    organisation = models.ForeignKey(
+        "devices.Organisation", on_delete=models.CASCADE, related_name="conflicts"
+    )
+    reason = models.TextField()
+    declared_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-declared_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["reviewer", "organisation"], name="coi_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.reviewer} ↔ {self.organisation}"
+
+
+class Assignment(models.Model):
+    """Who worked a case, and when. The current one also sits on Application.assignee."""
+
+    application = models.ForeignKey(
+        "devices.Application", on_delete=models.PROTECT, related_name="assignments"
+    )
+    reviewer = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="assignments"
+    )
+    assigned_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    assigned_at = models.DateTimeField(default=timezone.now)
+    ended_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-assigned_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["application"],
+                condition=Q(ended_at__isnull=True),
+                name="assignment_one_current",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.application} → {self.reviewer}"
+
+
+class EligibilityCriterion(models.Model):
+    """A screening criterion (FCA-sandbox style), managed by lead reviewers in the admin."""
+
+    code = models.SlugField(max_length=40, unique=True)
+    title = models.CharField(max_length=100)
+    question = models.TextField()
+    positive_indicators = models.TextField(blank=True)
+    negative_indicators = models.TextField(blank=True)
+    order = models.PositiveSmallIntegerField(default=0)
+    is_active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["order", "title"]
+        verbose_name_plural = "eligibility criteria"
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class ScreeningOutcome(models.TextChoices):
+    MET = "met", "Met"
+    NOT_MET = "not_met", "Not met"
+    UNCLEAR = "unclear", "Unclear — more information needed"
+
+
+class ScreeningAssessment(models.Model):
+    application = models.ForeignKey(
+        "devices.Application", on_delete=models.PROTECT, related_name="screening_assessments"
+    )
+    criterion = models.ForeignKey(
+        EligibilityCriterion, on_delete=models.PROTECT, related_name="assessments"
+    )
+    outcome = models.CharField(max_length=10, choices=ScreeningOutcome.choices)
+    comment = models.TextField()
+    assessor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    assessed_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["criterion__order"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["application", "criterion"], name="screening_one_per_criterion"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.application}: {self.criterion} {self.outcome}"
+
+
+class InformationRequest(models.Model):
+    """Questions to the manufacturer. While open, the review clock is paused."""
+
+    application = models.ForeignKey(
+        "devices.Application", on_delete=models.PROTECT, related_name="information_requests"
+    )
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    requested_at = models.DateTimeField(default=timezone.now)
+    questions = models.TextField()
+    due_on = models.DateField()
+    response = models.TextField(blank=True)
+    responded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    responded_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-requested_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["application"],
+                condition=Q(responded_at__isnull=True),
+                name="information_request_one_open",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.application} request {self.requested_at:%Y-%m-%d}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.responded_at is None
+
+
+class InternalNote(models.Model):
+    """A reviewers-only note on a case. Never shown to manufacturers."""
+
+    application = models.ForeignKey(
+        "devices.Application", on_delete=models.PROTECT, related_name="internal_notes"
+    )
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    body = models.TextField()
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"Note on {self.application} by {self.author}"
+
+
+# --- Controlled testing ----------------------------------------------------------------------
+
+
+class Metric(models.TextChoices):
+    SENSITIVITY = "sensitivity", "Sensitivity"
+    SPECIFICITY = "specificity", "Specificity"
+    PPV = "ppv", "Positive predictive value"
+    NPV = "npv", "Negative predictive value"
+    AUROC = "auroc", "AUROC"
+    CALIBRATION_SLOPE = "calibration_slope", "Calibration slope"
+    OVERRIDE_RATE = "override_rate", "Clinician override rate"
+
+
+class Comparator(models.TextChoices):
+    AT_LEAST = "gte", "at least"
+    AT_MOST = "lte", "at most"
+
+
+class TestingPlan(models.Model):
+    application = models.OneToOneField(
+        "devices.Application", on_delete=models.PROTECT, related_name="testing_plan"
+    )
+    environment = models.CharField(max_length=20, choices=SandboxEnvironment.choices)
+    starts_on = models.DateField()
+    ends_on = models.DateField()
+    cadence_days = models.PositiveSmallIntegerField(
+        default=28, help_text="Days between checkpoints."
+    )
+    nhs_sites = models.TextField("NHS sites", blank=True)
+    suspend_on_critical_breach = models.BooleanField(
+        default=True,
+        help_text="Suspend testing automatically when a metric passes its critical limit.",
+    )
+    notes = models.TextField(blank=True)
+    drafted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    agreed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    agreed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(ends_on__gt=models.F("starts_on")), name="plan_ends_after_start"
+            ),
+            models.CheckConstraint(condition=Q(cadence_days__gte=1), name="plan_cadence_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Testing plan for {self.application}"
+
+
+class MetricThreshold(models.Model):
+    plan = models.ForeignKey(TestingPlan, on_delete=models.CASCADE, related_name="thresholds")
+    metric = models.CharField(max_length=30, choices=Metric.choices)
+    comparator = models.CharField(
+        max_length=3, choices=Comparator.choices, default=Comparator.AT_LEAST
+    )
+    value = models.DecimalField(max_digits=6, decimal_places=4)
+    critical_value = models.DecimalField(
+        max_digits=6,
+        decimal_places=4,
+        null=True,
+        blank=True,
+        help_text="Beyond this value a breach is critical.",
+    )
+
+    class Meta:
+        ordering = ["metric"]
+        constraints = [
+            models.UniqueConstraint(fields=["plan", "metric"], name="threshold_one_per_metric")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_metric_display()} {self.get_comparator_display()} {self.value}"
+
+
+class CheckpointStatus(models.TextChoices):
+    SCHEDULED = "scheduled", "Scheduled"
+    SUBMITTED = "submitted", "Report submitted"
+    OVERDUE = "overdue", "Overdue"
+
+
+class Checkpoint(models.Model):
+    """A scheduled report during controlled testing, created by the checkpoint sweep."""
+
+    application = models.ForeignKey(
+        "devices.Application", on_delete=models.PROTECT, related_name="checkpoints"
+    )
+    sequence = models.PositiveSmallIntegerField()
+    due_on = models.DateField(db_index=True)
+    status = models.CharField(
+        max_length=10, choices=CheckpointStatus.choices, default=CheckpointStatus.SCHEDULED
+    )
+    reminded_7_days_at = models.DateTimeField(null=True, blank=True)
+    reminded_1_day_at = models.DateTimeField(null=True, blank=True)
+    overdue_at = models.DateTimeField(null=True, blank=True)
+    escalated_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["application", "sequence"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["application", "sequence"], name="checkpoint_unique_sequence"
+            )
+        ]
+        indexes = [models.Index(fields=["status", "due_on"], name="checkpoint_status_due_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.application} checkpoint {self.sequence}"
+
+
+# --- Evidence review and decisions -----------------------------------------------------------
+
+
+class GmlpPrinciple(models.IntegerChoices):
+    MULTIDISCIPLINARY = 1, "Multidisciplinary expertise across the product life cycle"
+    SOFTWARE_SECURITY = 2, "Good software engineering and security practice"
+    REPRESENTATIVE_DATA = 3, "Participants and data sets represent the intended population"
+    INDEPENDENT_DATA = 4, "Training data sets are independent of test sets"
+    REFERENCE_DATASETS = 5, "Reference data sets use the best available methods"
+    MODEL_DESIGN = 6, "Model design is tailored to the data and the intended use"
+    HUMAN_AI_TEAM = 7, "Focus is on the performance of the human-AI team"
+    CLINICAL_TESTING = 8, "Testing shows performance in clinically relevant conditions"
+    USER_INFORMATION = 9, "Users get clear, essential information"
+    MONITORING = 10, "Deployed models are monitored and retraining risks managed"
+
+
+class GmlpRating(models.TextChoices):
+    MET = "met", "Met"
+    PARTLY_MET = "partly_met", "Partly met"
+    NOT_MET = "not_met", "Not met"
+    NOT_APPLICABLE = "not_applicable", "Not applicable"
+
+
+class EvidenceAssessment(models.Model):
+    application = models.ForeignKey(
+        "devices.Application", on_delete=models.PROTECT, related_name="evidence_assessments"
+    )
+    principle = models.PositiveSmallIntegerField(choices=GmlpPrinciple.choices)
+    rating = models.CharField(max_length=20, choices=GmlpRating.choices)
+    comment = models.TextField()
+    assessor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    assessed_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["principle"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["application", "principle"], name="gmlp_one_per_principle"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.application}: GMLP {self.principle} {self.rating}"
+
+
+class DecisionKind(models.TextChoices):
+    ACCEPT = "accept", "Accept into the sandbox"
+    REJECT = "reject", "Reject"
+    EXTEND_TESTING = "extend_testing", "Extend testing"
+    CLEAR = "clear", "Clear"
+    NOT_CLEAR = "not_clear", "Do not clear"
+
+
+class Decision(models.Model):
+    """A recorded decision with its rationale. A clearance takes effect only when a lead
+    reviewer other than the decider countersigns it."""
+
+    application = models.ForeignKey(
+        "devices.Application", on_delete=models.PROTECT, related_name="decisions"
+    )
+    kind = models.CharField(max_length=20, choices=DecisionKind.choices)
+    rationale = models.TextField()
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    decided_at = models.DateTimeField(default=timezone.now)
+    countersigned_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    countersigned_at = models.DateTimeField(null=True, blank=True)
+    withdrawn_at = models.DateTimeField(
+        null=True, blank=True, help_text="A proposal set aside before countersignature."
+    )
+
+    class Meta:
+        ordering = ["-decided_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(countersigned_by__isnull=True)
+                | ~Q(countersigned_by=models.F("decided_by")),
+                name="decision_four_eyes",
+            ),
+            models.UniqueConstraint(
+                fields=["application"],
+                condition=Q(kind="clear", countersigned_at__isnull=True, withdrawn_at__isnull=True),
+                name="decision_one_pending_clearance",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.application}: {self.get_kind_display()}"
+
+
+# --- Safety signals and the partner network --------------------------------------------------
+
+
+class SignalSeverity(models.TextChoices):
+    LOW = "low", "Low"
+    MEDIUM = "medium", "Medium"
+    HIGH = "high", "High"
+    CRITICAL = "critical", "Critical"
+
+
+class SignalSource(models.TextChoices):
+    CHECKPOINT_BREACH = "checkpoint_breach", "Checkpoint threshold breach"
+    INCIDENT = "incident", "Incident report"
+    REVIEWER = "reviewer", "Raised by a reviewer"
+
+
+class SignalStatus(models.TextChoices):
+    OPEN = "open", "Open"
+    INVESTIGATING = "investigating", "Investigating"
+    CLOSED = "closed", "Closed"
+
+
+class SafetySignal(models.Model):
+    application = models.ForeignKey(
+        "devices.Application", on_delete=models.PROTECT, related_name="safety_signals"
+    )
+    checkpoint_report = models.ForeignKey(
+        "devices.CheckpointReport",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="signals",
+    )
+    incident = models.ForeignKey(
+        "devices.IncidentReport",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="signals",
+    )
+    metric = models.CharField(max_length=30, choices=Metric.choices, blank=True)
+    observed_value = models.DecimalField(max_digits=8, decimal_places=4, null=True, blank=True)
+    severity = models.CharField(max_length=10, choices=SignalSeverity.choices)
+    source = models.CharField(max_length=20, choices=SignalSource.choices)
+    status = models.CharField(
+        max_length=15, choices=SignalStatus.choices, default=SignalStatus.OPEN
+    )
+    title = models.CharField(max_length=200)
+    description = models.TextField()
+    raised_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="Empty when raised automatically by checkpoint evaluation.",
+    )
+    raised_at = models.DateTimeField(default=timezone.now, db_index=True)
+    shared_at = models.DateTimeField(
+        null=True, blank=True, help_text="When it was shared with partner regulators."
+    )
+
+    class Meta:
+        ordering = ["-raised_at"]
+        constraints = [
+            # Evaluating the same report twice must not raise the same signal twice.
+            models.UniqueConstraint(
+                fields=["checkpoint_report", "metric"],
+                condition=Q(checkpoint_report__isnull=False),
+                name="signal_one_per_report_metric",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class PartnerRegulator(models.Model):
+    """A regulator in the network. Outbound alerts are signed with `signing_secret`;
+    inbound alerts authenticate with the token whose SHA-256 is `inbound_token_sha256`."""
+
+    name = models.CharField(max_length=200, unique=True)
+    country = models.CharField(max_length=100)
+    webhook_url = models.URLField(blank=True)
+    signing_secret = models.CharField(max_length=128, blank=True)
+    inbound_token_sha256 = models.CharField(max_length=64, blank=True)
+    is_active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class DeliveryStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    DELIVERED = "delivered", "Delivered"
+    FAILED = "failed", "Failed (gave up)"
+
+
+class AlertDelivery(models.Model):
+    """The delivery log: one row per signal per partner, updated on every attempt."""
+
+    signal = models.ForeignKey(SafetySignal, on_delete=models.PROTECT, related_name="deliveries")
+    partner = models.ForeignKey(
+        PartnerRegulator, on_delete=models.PROTECT, related_name="deliveries"
+    )
+    status = models.CharField(
+        max_length=10, choices=DeliveryStatus.choices, default=DeliveryStatus.PENDING
+    )
+    attempts = models.PositiveSmallIntegerField(default=0)
+    last_attempt_at = models.DateTimeField(null=True, blank=True)
+    last_status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-last_attempt_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["signal", "partner"], name="delivery_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.signal} → {self.partner}: {self.status}"
+
+
+class IncomingAlert(models.Model):
+    """A safety alert a partner regulator shared with us."""
+
+    partner = models.ForeignKey(
+        PartnerRegulator, on_delete=models.PROTECT, related_name="incoming_alerts"
+    )
+    external_id = models.CharField(max_length=100)
+    title = models.CharField(max_length=200)
+    severity = models.CharField(max_length=10, choices=SignalSeverity.choices)
+    device_name = models.CharField(max_length=200, blank=True)
+    summary = models.TextField()
+    payload = models.JSONField()
+    received_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-received_at"]
+        constraints = [
+            # Partners retry: the same alert delivered twice is stored once.
+            models.UniqueConstraint(fields=["partner", "external_id"], name="incoming_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.partner}: {self.title}"

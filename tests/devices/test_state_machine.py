@@ -1,0 +1,96 @@
+"""Every (state, action, role) triple: allowed ones succeed and write one audit row; the rest
+are refused with a reason and change nothing.
+
+The expected table is written out from DESIGN.md, not derived from the model, so a change to the
+model that breaks the design fails here.
+"""
+
+import pytest
+
+from airlock.roles import Role
+from devices.models import TRANSITIONS, Application, ApplicationEvent, ApplicationState
+from devices.services import TransitionRefused, application_transition
+from tests.factories import UserFactory, make_application, make_manufacturer
+
+S = ApplicationState
+FINAL = {S.CLEARED, S.NOT_CLEARED, S.REJECTED, S.WITHDRAWN}
+MANUFACTURERS = {"manufacturer", "admin"}
+REVIEWERS = {"reviewer", "lead_reviewer", "admin"}
+
+# action: (states it may start from, roles that may take it, target state)
+EXPECTED = {
+    "submit": ({S.DRAFT}, MANUFACTURERS, S.SUBMITTED),
+    "start_screening": ({S.SUBMITTED}, REVIEWERS, S.SCREENING),
+    "request_information": (
+        {S.SCREENING, S.EVIDENCE_REVIEW},
+        REVIEWERS,
+        S.INFORMATION_REQUESTED,
+    ),
+    "respond": ({S.INFORMATION_REQUESTED}, MANUFACTURERS, S.SCREENING),
+    "reject": ({S.SCREENING}, REVIEWERS, S.REJECTED),
+    "accept": ({S.SCREENING}, REVIEWERS, S.ACCEPTED),
+    "begin_testing": ({S.ACCEPTED}, REVIEWERS, S.IN_CONTROLLED_TESTING),
+    "suspend": ({S.IN_CONTROLLED_TESTING}, REVIEWERS, S.SUSPENDED),
+    "resume": ({S.SUSPENDED}, REVIEWERS, S.IN_CONTROLLED_TESTING),
+    "complete_testing": ({S.IN_CONTROLLED_TESTING}, REVIEWERS, S.EVIDENCE_REVIEW),
+    "extend_testing": ({S.EVIDENCE_REVIEW}, REVIEWERS, S.IN_CONTROLLED_TESTING),
+    # Countersigning: a lead reviewer who did not propose the clearance.
+    "clear": ({S.EVIDENCE_REVIEW}, {"lead_reviewer", "admin"}, S.CLEARED),
+    "not_clear": ({S.EVIDENCE_REVIEW}, REVIEWERS, S.NOT_CLEARED),
+    "withdraw": (set(S) - FINAL, MANUFACTURERS, S.WITHDRAWN),
+}
+ROLES = ["manufacturer", "other_manufacturer", "reviewer", "lead_reviewer", "admin"]
+
+
+def test_the_table_covers_every_transition():
+    assert set(EXPECTED) == set(TRANSITIONS)
+
+
+def _actor(role: str, application: Application):
+    if role == "manufacturer":
+        return make_manufacturer(application.organisation)
+    if role == "other_manufacturer":
+        return make_manufacturer()
+    return UserFactory(
+        role={
+            "reviewer": Role.REVIEWER,
+            "lead_reviewer": Role.LEAD_REVIEWER,
+            "admin": Role.ADMINISTRATOR,
+        }[role]
+    )
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("action", TRANSITIONS)
+@pytest.mark.parametrize("state", list(S))
+def test_transition_table(state, action):
+    sources, roles, target = EXPECTED[action]
+    for role in ROLES:
+        application = make_application(state)
+        actor = _actor(role, application)
+        allowed = state in sources and role in roles
+
+        if allowed:
+            application_transition(
+                application_id=application.pk,
+                action=action,
+                actor=actor,
+                reason="Recorded in the table test.",
+            )
+            application.refresh_from_db()
+            assert application.state == target, (state, action, role)
+            event = ApplicationEvent.objects.get(application=application)
+            assert (event.from_state, event.to_state, event.actor) == (state, target, actor)
+            assert event.reason == "Recorded in the table test."
+        else:
+            with pytest.raises(TransitionRefused) as refused:
+                application_transition(
+                    application_id=application.pk,
+                    action=action,
+                    actor=actor,
+                    reason="Recorded in the table test.",
+                )
+            assert str(refused.value), (state, action, role)
+            application.refresh_from_db()
+            assert application.state == state, (state, action, role)
+            assert not ApplicationEvent.objects.filter(application=application).exists()
