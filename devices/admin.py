@@ -1,6 +1,33 @@
-from django.contrib import admin
+from django import forms
+from django.contrib import admin, messages
+from django_fsm.admin import FSMAdminMixin
 
-from devices.models import Membership, Organisation
+from devices.models import (
+    TRANSITIONS,
+    Application,
+    ApplicationEvent,
+    Device,
+    EvidenceDocument,
+    IncidentReport,
+    Membership,
+    Message,
+    Organisation,
+)
+from devices.services import REASON_REQUIRED, TransitionRefused, application_transition
+from reviews.models import Cohort
+
+
+class ReadOnlyAdminMixin:
+    """For records that are never edited or deleted once written (audit, evidence)."""
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
 
 
 class MembershipInline(admin.TabularInline):
@@ -23,3 +50,166 @@ class MembershipAdmin(admin.ModelAdmin):
     list_select_related = ["user", "organisation"]
     search_fields = ["user__email", "organisation__name"]
     autocomplete_fields = ["user", "organisation"]
+
+
+@admin.register(Device)
+class DeviceAdmin(admin.ModelAdmin):
+    list_display = [
+        "name",
+        "version",
+        "organisation",
+        "mdr_class",
+        "imdrf_category",
+        "clinical_area",
+        "ai_type",
+    ]
+    list_filter = ["mdr_class", "imdrf_category", "clinical_area", "care_setting", "ai_type"]
+    list_select_related = ["organisation"]
+    search_fields = ["name", "organisation__name"]
+    autocomplete_fields = ["organisation", "created_by"]
+    readonly_fields = ["imdrf_category", "created_at", "updated_at"]
+    show_full_result_count = False
+
+
+class ApplicationEventInline(ReadOnlyAdminMixin, admin.TabularInline):
+    model = ApplicationEvent
+    fields = ["created_at", "actor", "transition", "from_state", "to_state", "reason"]
+    readonly_fields = fields
+    ordering = ["created_at", "pk"]
+    can_delete = False
+    extra = 0
+    verbose_name = "audit row"
+    verbose_name_plural = "audit trail (append-only)"
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("actor")
+
+
+class EvidenceInline(ReadOnlyAdminMixin, admin.TabularInline):
+    model = EvidenceDocument
+    fields = ["kind", "version", "is_current", "original_name", "size", "sha256", "uploaded_at"]
+    readonly_fields = fields
+    can_delete = False
+    extra = 0
+    show_change_link = True
+
+
+class TransitionReasonForm(forms.Form):
+    reason = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 3}),
+        required=False,
+        help_text="Goes on the audit trail and in the email to the people concerned.",
+    )
+
+
+class RequiredReasonForm(TransitionReasonForm):
+    reason = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="Required: goes on the audit trail and in the email to the people concerned.",
+    )
+
+
+class AcceptForm(TransitionReasonForm):
+    cohort = forms.ModelChoiceField(queryset=Cohort.objects.filter(is_open=True))
+
+
+@admin.register(Application)
+class ApplicationAdmin(FSMAdminMixin, admin.ModelAdmin):
+    """Transitions in the admin go through the same service as the site: same permission
+    checks, same reasons when refused, same audit row and notifications."""
+
+    fsm_fields = ["state"]
+    fsm_forms = {
+        action: RequiredReasonForm if action in REASON_REQUIRED else TransitionReasonForm
+        for action in TRANSITIONS
+    } | {"accept": AcceptForm}
+    list_display = [
+        "reference",
+        "organisation",
+        "device",
+        "state",
+        "assignee",
+        "clock_due_on",
+        "submitted_at",
+    ]
+    list_filter = ["state", "device__mdr_class", "device__imdrf_category", "cohort", "clock_stage"]
+    list_select_related = ["organisation", "device", "assignee"]
+    # A leading ^ makes the reference search an index-friendly prefix match.
+    search_fields = ["^reference", "device__name", "organisation__name"]
+    autocomplete_fields = ["organisation", "device", "assignee", "created_by", "cohort"]
+    readonly_fields = [
+        "reference",
+        "return_state",
+        "clock_stage",
+        "clock_due_on",
+        "clock_paused_on",
+        "submitted_at",
+        "state_changed_at",
+        "created_at",
+        "updated_at",
+    ]
+    # Ordering by primary key walks an index; the full count is skipped, which at 100k rows
+    # is the slowest part of a changelist.
+    ordering = ["-pk"]
+    show_full_result_count = False
+    list_per_page = 50
+    inlines = [EvidenceInline, ApplicationEventInline]
+
+    def is_fsm_transition_visible(self, transition) -> bool:
+        return True
+
+    def _apply_fsm_transition(self, *, obj, transition_name, request, kwargs=None) -> bool:
+        data = dict(kwargs or {})
+        try:
+            application = application_transition(
+                application_id=obj.pk,
+                action=transition_name,
+                actor=request.user,
+                reason=data.pop("reason", ""),
+                expected_state=obj.state,
+                **data,
+            )
+        except TransitionRefused as refused:
+            self.message_user(request, str(refused), level=messages.ERROR)
+            return False
+        self.message_user(
+            request,
+            f"{application.reference} is now {application.state_enum.label.lower()}.",
+            level=messages.SUCCESS,
+        )
+        return True
+
+
+@admin.register(ApplicationEvent)
+class ApplicationEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ["created_at", "application", "actor", "transition", "from_state", "to_state"]
+    list_filter = ["transition", "to_state"]
+    list_select_related = ["application", "actor"]
+    search_fields = ["^application__reference", "actor__email"]
+    show_full_result_count = False
+
+
+@admin.register(EvidenceDocument)
+class EvidenceDocumentAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ["application", "kind", "version", "is_current", "original_name", "size"]
+    list_filter = ["kind", "is_current"]
+    list_select_related = ["application"]
+    search_fields = ["^application__reference", "original_name", "sha256"]
+    show_full_result_count = False
+
+
+@admin.register(Message)
+class MessageAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ["created_at", "application", "author", "from_regulator"]
+    list_select_related = ["application", "author"]
+    search_fields = ["^application__reference"]
+
+
+@admin.register(IncidentReport)
+class IncidentReportAdmin(admin.ModelAdmin):
+    list_display = ["application", "severity", "occurred_on", "report_due_on", "reported_at"]
+    list_filter = ["severity"]
+    list_select_related = ["application"]
+    search_fields = ["^application__reference"]
+    readonly_fields = ["report_due_on"]
+    autocomplete_fields = ["application", "reported_by"]

@@ -3,7 +3,8 @@ from django.test import override_settings
 from django.urls import include, path
 
 from airlock.models import User
-from devices.models import Membership
+from devices.models import Application, ApplicationState, Membership
+from reviews.models import TestingPlan
 
 
 def _boom(request):
@@ -54,3 +55,14 @@ def test_seed_demo_is_idempotent(db, capsys):
     assert User.objects.get(email="admin@demo.airlock").is_superuser
     call_command("seed_demo", verbosity=2)
     assert "lead@demo.airlock" in capsys.readouterr().out
+
+
+def test_seed_demo_adds_scale_applications_once(db):
+    call_command("seed_demo", applications=120)
+    call_command("seed_demo", applications=120)
+
+    scale = Application.objects.filter(organisation__name__startswith="Scale Test")
+    assert scale.count() == 120
+    assert scale.values("reference").distinct().count() == 120
+    in_testing = scale.filter(state=ApplicationState.IN_CONTROLLED_TESTING)
+    assert TestingPlan.objects.filter(application__in=in_testing).count() == in_testing.count()

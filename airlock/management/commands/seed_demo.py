@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand
 
-from airlock.demo import DEMO_PASSWORD, DEMO_USERS, seed_demo
+from airlock.demo import DEMO_PASSWORD, DEMO_USERS, seed_demo, seed_scale
 
 
 def demo_logins_text() -> str:
@@ -14,8 +14,20 @@ def demo_logins_text() -> str:
 class Command(BaseCommand):
     help = "Load the demo organisations and logins. Safe to run again: nothing is duplicated."
 
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--applications",
+            type=int,
+            default=0,
+            metavar="N",
+            help="Also make sure N synthetic applications exist, for benchmarks (e.g. 100000).",
+        )
+
     def handle(self, *args, **options):
         seed_demo()
         self.stdout.write(self.style.SUCCESS("Demo data is loaded."))
+        if options["applications"]:
+            added = seed_scale(options["applications"])
+            self.stdout.write(f"Scale data: {added} applications added.")
         if options["verbosity"] > 1:
             self.stdout.write(demo_logins_text())

@@ -1,0 +1,166 @@
+from django.contrib import admin
+
+from devices.admin import ReadOnlyAdminMixin
+from reviews.models import (
+    AlertDelivery,
+    Assignment,
+    Checkpoint,
+    Cohort,
+    ConflictOfInterest,
+    Decision,
+    EligibilityCriterion,
+    EvidenceAssessment,
+    IncomingAlert,
+    InformationRequest,
+    InternalNote,
+    MetricThreshold,
+    PartnerRegulator,
+    SafetySignal,
+    ScreeningAssessment,
+    TestingPlan,
+)
+
+
+@admin.register(Cohort)
+class CohortAdmin(admin.ModelAdmin):
+    list_display = ["name", "starts_on", "ends_on", "capacity", "is_open"]
+    list_filter = ["is_open"]
+    search_fields = ["name"]
+
+
+@admin.register(EligibilityCriterion)
+class EligibilityCriterionAdmin(admin.ModelAdmin):
+    list_display = ["title", "code", "order", "is_active"]
+    list_editable = ["order", "is_active"]
+    list_filter = ["is_active"]
+    search_fields = ["title", "code"]
+    prepopulated_fields = {"code": ["title"]}
+
+
+@admin.register(ConflictOfInterest)
+class ConflictOfInterestAdmin(admin.ModelAdmin):
+    list_display = ["reviewer", "organisation", "declared_at"]
+    list_select_related = ["reviewer", "organisation"]
+    search_fields = ["reviewer__email", "organisation__name"]
+    autocomplete_fields = ["reviewer", "organisation"]
+
+
+@admin.register(Assignment)
+class AssignmentAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ["application", "reviewer", "assigned_by", "assigned_at", "ended_at"]
+    list_select_related = ["application", "reviewer", "assigned_by"]
+    search_fields = ["^application__reference", "reviewer__email"]
+    show_full_result_count = False
+
+
+@admin.register(ScreeningAssessment)
+class ScreeningAssessmentAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ["application", "criterion", "outcome", "assessor", "assessed_at"]
+    list_filter = ["outcome", "criterion"]
+    list_select_related = ["application", "criterion", "assessor"]
+    search_fields = ["^application__reference"]
+    show_full_result_count = False
+
+
+@admin.register(InformationRequest)
+class InformationRequestAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ["application", "requested_by", "requested_at", "due_on", "responded_at"]
+    list_select_related = ["application", "requested_by"]
+    search_fields = ["^application__reference"]
+    show_full_result_count = False
+
+
+@admin.register(InternalNote)
+class InternalNoteAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ["application", "author", "created_at"]
+    list_select_related = ["application", "author"]
+    search_fields = ["^application__reference"]
+
+
+class MetricThresholdInline(admin.TabularInline):
+    model = MetricThreshold
+    extra = 0
+
+
+@admin.register(TestingPlan)
+class TestingPlanAdmin(admin.ModelAdmin):
+    list_display = [
+        "application",
+        "environment",
+        "starts_on",
+        "ends_on",
+        "cadence_days",
+        "agreed_at",
+    ]
+    list_filter = ["environment"]
+    list_select_related = ["application"]
+    search_fields = ["^application__reference"]
+    autocomplete_fields = ["application", "drafted_by", "agreed_by"]
+    inlines = [MetricThresholdInline]
+
+
+@admin.register(Checkpoint)
+class CheckpointAdmin(admin.ModelAdmin):
+    list_display = ["application", "sequence", "due_on", "status", "escalated_at"]
+    list_filter = ["status"]
+    list_select_related = ["application"]
+    search_fields = ["^application__reference"]
+    readonly_fields = ["reminded_7_days_at", "reminded_1_day_at", "overdue_at", "escalated_at"]
+    autocomplete_fields = ["application"]
+    show_full_result_count = False
+
+
+@admin.register(EvidenceAssessment)
+class EvidenceAssessmentAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ["application", "principle", "rating", "assessor"]
+    list_filter = ["rating", "principle"]
+    list_select_related = ["application", "assessor"]
+    search_fields = ["^application__reference"]
+
+
+@admin.register(Decision)
+class DecisionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ["application", "kind", "decided_by", "countersigned_by", "decided_at"]
+    list_filter = ["kind"]
+    list_select_related = ["application", "decided_by", "countersigned_by"]
+    search_fields = ["^application__reference"]
+
+
+@admin.register(SafetySignal)
+class SafetySignalAdmin(admin.ModelAdmin):
+    list_display = [
+        "title",
+        "application",
+        "severity",
+        "source",
+        "status",
+        "raised_at",
+        "shared_at",
+    ]
+    list_filter = ["severity", "source", "status"]
+    list_select_related = ["application"]
+    search_fields = ["title", "^application__reference"]
+    autocomplete_fields = ["application", "raised_by"]
+    raw_id_fields = ["checkpoint_report", "incident"]
+
+
+@admin.register(PartnerRegulator)
+class PartnerRegulatorAdmin(admin.ModelAdmin):
+    list_display = ["name", "country", "webhook_url", "is_active"]
+    list_filter = ["is_active"]
+    search_fields = ["name", "country"]
+
+
+@admin.register(AlertDelivery)
+class AlertDeliveryAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ["signal", "partner", "status", "attempts", "last_status_code", "delivered_at"]
+    list_filter = ["status", "partner"]
+    list_select_related = ["signal", "partner"]
+
+
+@admin.register(IncomingAlert)
+class IncomingAlertAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ["title", "partner", "severity", "received_at"]
+    list_filter = ["severity", "partner"]
+    list_select_related = ["partner"]
+    search_fields = ["title", "device_name"]
