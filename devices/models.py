@@ -5,6 +5,7 @@
 `devices.services.application_transition`, which every caller goes through.
 """
 
+import os
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -816,10 +817,26 @@ class ApplicationEvent(models.Model):
 # --- Evidence --------------------------------------------------------------------------------
 
 
+class PrivateStorage(FileSystemStorage):
+    """Evidence storage under PRIVATE_STORAGE_ROOT, which no URL maps to: these files are only
+    streamed by a permission-checked view.
+
+    Django calls a FileField's storage callable once, when the model class is built, so the
+    folder is read from settings on every use instead; otherwise a test's (or any later)
+    PRIVATE_STORAGE_ROOT would be ignored and files would land in the developer's var/.
+    """
+
+    @property
+    def base_location(self) -> str:
+        return str(settings.PRIVATE_STORAGE_ROOT)
+
+    @property
+    def location(self) -> str:
+        return os.path.abspath(self.base_location)
+
+
 def private_storage() -> FileSystemStorage:
-    # A callable, so tests can point PRIVATE_STORAGE_ROOT at a temporary folder. No base_url:
-    # these files have no public address and are streamed by a permission-checked view.
-    return FileSystemStorage(location=settings.PRIVATE_STORAGE_ROOT, base_url=None)
+    return PrivateStorage(base_url=None)
 
 
 def evidence_path(instance: "EvidenceDocument", filename: str) -> str:

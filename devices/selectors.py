@@ -5,14 +5,27 @@ of organisations they have declared a conflict with; administrators see everythi
 outside that scope is simply not found (404), so its existence is not revealed.
 """
 
+from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime
 
 from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
+from django_fsm import RETURN_VALUE
 
 from airlock.models import User
-from devices.models import Application, ApplicationEvent, Device, EvidenceDocument, Message
+from devices.models import (
+    REQUIRED_EVIDENCE,
+    TRANSITIONS,
+    Application,
+    ApplicationEvent,
+    ApplicationState,
+    Device,
+    EvidenceDocument,
+    EvidenceKind,
+    Message,
+)
+from reviews.models import InformationRequest
 
 
 def _organisation_id(user: User) -> int | None:
@@ -49,6 +62,12 @@ def devices_for(user: User) -> QuerySet[Device]:
     if organisation_id is None:
         return devices.none()
     return devices.filter(organisation_id=organisation_id)
+
+
+def device_is_fixed(device: Device) -> bool:
+    """A device stays editable only until an application for it is submitted: from then on
+    the regulator is reviewing the device as it was described."""
+    return device.applications.exclude(state=ApplicationState.DRAFT).exists()
 
 
 def evidence_get(user: User, pk: int) -> EvidenceDocument:
@@ -119,3 +138,129 @@ def timeline(application: Application) -> list[TimelineEntry]:
                 )
             )
     return sorted(entries, key=lambda entry: entry.at)
+
+
+def open_information_requests_for(user: User) -> QuerySet[InformationRequest]:
+    """Unanswered information requests on the cases `user` may see, soonest due first."""
+    return (
+        InformationRequest.objects.filter(
+            application__in=applications_for(user), responded_at__isnull=True
+        )
+        .select_related("application__device")
+        .order_by("due_on", "pk")
+    )
+
+
+@dataclass(frozen=True)
+class EvidenceGroup:
+    kind: EvidenceKind
+    required: bool
+    current: EvidenceDocument | None
+    # Superseded versions, newest first: kept for the record, never deleted.
+    history: list[EvidenceDocument]
+
+
+def evidence_groups(application: Application) -> list[EvidenceGroup]:
+    """The application's evidence by kind: the required kinds always (present or not), then
+    any other kind that has been uploaded. One query, whatever the number of versions."""
+    by_kind: dict[str, list[EvidenceDocument]] = defaultdict(list)
+    for document in application.evidence.select_related("uploaded_by").order_by("kind", "-version"):
+        by_kind[document.kind].append(document)
+    groups = []
+    for kind in [*REQUIRED_EVIDENCE, *(k for k in EvidenceKind if k not in REQUIRED_EVIDENCE)]:
+        documents = by_kind.get(kind, [])
+        if not documents and kind not in REQUIRED_EVIDENCE:
+            continue
+        current = next((d for d in documents if d.is_current), None)
+        groups.append(
+            EvidenceGroup(
+                kind=EvidenceKind(kind),
+                required=kind in REQUIRED_EVIDENCE,
+                current=current,
+                history=[d for d in documents if d is not current],
+            )
+        )
+    return groups
+
+
+@dataclass(frozen=True)
+class TransitionRow:
+    action: str
+    label: str
+    sources: list[ApplicationState]
+    targets: list[ApplicationState]
+    actor: str
+    help_text: str
+
+
+def transition_table() -> list[TransitionRow]:
+    """Every transition of the state machine as the code declares it, in case-life order."""
+    rows = []
+    for action in TRANSITIONS:
+        transitions = list(getattr(Application, action)._django_fsm.transitions.values())
+        first = transitions[0]
+        target = first.target
+        targets = target.allowed_states if isinstance(target, RETURN_VALUE) else [target]
+        rows.append(
+            TransitionRow(
+                action=action,
+                label=first.custom["label"],
+                sources=[ApplicationState(t.source) for t in transitions],
+                targets=[ApplicationState(state) for state in targets],
+                actor=first.custom["actor"],
+                help_text=first.custom["help_text"],
+            )
+        )
+    return rows
+
+
+# What each state means, in plain words, for the help page and the case page.
+STATE_EXPLANATIONS: dict[ApplicationState, str] = {
+    ApplicationState.DRAFT: (
+        "The manufacturer is preparing the application. Nothing is sent to the regulator until "
+        "it is submitted, and it can be edited freely."
+    ),
+    ApplicationState.SUBMITTED: (
+        "The application and its evidence have been sent. It waits for a reviewer to pick it "
+        "up; the 20-working-day screening clock has started."
+    ),
+    ApplicationState.SCREENING: (
+        "A reviewer is checking the application against the eligibility criteria: in scope, "
+        "genuine innovation, patient and NHS benefit, readiness, and need for the sandbox."
+    ),
+    ApplicationState.INFORMATION_REQUESTED: (
+        "The reviewer has asked the manufacturer questions. The review clock stops until the "
+        "manufacturer responds; the case then goes back to where it was."
+    ),
+    ApplicationState.ACCEPTED: (
+        "The application met every criterion and has a place in a cohort. The regulator and "
+        "the manufacturer now agree a testing plan with metric thresholds."
+    ),
+    ApplicationState.IN_CONTROLLED_TESTING: (
+        "The device is being tested in the agreed environment, kept apart from clinical "
+        "decisions. The manufacturer reports at each scheduled checkpoint."
+    ),
+    ApplicationState.SUSPENDED: (
+        "Testing is paused, for example because a safety threshold was breached. The "
+        "regulator resumes it once the problem is dealt with."
+    ),
+    ApplicationState.EVIDENCE_REVIEW: (
+        "Testing is finished. Reviewers assess the evidence against the ten Good Machine "
+        "Learning Practice principles and decide whether to clear the device."
+    ),
+    ApplicationState.CLEARED: (
+        "The device completed the sandbox and a second lead reviewer countersigned the "
+        "clearance. Taking part in the sandbox is not approval to market the device."
+    ),
+    ApplicationState.NOT_CLEARED: (
+        "The regulator decided the evidence does not support clearing the device. The case is "
+        "closed."
+    ),
+    ApplicationState.REJECTED: (
+        "Screening found the application does not meet the eligibility criteria. The case is "
+        "closed; the manufacturer may apply again with a new application."
+    ),
+    ApplicationState.WITHDRAWN: (
+        "The manufacturer withdrew the application, giving a reason. The case is closed."
+    ),
+}

@@ -5,6 +5,7 @@ already hold the row lock), so the rules, the audit row and the side effects liv
 """
 
 import hashlib
+from collections.abc import Iterator
 from datetime import date
 
 from django.db import IntegrityError, transaction
@@ -25,6 +26,7 @@ from devices.models import (
     Organisation,
     ReferenceCounter,
 )
+from devices.selectors import device_is_fixed
 from devices.uploads import InspectedUpload
 
 
@@ -53,25 +55,39 @@ def action_label(action: str) -> str:
     return next(iter(meta.transitions.values())).custom["label"]
 
 
+def _refusals(application: Application, action: str, actor: User | None) -> Iterator[str]:
+    # A generator, so refusal_reason stops at the first reason without running the rest of
+    # the conditions' queries.
+    if action not in TRANSITIONS:
+        yield f"“{action}” is not something that can be done to an application."
+        return
+    transition = _transition_meta(application, action)
+    if transition is None:
+        yield (
+            f"“{action_label(action)}” is only possible when an application is "
+            f"{_allowed_states_text(action)}; this one is {application.state_enum.label.lower()}."
+        )
+        return
+    if actor is not None and not transition.permission(application, actor):
+        yield transition.permission.refusal(application, actor)
+        return
+    for condition in transition.conditions:
+        if not condition(application):
+            yield condition.refusal(application)
+
+
 def refusal_reason(application: Application, action: str, actor: User | None) -> str | None:
     """Why `actor` cannot `action` this application now, in words; None if they can.
 
     `actor=None` is the system (a scheduled job), which needs no permission.
     """
-    if action not in TRANSITIONS:
-        return f"“{action}” is not something that can be done to an application."
-    transition = _transition_meta(application, action)
-    if transition is None:
-        return (
-            f"“{action_label(action)}” is only possible when an application is "
-            f"{_allowed_states_text(action)}; this one is {application.state_enum.label.lower()}."
-        )
-    if actor is not None and not transition.permission(application, actor):
-        return transition.permission.refusal(application, actor)
-    for condition in transition.conditions:
-        if not condition(application):
-            return condition.refusal(application)
-    return None
+    return next(_refusals(application, action, actor), None)
+
+
+def refusal_reasons(application: Application, action: str, actor: User | None) -> list[str]:
+    """Every reason `actor` cannot `action` this application now (empty if they can), so a
+    page can list all that is missing at once rather than one thing per attempt."""
+    return list(_refusals(application, action, actor))
 
 
 def available_actions(application: Application, actor: User) -> list[dict]:
@@ -223,12 +239,20 @@ def _acts_for(user: User, organisation_id: int) -> bool:
 
 
 def device_save(*, actor: User, device: Device) -> Device:
-    """Create or update a device for the actor's organisation (IMDRF category is derived)."""
+    """Create or update a device for the actor's organisation (IMDRF category is derived).
+
+    A device stays editable only until an application for it is submitted.
+    """
     if device.pk is None:
         device.organisation = organisation_for(actor)
         device.created_by = actor
     elif not _acts_for(actor, device.organisation_id):
         raise PermissionError("Only the organisation's own team can edit this device.")
+    elif device_is_fixed(device):
+        raise TransitionRefused(
+            f"{device} is part of a submitted application, so its record is fixed. "
+            "Register the changed device as a new version instead."
+        )
     device.full_clean()
     device.save()
     return device

@@ -1,0 +1,96 @@
+"""Uploading evidence, and downloading it through a permission check.
+
+Files live under settings.PRIVATE_STORAGE_ROOT, which no URL maps to: the download view is
+the only way out, and it fetches the record through the same scoping as every other page.
+"""
+
+import logging
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_http_methods
+
+from devices import selectors, services
+from devices.forms import EvidenceUploadForm
+from devices.models import Application, EvidenceDocument, EvidenceKind
+from devices.views.access import manufacturer_required, posted, posted_files
+
+logger = logging.getLogger(__name__)
+
+
+def upload_from_form(
+    request: HttpRequest, application: Application, form: EvidenceUploadForm
+) -> EvidenceDocument | None:
+    """Store a valid upload through the service; on refusal, say why (as a form error)."""
+    if not form.is_valid():
+        return None
+    try:
+        document = services.evidence_upload(
+            application=application,
+            actor=request.user,
+            kind=form.cleaned_data["kind"],
+            upload=form.cleaned_data["file"],
+            title=form.cleaned_data["title"],
+        )
+    except (services.TransitionRefused, PermissionError) as refused:
+        form.add_error(None, str(refused))
+        return None
+    superseded = f", replacing version {document.version - 1}" if document.version > 1 else ""
+    messages.success(
+        request,
+        f"{document.get_kind_display()} uploaded as version {document.version}{superseded}. "
+        f"SHA-256 {document.sha256[:12]}…",
+    )
+    return document
+
+
+@require_http_methods(["GET", "POST"])
+@manufacturer_required
+def evidence_upload(request: HttpRequest, pk: int) -> HttpResponse:
+    """Add evidence (or a new version of it) to a case that is not yet decided."""
+    application = selectors.application_get(request.user, pk)
+    if application.state_enum.is_final:
+        messages.error(
+            request,
+            f"{application.reference} is {application.state_enum.label.lower()}: no more "
+            "evidence can be added.",
+        )
+        return redirect("devices:application-detail", application.pk)
+    kind = request.GET.get("kind", "")
+    form = EvidenceUploadForm(
+        posted(request),
+        posted_files(request),
+        initial={"kind": kind if kind in EvidenceKind.values else ""},
+    )
+    if request.method == "POST" and upload_from_form(request, application, form):
+        return redirect("devices:application-detail", application.pk)
+    return render(
+        request,
+        "devices/evidence_upload.html",
+        {"application": application, "form": form},
+    )
+
+
+@require_GET
+@never_cache
+@login_required
+def evidence_download(request: HttpRequest, pk: int) -> FileResponse:
+    """Stream one stored file to someone allowed to see its case (anyone else: 404)."""
+    document = selectors.evidence_get(request.user, pk)
+    try:
+        handle = document.file.open("rb")
+    except FileNotFoundError:
+        logger.error("Evidence %s is missing from private storage (%s)", pk, document.file.name)
+        raise Http404("This file is not available.") from None
+    response = FileResponse(
+        handle,
+        as_attachment=True,
+        filename=document.original_name,
+        content_type=document.content_type,
+    )
+    # Never let a browser second-guess the stored type and render an upload as HTML.
+    response["X-Content-Type-Options"] = "nosniff"
+    return response

@@ -1,0 +1,63 @@
+"""The committed state diagram and the help page are generated from the state machine, so they
+cannot drift from the code."""
+
+import io
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.core.management import call_command
+from django.urls import reverse
+
+from devices.models import TRANSITIONS, ApplicationState
+from devices.selectors import STATE_EXPLANATIONS
+
+DOCS = Path(settings.BASE_DIR) / "docs"
+
+
+def _dot_lines(source: str) -> list[str]:
+    # graph_transitions walks Python sets, so its line order follows the hash seed; the graph
+    # is the same whatever the order.
+    return sorted(line.strip() for line in source.splitlines() if line.strip())
+
+
+def test_the_committed_dot_file_matches_the_state_machine():
+    generated = io.StringIO()
+    call_command("graph_transitions", "devices.Application", stdout=generated)
+
+    committed = (DOCS / "state-diagram.dot").read_text()
+
+    assert _dot_lines(committed) == _dot_lines(generated.getvalue()), (
+        "The state machine changed: run `make diagram` and commit docs/ and static/docs/."
+    )
+
+
+def test_the_help_page_shows_the_same_svg_as_docs():
+    assert (DOCS / "state-diagram.svg").read_bytes() == (
+        Path(settings.BASE_DIR) / "static" / "docs" / "state-diagram.svg"
+    ).read_bytes()
+
+
+def test_every_state_is_explained():
+    assert set(STATE_EXPLANATIONS) == set(ApplicationState)
+
+
+@pytest.mark.django_db
+def test_the_help_page_lists_every_state_and_transition(client):
+    response = client.get(reverse("help"))
+
+    body = response.content.decode()
+    assert response.status_code == 200
+    assert "/static/docs/state-diagram.svg" in body
+    assert len(response.context["transitions"]) == len(TRANSITIONS)
+    for state in ApplicationState:
+        assert state.label in body
+    assert "Countersign clearance" in body
+    assert "Four eyes: not the proposer." in body
+    assert '<th scope="col">Who</th>' in body
+
+
+@pytest.mark.django_db
+def test_the_help_page_is_get_only_and_linked_from_every_page(client):
+    assert client.post(reverse("help")).status_code == 405
+    assert reverse("help") in client.get(reverse("login")).content.decode()
