@@ -1,0 +1,384 @@
+"""Reads for the review workspace, always scoped through `devices.selectors.applications_for`
+(reviewers never see organisations they are conflicted with, nor manufacturers' drafts)."""
+
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal, InvalidOperation
+
+from django.db import models
+from django.db.models import Case, CharField, Count, F, Q, QuerySet, Value, When
+from django.utils import timezone
+
+from airlock.models import User
+from devices.clocks import add_working_days
+from devices.models import DUE_SOON_WORKING_DAYS, Application, ApplicationState
+from devices.selectors import applications_for
+from reviews.models import (
+    Checkpoint,
+    Comparator,
+    ConflictOfInterest,
+    Decision,
+    DecisionKind,
+    EligibilityCriterion,
+    EvidenceAssessment,
+    GmlpPrinciple,
+    GmlpRating,
+    InformationRequest,
+    MetricThreshold,
+    ScreeningAssessment,
+    ScreeningOutcome,
+    TestingPlan,
+)
+
+S = ApplicationState
+QUEUE_STATES = [state for state in S if state != S.DRAFT]
+
+
+class ClockStatus(models.TextChoices):
+    """The review clock's status as a badge: words and a colour, never colour alone."""
+
+    ON_TRACK = "on_track", "On track"
+    DUE_SOON = "due_soon", "Due soon"
+    BREACHED = "breached", "Breached"
+    PAUSED = "paused", "Paused"
+    NONE = "none", "No clock running"
+
+    @property
+    def badge(self) -> str:
+        return CLOCK_BADGES[self]
+
+
+CLOCK_BADGES = {
+    ClockStatus.ON_TRACK: "success",
+    ClockStatus.DUE_SOON: "warning",
+    ClockStatus.BREACHED: "danger",
+    ClockStatus.PAUSED: "secondary",
+    ClockStatus.NONE: "light",
+}
+
+
+def clock_status_expression(today: date) -> Case:
+    """The same rules as `Application.clock_status`, evaluated by the database so the queue
+    can filter and count on it without loading rows."""
+    due_soon_by = add_working_days(today, DUE_SOON_WORKING_DAYS)
+    return Case(
+        When(Q(clock_stage="") | Q(clock_due_on__isnull=True), then=Value(ClockStatus.NONE)),
+        When(clock_paused_on__isnull=False, then=Value(ClockStatus.PAUSED)),
+        When(clock_due_on__lt=today, then=Value(ClockStatus.BREACHED)),
+        When(clock_due_on__lte=due_soon_by, then=Value(ClockStatus.DUE_SOON)),
+        default=Value(ClockStatus.ON_TRACK),
+        output_field=CharField(),
+    )
+
+
+# --- The queue -------------------------------------------------------------------------------
+
+SORTS = {
+    "clock": ("Clock due date, soonest first", [F("clock_due_on").asc(nulls_last=True), "pk"]),
+    "-clock": ("Clock due date, latest first", [F("clock_due_on").desc(nulls_last=True), "pk"]),
+    "-submitted": ("Most recently submitted", [F("submitted_at").desc(nulls_last=True), "-pk"]),
+    "reference": ("Reference", ["reference"]),
+}
+
+
+@dataclass(frozen=True)
+class QueueFilters:
+    q: str = ""
+    state: str = ""
+    mdr_class: str = ""
+    imdrf_category: str = ""
+    clinical_area: str = ""
+    cohort_id: int | None = None
+    # "", "me", "none" (unassigned) or a reviewer's id.
+    assignee: str = ""
+    clock: str = ""
+    sort: str = "clock"
+
+
+def _filtered(user: User, filters: QueueFilters, *, with_state: bool) -> QuerySet[Application]:
+    applications = (
+        applications_for(user)
+        .exclude(state=S.DRAFT)
+        .annotate(clock_state=clock_status_expression(timezone.localdate()))
+    )
+    if filters.q:
+        applications = applications.filter(
+            Q(reference__icontains=filters.q)
+            | Q(device__name__icontains=filters.q)
+            | Q(organisation__name__icontains=filters.q)
+        )
+    if with_state and filters.state:
+        applications = applications.filter(state=filters.state)
+    if filters.mdr_class:
+        applications = applications.filter(device__mdr_class=filters.mdr_class)
+    if filters.imdrf_category:
+        applications = applications.filter(device__imdrf_category=filters.imdrf_category)
+    if filters.clinical_area:
+        applications = applications.filter(device__clinical_area=filters.clinical_area)
+    if filters.cohort_id:
+        applications = applications.filter(cohort_id=filters.cohort_id)
+    if filters.assignee == "me":
+        applications = applications.filter(assignee=user)
+    elif filters.assignee == "none":
+        applications = applications.filter(assignee__isnull=True)
+    elif filters.assignee:
+        applications = applications.filter(assignee_id=filters.assignee)
+    if filters.clock:
+        applications = applications.filter(clock_state=filters.clock)
+    return applications
+
+
+def review_queue(*, user: User, filters: QueueFilters) -> QuerySet[Application]:
+    """The filtered, sorted queue. Every related row a queue line shows is joined in, so the
+    page costs the same number of queries whatever its size."""
+    _, ordering = SORTS.get(filters.sort, SORTS["clock"])
+    return (
+        _filtered(user, filters, with_state=True)
+        .select_related("device", "organisation", "cohort", "assignee")
+        .order_by(*ordering)
+    )
+
+
+def queue_state_counts(*, user: User, filters: QueueFilters) -> list[tuple[ApplicationState, int]]:
+    """How many cases each state holds under every filter but the state one, in one query."""
+    counts = dict(
+        _filtered(user, filters, with_state=False)
+        .order_by()
+        .values_list("state")
+        .annotate(n=Count("pk"))
+    )
+    return [(state, counts.get(state, 0)) for state in QUEUE_STATES]
+
+
+def reviewers() -> QuerySet[User]:
+    """Active people who work the queue: those whose role (or own grant) gives the review
+    workspace permission."""
+    codename, app_label = "access_review_workspace", "airlock"
+    return (
+        User.objects.filter(is_active=True)
+        .filter(
+            Q(
+                groups__permissions__codename=codename,
+                groups__permissions__content_type__app_label=app_label,
+            )
+            | Q(
+                user_permissions__codename=codename,
+                user_permissions__content_type__app_label=app_label,
+            )
+        )
+        .distinct()
+        .order_by("full_name", "email")
+    )
+
+
+# --- My work ---------------------------------------------------------------------------------
+
+HOME_LIST_LIMIT = 10
+
+
+@dataclass(frozen=True)
+class MyWork:
+    assigned: list[Application]
+    unassigned_new: list[Application]
+    unassigned_total: int
+    requests_due_soon: list[InformationRequest]
+    pending_countersignatures: list[Decision]
+
+
+def my_work(*, user: User) -> MyWork:
+    today = timezone.localdate()
+    visible = applications_for(user).exclude(state=S.DRAFT)
+    assigned = list(
+        visible.filter(assignee=user)
+        .exclude(state__in=[S.CLEARED, S.NOT_CLEARED, S.REJECTED, S.WITHDRAWN])
+        .select_related("device", "organisation")
+        .order_by(F("clock_due_on").asc(nulls_last=True), "pk")
+    )
+    new = visible.filter(state=S.SUBMITTED, assignee__isnull=True)
+    requests = list(
+        InformationRequest.objects.filter(
+            application__in=visible,
+            responded_at__isnull=True,
+            due_on__lte=add_working_days(today, DUE_SOON_WORKING_DAYS),
+        )
+        .select_related("application__device", "application__assignee")
+        .order_by("due_on", "pk")[:HOME_LIST_LIMIT]
+    )
+    pending = []
+    if user.has_perm("airlock.lead_review"):
+        pending = list(pending_clearances(user=user)[:HOME_LIST_LIMIT])
+    return MyWork(
+        assigned=assigned,
+        unassigned_new=list(
+            new.select_related("device", "organisation").order_by(
+                F("clock_due_on").asc(nulls_last=True), "pk"
+            )[:HOME_LIST_LIMIT]
+        ),
+        unassigned_total=new.count(),
+        requests_due_soon=requests,
+        pending_countersignatures=pending,
+    )
+
+
+def pending_clearances(*, user: User) -> QuerySet[Decision]:
+    """Proposed clearances the user could countersign: not their own, not conflicted."""
+    return (
+        Decision.objects.filter(
+            application__in=applications_for(user),
+            application__state=S.EVIDENCE_REVIEW,
+            kind=DecisionKind.CLEAR,
+            countersigned_at__isnull=True,
+            withdrawn_at__isnull=True,
+        )
+        .exclude(decided_by=user)
+        .select_related("application__device", "application__organisation", "decided_by")
+        .order_by("decided_at", "pk")
+    )
+
+
+def conflicts_of(*, user: User) -> QuerySet[ConflictOfInterest]:
+    return ConflictOfInterest.objects.filter(reviewer=user).select_related("organisation")
+
+
+# --- One case --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CriterionRow:
+    criterion: EligibilityCriterion
+    assessment: ScreeningAssessment | None
+
+
+def screening_rows(application: Application) -> list[CriterionRow]:
+    """Each active criterion with this case's assessment of it, if any."""
+    assessments = {
+        a.criterion_id: a
+        for a in application.screening_assessments.select_related("assessor", "criterion")
+    }
+    return [
+        CriterionRow(criterion, assessments.get(criterion.pk))
+        for criterion in EligibilityCriterion.objects.filter(is_active=True)
+    ]
+
+
+@dataclass(frozen=True)
+class PrincipleRow:
+    principle: GmlpPrinciple
+    assessment: EvidenceAssessment | None
+
+
+def gmlp_rows(application: Application) -> list[PrincipleRow]:
+    assessments = {
+        a.principle: a for a in application.evidence_assessments.select_related("assessor")
+    }
+    return [PrincipleRow(p, assessments.get(p.value)) for p in GmlpPrinciple]
+
+
+def testing_plan_of(application: Application) -> TestingPlan | None:
+    return (
+        TestingPlan.objects.filter(application=application)
+        .select_related("drafted_by", "agreed_by")
+        .prefetch_related("thresholds")
+        .first()
+    )
+
+
+def decisions_of(application: Application) -> list[Decision]:
+    return list(
+        application.decisions.select_related("decided_by", "countersigned_by").order_by(
+            "decided_at", "pk"
+        )
+    )
+
+
+# --- Exit report -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class MetricResult:
+    threshold: MetricThreshold
+    observed: Decimal | None
+
+    @property
+    def met(self) -> bool | None:
+        if self.observed is None:
+            return None
+        if self.threshold.comparator == Comparator.AT_LEAST:
+            return self.observed >= self.threshold.value
+        return self.observed <= self.threshold.value
+
+    @property
+    def critical(self) -> bool:
+        critical = self.threshold.critical_value
+        if self.observed is None or critical is None:
+            return False
+        if self.threshold.comparator == Comparator.AT_LEAST:
+            return self.observed < critical
+        return self.observed > critical
+
+
+@dataclass(frozen=True)
+class CheckpointResult:
+    checkpoint: Checkpoint
+    report: object | None
+    metrics: list[MetricResult]
+
+
+def _observed(metrics: dict, metric: str) -> Decimal | None:
+    try:
+        return Decimal(str(metrics[metric]))
+    except (KeyError, InvalidOperation, TypeError):
+        return None
+
+
+@dataclass(frozen=True)
+class ExitReport:
+    application: Application
+    screening: list[CriterionRow]
+    plan: TestingPlan | None
+    thresholds: list[MetricThreshold]
+    checkpoints: list[CheckpointResult]
+    gmlp: list[PrincipleRow]
+    decisions: list[Decision]
+    screening_met: int
+    gmlp_met: int
+
+    @property
+    def is_final(self) -> bool:
+        return self.application.state_enum.is_final
+
+
+def exit_report(application: Application) -> ExitReport:
+    """Everything the exit report states, from the records the review produced."""
+    plan = testing_plan_of(application)
+    thresholds = list(plan.thresholds.all()) if plan else []
+    checkpoints = []
+    for checkpoint in Checkpoint.objects.filter(application=application).select_related("report"):
+        report = getattr(checkpoint, "report", None)
+        values = report.metrics if report and isinstance(report.metrics, dict) else {}
+        checkpoints.append(
+            CheckpointResult(
+                checkpoint=checkpoint,
+                report=report,
+                metrics=[MetricResult(t, _observed(values, t.metric)) for t in thresholds],
+            )
+        )
+    screening = screening_rows(application)
+    gmlp = gmlp_rows(application)
+    return ExitReport(
+        application=application,
+        screening=screening,
+        plan=plan,
+        thresholds=thresholds,
+        checkpoints=checkpoints,
+        gmlp=gmlp,
+        decisions=decisions_of(application),
+        screening_met=sum(
+            1
+            for row in screening
+            if row.assessment and row.assessment.outcome == ScreeningOutcome.MET
+        ),
+        gmlp_met=sum(
+            1 for row in gmlp if row.assessment and row.assessment.rating == GmlpRating.MET
+        ),
+    )

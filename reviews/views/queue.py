@@ -1,0 +1,158 @@
+"""The reviewer's landing page, the review queue, its CSV export and bulk assignment."""
+
+import csv
+from collections.abc import Iterator
+
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse, QueryDict, StreamingHttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_POST
+
+from devices.models import ApplicationState
+from devices.selectors import applications_for
+from reviews.forms import BulkAssignForm, QueueFilterForm
+from reviews.selectors import (
+    ClockStatus,
+    my_work,
+    queue_state_counts,
+    review_queue,
+)
+from reviews.services import application_bulk_assign
+from reviews.views.access import LEAD_PERMISSION, lead_required, reviewer_required
+
+# Spreadsheets run a cell starting with one of these as a formula (CSV injection).
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+CSV_BATCH = 2000
+
+
+@reviewer_required
+@require_GET
+def home(request: HttpRequest) -> HttpResponse:
+    return render(request, "reviews/home.html", {"work": my_work(user=request.user)})
+
+
+def _render_queue(
+    request: HttpRequest, params: QueryDict, *, bulk_form: BulkAssignForm | None = None
+) -> HttpResponse:
+    form = QueueFilterForm(params)
+    filters = form.filters()
+    applications = review_queue(user=request.user, filters=filters)
+    page = Paginator(applications, form.page_size()).get_page(params.get("page"))
+    is_lead = request.user.has_perm(LEAD_PERMISSION)
+    if is_lead and bulk_form is None:
+        bulk_form = BulkAssignForm()
+    context = {
+        "form": form,
+        "filters": filters,
+        "page": page,
+        "state_counts": queue_state_counts(user=request.user, filters=filters),
+        "is_lead": is_lead,
+        "bulk_form": bulk_form,
+        "params": params,
+        "query": params.urlencode(),
+    }
+    return render(request, "reviews/queue.html", context)
+
+
+@reviewer_required
+@require_GET
+def queue(request: HttpRequest) -> HttpResponse:
+    return _render_queue(request, request.GET)
+
+
+class _Echo:
+    """A file-like object whose write() hands the line back, for streaming csv.writer."""
+
+    def write(self, value: str) -> str:
+        return value
+
+
+def _cell(value) -> str:
+    text = "" if value is None else str(value)
+    return "'" + text if text.startswith(FORMULA_PREFIXES) else text
+
+
+CSV_HEADER = [
+    "Reference",
+    "State",
+    "Device",
+    "Version",
+    "Organisation",
+    "UK MDR class",
+    "IMDRF category",
+    "Clinical area",
+    "Cohort",
+    "Assignee",
+    "Clock stage",
+    "Clock due on",
+    "Clock status",
+    "Submitted at",
+]
+
+
+def _csv_rows(applications) -> Iterator[list]:
+    yield CSV_HEADER
+    for application in applications.iterator(chunk_size=CSV_BATCH):
+        device = application.device
+        submitted = application.submitted_at
+        yield [
+            application.reference,
+            application.state_enum.label,
+            device.name if device else "",
+            device.version if device else "",
+            application.organisation.name,
+            device.get_mdr_class_display() if device else "",
+            device.imdrf_category if device else "",
+            device.get_clinical_area_display() if device else "",
+            application.cohort or "",
+            application.assignee or "",
+            application.get_clock_stage_display(),
+            application.clock_due_on.isoformat() if application.clock_due_on else "",
+            ClockStatus(application.clock_state).label,
+            timezone.localtime(submitted).strftime("%Y-%m-%d %H:%M") if submitted else "",
+        ]
+
+
+@reviewer_required
+@require_GET
+def queue_export(request: HttpRequest) -> StreamingHttpResponse:
+    """The filtered queue as CSV, streamed so a large export never sits in memory."""
+    filters = QueueFilterForm(request.GET).filters()
+    applications = review_queue(user=request.user, filters=filters)
+    writer = csv.writer(_Echo())
+    response = StreamingHttpResponse(
+        (writer.writerow([_cell(value) for value in row]) for row in _csv_rows(applications)),
+        content_type="text/csv; charset=utf-8",
+    )
+    stamp = timezone.localtime().strftime("%Y-%m-%d")
+    response["Content-Disposition"] = f'attachment; filename="review-queue-{stamp}.csv"'
+    return response
+
+
+@lead_required
+@require_POST
+def bulk_assign(request: HttpRequest) -> HttpResponse:
+    # The queue's filters travel with the form so the lead lands back where they were.
+    params = QueryDict(request.POST.get("query", ""))
+    visible = applications_for(request.user).exclude(state=ApplicationState.DRAFT)
+    form = BulkAssignForm(request.POST, visible=visible)
+    if not form.is_valid():
+        return _render_queue(request, params, bulk_form=form)
+    reviewer = form.cleaned_data["reviewer"]
+    result = application_bulk_assign(
+        application_ids=[a.pk for a in form.cleaned_data["applications"]],
+        actor=request.user,
+        reviewer=reviewer,
+    )
+    if result.assigned:
+        messages.success(
+            request,
+            f"Assigned {len(result.assigned)} to {reviewer}: {', '.join(result.assigned)}.",
+        )
+    for reference, reason in result.refused:
+        messages.warning(request, f"{reference} not assigned. {reason}")
+    url = reverse("reviews:queue")
+    return redirect(f"{url}?{params.urlencode()}" if params else url)
