@@ -13,7 +13,13 @@ from devices.models import (
     Message,
     Organisation,
 )
-from devices.services import REASON_REQUIRED, TransitionRefused, application_transition
+from devices.services import (
+    REASON_REQUIRED,
+    TransitionRefused,
+    application_transition,
+    information_respond,
+)
+from reviews import services as review_services
 from reviews.models import Cohort
 
 
@@ -109,8 +115,75 @@ class RequiredReasonForm(TransitionReasonForm):
     )
 
 
-class AcceptForm(TransitionReasonForm):
+class AcceptForm(RequiredReasonForm):
     cohort = forms.ModelChoiceField(queryset=Cohort.objects.filter(is_open=True))
+
+
+class RequestInformationForm(forms.Form):
+    questions = forms.CharField(widget=forms.Textarea(attrs={"rows": 5}))
+    due_on = forms.DateField(help_text="When the answers are due (YYYY-MM-DD).")
+
+
+class RespondForm(forms.Form):
+    response = forms.CharField(widget=forms.Textarea(attrs={"rows": 5}))
+
+
+def _decide(kind):
+    def decide(*, application_id, actor, expected_state, data):
+        review_services.decision_record(
+            application_id=application_id,
+            actor=actor,
+            kind=kind,
+            rationale=data["reason"],
+            expected_state=expected_state,
+        )
+
+    return decide
+
+
+# Transitions that record more than the state change (a decision, a request, a response) use
+# the same service the site does; the rest go straight through application_transition.
+SPECIAL_SERVICES = {
+    "accept": lambda *, application_id, actor, expected_state, data: (
+        review_services.application_accept(
+            application_id=application_id,
+            actor=actor,
+            cohort=data["cohort"],
+            rationale=data["reason"],
+            expected_state=expected_state,
+        )
+    ),
+    "reject": lambda *, application_id, actor, expected_state, data: (
+        review_services.application_reject(
+            application_id=application_id,
+            actor=actor,
+            rationale=data["reason"],
+            expected_state=expected_state,
+        )
+    ),
+    "request_information": lambda *, application_id, actor, expected_state, data: (
+        review_services.information_request_create(
+            application_id=application_id,
+            actor=actor,
+            questions=data["questions"],
+            due_on=data["due_on"],
+            expected_state=expected_state,
+        )
+    ),
+    "respond": lambda *, application_id, actor, expected_state, data: information_respond(
+        application_id=application_id,
+        actor=actor,
+        response=data["response"],
+        expected_state=expected_state,
+    ),
+    "not_clear": _decide("not_clear"),
+    "extend_testing": _decide("extend_testing"),
+    "clear": lambda *, application_id, actor, expected_state, data: (
+        review_services.clearance_countersign(
+            application_id=application_id, actor=actor, expected_state=expected_state
+        )
+    ),
+}
 
 
 @admin.register(Application)
@@ -122,7 +195,11 @@ class ApplicationAdmin(FSMAdminMixin, admin.ModelAdmin):
     fsm_forms = {
         action: RequiredReasonForm if action in REASON_REQUIRED else TransitionReasonForm
         for action in TRANSITIONS
-    } | {"accept": AcceptForm}
+    } | {
+        "accept": AcceptForm,
+        "request_information": RequestInformationForm,
+        "respond": RespondForm,
+    }
     list_display = [
         "reference",
         "organisation",
@@ -161,20 +238,28 @@ class ApplicationAdmin(FSMAdminMixin, admin.ModelAdmin):
     def _apply_fsm_transition(self, *, obj, transition_name, request, kwargs=None) -> bool:
         data = dict(kwargs or {})
         try:
-            application = application_transition(
-                application_id=obj.pk,
-                action=transition_name,
-                actor=request.user,
-                reason=data.pop("reason", ""),
-                expected_state=obj.state,
-                **data,
-            )
-        except TransitionRefused as refused:
+            if transition_name in SPECIAL_SERVICES:
+                SPECIAL_SERVICES[transition_name](
+                    application_id=obj.pk,
+                    actor=request.user,
+                    expected_state=obj.state,
+                    data=data,
+                )
+            else:
+                application_transition(
+                    application_id=obj.pk,
+                    action=transition_name,
+                    actor=request.user,
+                    reason=data.get("reason", ""),
+                    expected_state=obj.state,
+                )
+        except (TransitionRefused, PermissionError) as refused:
             self.message_user(request, str(refused), level=messages.ERROR)
             return False
+        obj.refresh_from_db()
         self.message_user(
             request,
-            f"{application.reference} is now {application.state_enum.label.lower()}.",
+            f"{obj.reference} is now {obj.state_enum.label.lower()}.",
             level=messages.SUCCESS,
         )
         return True

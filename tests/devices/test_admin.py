@@ -127,3 +127,48 @@ def test_every_admin_changelist_loads(client, admin_user, model):
     client.force_login(admin_user)
 
     assert client.get(reverse(f"admin:{model}_changelist")).status_code == 200
+
+
+def test_an_admin_acceptance_records_the_decision_like_the_site(client, admin_user):
+    from reviews.models import Decision
+    from tests.factories import CohortFactory
+
+    application = make_application(ApplicationState.SCREENING)
+    cohort = CohortFactory()
+    client.force_login(admin_user)
+
+    client.post(
+        _transition_url(application, "accept"), {"cohort": cohort.pk, "reason": "Eligible."}
+    )
+
+    application.refresh_from_db()
+    assert (application.state, application.cohort) == (ApplicationState.ACCEPTED, cohort)
+    assert Decision.objects.get(application=application).rationale == "Eligible."
+
+
+def test_an_admin_information_request_stores_the_questions(client, admin_user):
+    application = make_application(ApplicationState.SCREENING)
+    client.force_login(admin_user)
+
+    client.post(
+        _transition_url(application, "request_information"),
+        {"questions": "Which sites?", "due_on": "2099-01-15"},
+    )
+
+    application.refresh_from_db()
+    assert application.state == ApplicationState.INFORMATION_REQUESTED
+    assert application.open_information_request().questions == "Which sites?"
+
+
+def test_an_admin_cannot_countersign_their_own_clearance(client, admin_user):
+    from reviews.models import Decision
+
+    application = make_application(ApplicationState.EVIDENCE_REVIEW)
+    Decision.objects.filter(application=application).update(decided_by=admin_user)
+    client.force_login(admin_user)
+
+    response = client.post(_transition_url(application, "clear"), {"reason": ""}, follow=True)
+
+    application.refresh_from_db()
+    assert application.state == ApplicationState.EVIDENCE_REVIEW
+    assert response.status_code == 200
