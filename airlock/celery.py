@@ -1,9 +1,53 @@
 import os
 
 from celery import Celery
+from celery.schedules import crontab
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "airlock.settings")
 
 app = Celery("airlock")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+# Declared here, synced by django-celery-beat into its tables when beat starts: administrators
+# see every job under "Periodic tasks" in the admin and can pause one there (a pause survives
+# restarts). Times are Europe/London (CELERY_TIMEZONE). Every job is safe to run twice.
+app.conf.beat_schedule = {
+    # 06:00 daily: create checkpoints falling due, send the 7-day and 1-day reminders, mark
+    # overdue and escalate; early so reminders are in inboxes at the start of the day.
+    "checkpoint sweep": {
+        "task": "reviews.tasks.sweep_checkpoints",
+        "schedule": crontab(hour=6, minute=0),
+    },
+    # 06:15 daily: warn reviewers of review clocks about to run out, and flag breaches.
+    "review clock sweep": {
+        "task": "reviews.tasks.sweep_review_clocks",
+        "schedule": crontab(hour=6, minute=15),
+    },
+    # Mondays 07:00: each reviewer's week ahead.
+    "weekly reviewer digest": {
+        "task": "reviews.tasks.send_reviewer_digest",
+        "schedule": crontab(hour=7, minute=0, day_of_week="mon"),
+    },
+    # Every 5 minutes: evaluate checkpoint reports whose on-commit task never ran (the broker
+    # was down when the manufacturer submitted, or the message was lost).
+    "evaluate pending checkpoint reports": {
+        "task": "reviews.tasks.evaluate_pending_reports",
+        "schedule": crontab(minute="*/5"),
+    },
+    # Every 5 minutes: tell reviewers about safety signals whose email never went.
+    "notify pending safety signals": {
+        "task": "reviews.tasks.notify_pending_signals",
+        "schedule": crontab(minute="*/5"),
+    },
+    # Every 5 minutes: send state-change emails whose on-commit task never ran.
+    "notify pending state changes": {
+        "task": "devices.tasks.notify_pending_events",
+        "schedule": crontab(minute="*/5"),
+    },
+    # Every 10 minutes: queue partner alert deliveries never attempted or whose retry was lost.
+    "retry pending alert deliveries": {
+        "task": "reviews.tasks.retry_pending_deliveries",
+        "schedule": crontab(minute="*/10"),
+    },
+}

@@ -10,7 +10,8 @@ def send_event_notifications(event_id: int) -> int:
     return notifications.event_notify(event_id=event_id)
 
 
-@shared_task
+# Run by beat every 5 minutes (airlock/celery.py).
+@shared_task(acks_late=True, soft_time_limit=300, time_limit=360)
 def notify_pending_events() -> int:
     """Sweep: send what a lost message or a dead broker left unsent."""
     return notifications.pending_events_notify()

@@ -6,7 +6,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
-from devices.models import SandboxEnvironment
+from devices.models import ClockStage, SandboxEnvironment
 
 
 class Cohort(models.Model):
@@ -277,6 +277,10 @@ class CheckpointStatus(models.TextChoices):
     SUBMITTED = "submitted", "Report submitted"
     OVERDUE = "overdue", "Overdue"
 
+    @property
+    def badge(self) -> str:
+        return {"scheduled": "secondary", "submitted": "success", "overdue": "danger"}[self]
+
 
 class Checkpoint(models.Model):
     """A scheduled report during controlled testing, created by the checkpoint sweep."""
@@ -305,6 +309,10 @@ class Checkpoint(models.Model):
 
     def __str__(self) -> str:
         return f"{self.application} checkpoint {self.sequence}"
+
+    @property
+    def status_enum(self) -> CheckpointStatus:
+        return CheckpointStatus(self.status)
 
 
 # --- Evidence review and decisions -----------------------------------------------------------
@@ -415,6 +423,10 @@ class SignalSeverity(models.TextChoices):
     HIGH = "high", "High"
     CRITICAL = "critical", "Critical"
 
+    @property
+    def badge(self) -> str:
+        return {"low": "secondary", "medium": "info", "high": "warning", "critical": "danger"}[self]
+
 
 class SignalSource(models.TextChoices):
     CHECKPOINT_BREACH = "checkpoint_breach", "Checkpoint threshold breach"
@@ -467,6 +479,8 @@ class SafetySignal(models.Model):
     shared_at = models.DateTimeField(
         null=True, blank=True, help_text="When it was shared with partner regulators."
     )
+    # Outbox for the reviewer's email: empty until they have been told about the signal.
+    notified_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-raised_at"]
@@ -481,6 +495,10 @@ class SafetySignal(models.Model):
 
     def __str__(self) -> str:
         return self.title
+
+    @property
+    def severity_enum(self) -> SignalSeverity:
+        return SignalSeverity(self.severity)
 
 
 class PartnerRegulator(models.Model):
@@ -556,3 +574,64 @@ class IncomingAlert(models.Model):
 
     def __str__(self) -> str:
         return f"{self.partner}: {self.title}"
+
+    @property
+    def severity_enum(self) -> SignalSeverity:
+        return SignalSeverity(self.severity)
+
+
+# --- Records of what scheduled jobs have sent -------------------------------------------------
+
+
+class ClockNoticeKind(models.TextChoices):
+    WARNING = "warning", "Due soon"
+    BREACH = "breach", "Breached"
+
+
+class ClockNotice(models.Model):
+    """A review-clock warning or breach notice the clock sweep sent.
+
+    The unique constraint is what makes the sweep safe to rerun: a clock that is paused and
+    resumed gets a new due date, so it can be warned about again, but never twice for the
+    same date.
+    """
+
+    application = models.ForeignKey(
+        "devices.Application", on_delete=models.PROTECT, related_name="clock_notices"
+    )
+    stage = models.CharField(max_length=20, choices=ClockStage.choices)
+    kind = models.CharField(max_length=10, choices=ClockNoticeKind.choices)
+    due_on = models.DateField()
+    sent_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        ordering = ["-sent_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["application", "stage", "kind", "due_on"], name="clock_notice_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.application}: {self.get_kind_display()} ({self.due_on})"
+
+
+class DigestReceipt(models.Model):
+    """One weekly digest sent to one reviewer: a rerun in the same week sends nothing."""
+
+    recipient = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="digest_receipts"
+    )
+    week_starting = models.DateField()
+    sent_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-week_starting"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["recipient", "week_starting"], name="digest_one_per_week"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"Digest for {self.recipient}, week of {self.week_starting}"

@@ -1,0 +1,181 @@
+"""The manufacturer's API: read your applications, push checkpoint reports.
+
+Manufacturer system accounts authenticate with a DRF token (`Authorization: Token <key>`).
+Everything is scoped through `devices.selectors.applications_for`, so another organisation's
+application is a 404, exactly as on the web site, and reports go through the same service as
+the web form.
+"""
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
+from rest_framework import generics, serializers, status
+from rest_framework.exceptions import ValidationError
+from rest_framework.permissions import BasePermission, IsAuthenticated
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from devices.models import Application
+from devices.selectors import applications_for
+from devices.services import TransitionRefused
+from reviews import monitoring
+from reviews.models import Checkpoint, MetricThreshold
+
+
+class IsManufacturer(BasePermission):
+    message = "Only manufacturer accounts can use this endpoint."
+
+    def has_permission(self, request, view) -> bool:
+        return request.user.has_perm("devices.act_for_organisation")
+
+
+class ThresholdSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = MetricThreshold
+        fields = ["metric", "comparator", "value", "critical_value"]
+
+
+class CheckpointSerializer(serializers.ModelSerializer):
+    status_label = serializers.CharField(source="get_status_display")
+    report_submitted_at = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Checkpoint
+        fields = ["sequence", "due_on", "status", "status_label", "report_submitted_at"]
+
+    def get_report_submitted_at(self, checkpoint) -> str | None:
+        report = getattr(checkpoint, "report", None)
+        return report.submitted_at.isoformat() if report else None
+
+
+class ClockSerializer(serializers.Serializer):
+    stage = serializers.CharField(source="clock_stage")
+    stage_label = serializers.CharField(source="get_clock_stage_display")
+    due_on = serializers.DateField(source="clock_due_on")
+    paused_on = serializers.DateField(source="clock_paused_on")
+    status = serializers.CharField(source="clock_status")
+
+
+class ApplicationSerializer(serializers.ModelSerializer):
+    state_label = serializers.SerializerMethodField()
+    device = serializers.StringRelatedField()
+
+    class Meta:
+        model = Application
+        fields = ["reference", "device", "state", "state_label", "submitted_at"]
+
+    def get_state_label(self, application) -> str:
+        return application.state_enum.label
+
+
+class ApplicationDetailSerializer(ApplicationSerializer):
+    clock = serializers.SerializerMethodField()
+    checkpoints = CheckpointSerializer(many=True)
+    thresholds = serializers.SerializerMethodField()
+
+    class Meta(ApplicationSerializer.Meta):
+        fields = [*ApplicationSerializer.Meta.fields, "clock", "thresholds", "checkpoints"]
+
+    @extend_schema(responses=ClockSerializer(allow_null=True))
+    def get_clock(self, application) -> dict | None:
+        if not application.clock_stage:
+            return None
+        return ClockSerializer(application).data
+
+    @extend_schema(responses=ThresholdSerializer(many=True))
+    def get_thresholds(self, application) -> list:
+        thresholds = MetricThreshold.objects.filter(plan__application=application)
+        return ThresholdSerializer(thresholds, many=True).data
+
+
+class CheckpointReportSerializer(serializers.Serializer):
+    cases_processed = serializers.IntegerField(min_value=0, max_value=100_000_000)
+    metrics = serializers.DictField(
+        child=serializers.FloatField(),
+        help_text='Metric values, e.g. {"sensitivity": 0.93}. Every metric with a threshold '
+        "in the testing plan is required.",
+    )
+    subgroup_metrics = serializers.DictField(
+        child=serializers.DictField(child=serializers.FloatField()),
+        required=False,
+        default=dict,
+        help_text='Per subgroup, e.g. {"age 65+": {"sensitivity": 0.88}}.',
+    )
+    incidents_count = serializers.IntegerField(min_value=0, max_value=100_000, default=0)
+    narrative = serializers.CharField(allow_blank=True, default="", max_length=20_000)
+
+
+def _owned_application(request: Request, reference: str) -> Application:
+    return get_object_or_404(applications_for(request.user), reference=reference)
+
+
+class ApplicationList(generics.ListAPIView):
+    """Your organisation's applications, newest first."""
+
+    serializer_class = ApplicationSerializer
+    permission_classes = [IsAuthenticated, IsManufacturer]
+
+    def get_queryset(self):
+        return applications_for(self.request.user).select_related("device").order_by("-pk")
+
+
+class ApplicationDetail(generics.RetrieveAPIView):
+    """One application: its state, review clock, thresholds and checkpoints."""
+
+    serializer_class = ApplicationDetailSerializer
+    permission_classes = [IsAuthenticated, IsManufacturer]
+    lookup_field = "reference"
+
+    def get_queryset(self):
+        return (
+            applications_for(self.request.user)
+            .select_related("device")
+            .prefetch_related("checkpoints__report")
+        )
+
+
+class CheckpointReportCreate(APIView):
+    permission_classes = [IsAuthenticated, IsManufacturer]
+
+    @extend_schema(
+        request=CheckpointReportSerializer,
+        responses={
+            201: inline_serializer(
+                "CheckpointReportAccepted",
+                {
+                    "reference": serializers.CharField(),
+                    "sequence": serializers.IntegerField(),
+                    "submitted_at": serializers.DateTimeField(),
+                },
+            ),
+            400: OpenApiResponse(description="Field errors."),
+            404: OpenApiResponse(description="No such application or checkpoint for you."),
+            409: OpenApiResponse(description="Already reported, or the case is not in testing."),
+        },
+    )
+    def post(self, request: Request, reference: str, sequence: int) -> Response:
+        """Submit the report for one checkpoint: the same rules as the web form."""
+        application = _owned_application(request, reference)
+        checkpoint = get_object_or_404(Checkpoint, application=application, sequence=sequence)
+        serializer = CheckpointReportSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        try:
+            report = monitoring.checkpoint_report_submit(
+                actor=request.user, checkpoint_id=checkpoint.pk, **serializer.validated_data
+            )
+        except DjangoValidationError as exc:
+            detail = exc.message_dict if hasattr(exc, "error_dict") else exc.messages
+            raise ValidationError(detail) from None
+        except TransitionRefused as exc:
+            return Response({"detail": str(exc)}, status=status.HTTP_409_CONFLICT)
+        except PermissionError as exc:
+            return Response({"detail": str(exc)}, status=status.HTTP_403_FORBIDDEN)
+        return Response(
+            {
+                "reference": application.reference,
+                "sequence": checkpoint.sequence,
+                "submitted_at": report.submitted_at,
+            },
+            status=status.HTTP_201_CREATED,
+        )

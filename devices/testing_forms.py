@@ -1,0 +1,154 @@
+"""Forms for what a manufacturer reports during controlled testing (validation only)."""
+
+from django import forms
+from django.core.exceptions import ValidationError
+
+from devices.models import IncidentReport
+from reviews.models import Metric
+from reviews.monitoring import METRIC_RANGES, PROPORTION, report_figures_clean
+
+METRIC_FIELD_PREFIX = "metric_"
+_METRIC_NAMES = {**{m.value: m.value for m in Metric}, **{m.label.lower(): m.value for m in Metric}}
+
+
+def _metric_field(metric: Metric, *, required: bool) -> forms.DecimalField:
+    low, high = METRIC_RANGES.get(metric, PROPORTION)
+    return forms.DecimalField(
+        label=metric.label,
+        required=required,
+        min_value=low,
+        max_value=high,
+        max_digits=6,
+        decimal_places=4,
+        help_text=f"Between {low} and {high}."
+        + (" Required: the testing plan sets a threshold." if required else ""),
+        widget=forms.NumberInput(attrs={"step": "0.0001", "inputmode": "decimal"}),
+    )
+
+
+def parse_subgroup_lines(text: str) -> dict[str, dict[str, str]]:
+    """Read "subgroup, metric, value" lines into {subgroup: {metric: value}}.
+
+    The subgroup is everything before the last two commas, so names like "age 65+, female"
+    work. Raises ValidationError naming the line that could not be read.
+    """
+    figures: dict[str, dict[str, str]] = {}
+    errors = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        parts = [part.strip() for part in line.rsplit(",", 2)]
+        if len(parts) != 3 or not parts[0]:
+            errors.append(f"Line {number}: write “subgroup, metric, value”.")
+            continue
+        subgroup, metric_name, value = parts
+        metric = _METRIC_NAMES.get(metric_name.lower())
+        if metric is None:
+            errors.append(f"Line {number}: “{metric_name}” is not a metric Airlock records.")
+            continue
+        figures.setdefault(subgroup, {})[metric] = value
+    if errors:
+        raise ValidationError(errors)
+    return figures
+
+
+class CheckpointReportForm(forms.Form):
+    cases_processed = forms.IntegerField(
+        label="Cases processed in this period", min_value=0, max_value=100_000_000
+    )
+    subgroup_figures = forms.CharField(
+        label="Subgroup figures",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 4}),
+        help_text="Optional. One figure a line: subgroup, metric, value — for example "
+        "“age 65+, sensitivity, 0.88”.",
+    )
+    incidents_count = forms.IntegerField(
+        label="Incidents in this period",
+        min_value=0,
+        max_value=100_000,
+        initial=0,
+        help_text="Report each serious incident separately as well, within its statutory time.",
+    )
+    narrative = forms.CharField(
+        label="Narrative",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 5}),
+        help_text="What happened in this period: changes, problems, anything unexpected.",
+    )
+
+    def __init__(self, *args, required_metrics: list[str], **kwargs):
+        super().__init__(*args, **kwargs)
+        self.required_metrics = [m for m in Metric if m in required_metrics]
+        self.optional_metrics = [m for m in Metric if m not in required_metrics]
+        metric_fields = {
+            f"{METRIC_FIELD_PREFIX}{m.value}": _metric_field(m, required=True)
+            for m in self.required_metrics
+        } | {
+            f"{METRIC_FIELD_PREFIX}{m.value}": _metric_field(m, required=False)
+            for m in self.optional_metrics
+        }
+        # Figures first, in the order a person reads the form.
+        self.fields = (
+            {"cases_processed": self.fields["cases_processed"]}
+            | metric_fields
+            | {name: field for name, field in self.fields.items() if name != "cases_processed"}
+        )
+
+    def required_metric_fields(self):
+        return [self[f"{METRIC_FIELD_PREFIX}{m.value}"] for m in self.required_metrics]
+
+    def optional_metric_fields(self):
+        return [self[f"{METRIC_FIELD_PREFIX}{m.value}"] for m in self.optional_metrics]
+
+    def optional_metrics_in_use(self) -> bool:
+        """Keep the optional metrics open when the person filled one in or got an error there."""
+        return any(field.errors or field.value() for field in self.optional_metric_fields())
+
+    def clean_subgroup_figures(self) -> dict:
+        figures = parse_subgroup_lines(self.cleaned_data["subgroup_figures"])
+        try:
+            report_figures_clean(metrics={}, subgroup_metrics=figures, required=[])
+        except ValidationError as exc:
+            raise ValidationError(exc.message_dict["subgroup_metrics"]) from None
+        return figures
+
+    def metrics(self) -> dict[str, str]:
+        return {
+            name.removeprefix(METRIC_FIELD_PREFIX): str(value)
+            for name, value in self.cleaned_data.items()
+            if name.startswith(METRIC_FIELD_PREFIX) and value is not None
+        }
+
+
+class IncidentReportForm(forms.ModelForm):
+    class Meta:
+        model = IncidentReport
+        fields = ["severity", "occurred_on", "aware_on", "description", "actions_taken"]
+        labels = {
+            "severity": "What kind of serious incident",
+            "occurred_on": "Date of the incident",
+            "aware_on": "Date you became aware of it",
+            "description": "What happened",
+            "actions_taken": "Actions taken so far",
+        }
+        help_texts = {
+            "severity": "The statutory reporting time runs from when you became aware: 2 days "
+            "for a serious public health threat, 10 days for a death or unanticipated serious "
+            "deterioration, 15 days for other serious incidents.",
+        }
+        widgets = {
+            "occurred_on": forms.DateInput(attrs={"type": "date"}),
+            "aware_on": forms.DateInput(attrs={"type": "date"}),
+            "description": forms.Textarea(attrs={"rows": 5}),
+            "actions_taken": forms.Textarea(attrs={"rows": 3}),
+        }
+
+
+def add_service_errors(form: forms.Form, error: ValidationError) -> None:
+    """Show a service's ValidationError on the form: on its field if the form has one."""
+    if hasattr(error, "error_dict"):
+        for field, messages in error.message_dict.items():
+            form.add_error(field if field in form.fields else None, messages)
+    else:
+        form.add_error(None, error.messages)

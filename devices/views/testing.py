@@ -1,0 +1,149 @@
+"""The manufacturer's side of controlled testing: checkpoints, checkpoint reports, incidents."""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required, permission_required
+from django.core.exceptions import ValidationError
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_http_methods
+
+from devices.models import INCIDENT_REPORT_DAYS
+from devices.selectors import application_get
+from devices.services import TransitionRefused
+from devices.testing_forms import CheckpointReportForm, IncidentReportForm, add_service_errors
+from reviews import monitoring
+from reviews.models import Checkpoint, CheckpointStatus, MetricThreshold, TestingPlan
+
+manufacturer_required = permission_required("devices.act_for_organisation", raise_exception=True)
+
+
+@login_required
+@manufacturer_required
+@require_http_methods(["GET"])
+def testing(request: HttpRequest, pk: int) -> HttpResponse:
+    """Everything the manufacturer does during testing: the plan's thresholds, each checkpoint
+    with its report or a link to submit it, and the incidents reported."""
+    application = application_get(request.user, pk)
+    plan = (
+        TestingPlan.objects.filter(application=application, agreed_at__isnull=False)
+        .prefetch_related("thresholds")
+        .first()
+    )
+    checkpoints = list(
+        Checkpoint.objects.filter(application=application)
+        .select_related("report")
+        .order_by("sequence")
+    )
+    thresholds = list(plan.thresholds.all()) if plan else []
+    rows = []
+    for checkpoint in checkpoints:
+        report = getattr(checkpoint, "report", None)
+        figures = (
+            [(t.get_metric_display(), report.metrics.get(t.metric)) for t in thresholds]
+            if report
+            else []
+        )
+        rows.append({"checkpoint": checkpoint, "report": report, "figures": figures})
+    return render(
+        request,
+        "devices/testing.html",
+        {
+            "application": application,
+            "plan": plan,
+            "thresholds": thresholds,
+            "rows": rows,
+            "incidents": application.incidents.select_related("reported_by"),
+            "can_report": application.state in monitoring.REPORTING_STATES,
+            "can_report_incident": application.state in monitoring.INCIDENT_STATES,
+        },
+    )
+
+
+@login_required
+@manufacturer_required
+@require_http_methods(["GET", "POST"])
+def checkpoint_report(request: HttpRequest, pk: int, sequence: int) -> HttpResponse:
+    application = application_get(request.user, pk)
+    checkpoint = Checkpoint.objects.filter(application=application, sequence=sequence).first()
+    if checkpoint is None:
+        raise Http404("No such checkpoint.")
+    if checkpoint.status == CheckpointStatus.SUBMITTED:
+        messages.info(request, f"Checkpoint {sequence} has been reported already.")
+        return redirect("devices:testing", pk=application.pk)
+    required = list(
+        MetricThreshold.objects.filter(plan__application=application).values_list(
+            "metric", flat=True
+        )
+    )
+    form = CheckpointReportForm(
+        request.POST if request.method == "POST" else None, required_metrics=required
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            monitoring.checkpoint_report_submit(
+                actor=request.user,
+                checkpoint_id=checkpoint.pk,
+                cases_processed=form.cleaned_data["cases_processed"],
+                metrics=form.metrics(),
+                subgroup_metrics=form.cleaned_data["subgroup_figures"],
+                incidents_count=form.cleaned_data["incidents_count"],
+                narrative=form.cleaned_data["narrative"],
+            )
+        except ValidationError as exc:
+            add_service_errors(form, exc)
+        except (TransitionRefused, PermissionError) as exc:
+            messages.error(request, str(exc))
+            return redirect("devices:testing", pk=application.pk)
+        else:
+            messages.success(
+                request,
+                f"Checkpoint {sequence} report submitted. Your reviewer can see it now; "
+                "the figures are checked against the agreed thresholds.",
+            )
+            return redirect("devices:testing", pk=application.pk)
+    return render(
+        request,
+        "devices/checkpoint_report_form.html",
+        {"application": application, "checkpoint": checkpoint, "form": form},
+    )
+
+
+@login_required
+@manufacturer_required
+@require_http_methods(["GET", "POST"])
+def incident_report(request: HttpRequest, pk: int) -> HttpResponse:
+    application = application_get(request.user, pk)
+    form = IncidentReportForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            incident = monitoring.incident_report_submit(
+                actor=request.user,
+                application_id=application.pk,
+                **{name: form.cleaned_data[name] for name in form.Meta.fields},
+            )
+        except ValidationError as exc:
+            add_service_errors(form, exc)
+        except (TransitionRefused, PermissionError) as exc:
+            messages.error(request, str(exc))
+            return redirect("devices:testing", pk=application.pk)
+        else:
+            if incident.reported_late:
+                messages.warning(
+                    request,
+                    "Incident reported. It was due by "
+                    f"{incident.report_due_on:%-d %B %Y}: the record shows it arrived late.",
+                )
+            else:
+                messages.success(request, "Incident reported. Your reviewer has been told.")
+            return redirect("devices:testing", pk=application.pk)
+    return render(
+        request,
+        "devices/incident_report_form.html",
+        {
+            "application": application,
+            "form": form,
+            "deadlines": [
+                (severity.label, days) for severity, days in INCIDENT_REPORT_DAYS.items()
+            ],
+        },
+    )

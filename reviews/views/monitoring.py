@@ -1,0 +1,157 @@
+"""Monitoring controlled testing: performance per case, the programme dashboard, safety signals
+and alerts from partner regulators."""
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from devices.services import TransitionRefused
+from devices.testing_forms import add_service_errors
+from reviews import monitoring
+from reviews.models import IncomingAlert, PartnerRegulator, SignalStatus
+from reviews.monitoring_forms import SafetySignalForm, SignalStatusForm
+from reviews.views.access import case_get, reviewer_required
+
+PAGE_SIZE = 50
+SIGNAL_FILTERS = {
+    "active": ("Open or investigating", [SignalStatus.OPEN, SignalStatus.INVESTIGATING]),
+    "closed": ("Closed", [SignalStatus.CLOSED]),
+    "all": ("All", list(SignalStatus)),
+}
+
+
+@reviewer_required
+@require_GET
+def performance(request: HttpRequest, pk: int) -> HttpResponse:
+    """Each agreed metric across the checkpoints, charted against its threshold, with the
+    same figures in a table under each chart."""
+    application = case_get(request, pk)
+    series = monitoring.performance_series(application)
+    return render(
+        request,
+        "reviews/performance.html",
+        {
+            "application": application,
+            "series": series,
+            "chart_data": [s.chart_data() for s in series],
+            "signals": monitoring.signals_for(request.user).filter(application=application),
+        },
+    )
+
+
+@reviewer_required
+@require_GET
+def dashboard(request: HttpRequest) -> HttpResponse:
+    return render(request, "reviews/dashboard.html", monitoring.programme_dashboard(request.user))
+
+
+@reviewer_required
+@require_GET
+def signal_list(request: HttpRequest) -> HttpResponse:
+    show = request.GET.get("show", "active")
+    if show not in SIGNAL_FILTERS:
+        show = "active"
+    signals = (
+        monitoring.signals_for(request.user)
+        .filter(status__in=SIGNAL_FILTERS[show][1])
+        .order_by("-raised_at", "-pk")
+    )
+    page = Paginator(signals, PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "reviews/signal_list.html",
+        {"page": page, "show": show, "filters": SIGNAL_FILTERS},
+    )
+
+
+def _signal_get(request: HttpRequest, pk: int):
+    return get_object_or_404(
+        monitoring.signals_for(request.user).select_related(
+            "checkpoint_report__checkpoint", "incident", "application__organisation"
+        ),
+        pk=pk,
+    )
+
+
+@reviewer_required
+@require_GET
+def signal_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    signal = _signal_get(request, pk)
+    return render(
+        request,
+        "reviews/signal_detail.html",
+        {
+            "signal": signal,
+            "deliveries": signal.deliveries.select_related("partner").order_by("partner__name"),
+            "status_form": SignalStatusForm(initial={"status": signal.status}),
+            "partners": PartnerRegulator.objects.filter(is_active=True).exclude(webhook_url=""),
+        },
+    )
+
+
+@reviewer_required
+@require_POST
+def signal_share(request: HttpRequest, pk: int) -> HttpResponse:
+    signal = _signal_get(request, pk)
+    try:
+        queued = monitoring.safety_signal_share(actor=request.user, signal_id=signal.pk)
+    except (TransitionRefused, PermissionError) as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(
+            request,
+            f"Shared with the partner network: it is in the alert feed, and {queued} webhook "
+            f"deliver{'y' if queued == 1 else 'ies'} queued.",
+        )
+    return redirect("reviews:signal-detail", pk=signal.pk)
+
+
+@reviewer_required
+@require_POST
+def signal_status(request: HttpRequest, pk: int) -> HttpResponse:
+    signal = _signal_get(request, pk)
+    form = SignalStatusForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Choose a status from the list.")
+        return redirect("reviews:signal-detail", pk=signal.pk)
+    try:
+        monitoring.safety_signal_status_set(
+            actor=request.user, signal_id=signal.pk, status=form.cleaned_data["status"]
+        )
+    except PermissionError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, f"Status set to {SignalStatus(form.cleaned_data['status'])}.")
+    return redirect("reviews:signal-detail", pk=signal.pk)
+
+
+@reviewer_required
+@require_http_methods(["GET", "POST"])
+def signal_raise(request: HttpRequest, pk: int) -> HttpResponse:
+    application = case_get(request, pk)
+    form = SafetySignalForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            signal = monitoring.safety_signal_raise(
+                actor=request.user, application_id=application.pk, **form.cleaned_data
+            )
+        except ValidationError as exc:
+            add_service_errors(form, exc)
+        except PermissionError as exc:
+            messages.error(request, str(exc))
+            return redirect("reviews:performance", pk=application.pk)
+        else:
+            messages.success(request, "Safety signal raised.")
+            return redirect("reviews:signal-detail", pk=signal.pk)
+    return render(request, "reviews/signal_form.html", {"application": application, "form": form})
+
+
+@reviewer_required
+@require_GET
+def incoming_alerts(request: HttpRequest) -> HttpResponse:
+    alerts = IncomingAlert.objects.select_related("partner").order_by("-received_at", "-pk")
+    page = Paginator(alerts, PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(request, "reviews/incoming_alerts.html", {"page": page})

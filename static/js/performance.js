@@ -1,0 +1,77 @@
+// Draws one Chart.js line chart per agreed metric on the performance page. The figures come
+// from the page's JSON (json_script) and are also in the table under each chart, which is what
+// screen readers and people who cannot see the chart use.
+(function () {
+  "use strict";
+  var source = document.getElementById("performance-data");
+  if (!source || typeof Chart === "undefined") {
+    return;
+  }
+  var series = JSON.parse(source.textContent);
+
+  function flat(value, length) {
+    var line = [];
+    for (var i = 0; i < length; i += 1) {
+      line.push(value);
+    }
+    return line;
+  }
+
+  series.forEach(function (metric) {
+    var canvas = document.getElementById(metric.canvas);
+    if (!canvas) {
+      return;
+    }
+    var count = metric.labels.length;
+    var misses = metric.values.map(function (value) {
+      if (value === null) {
+        return false;
+      }
+      return metric.comparator === "gte" ? value < metric.threshold : value > metric.threshold;
+    });
+    var datasets = [
+      {
+        label: "Reported " + metric.label.toLowerCase(),
+        data: metric.values,
+        borderColor: "#123a5c",
+        backgroundColor: "#123a5c",
+        borderWidth: 3,
+        // A missed threshold is a larger triangle as well as red: never colour alone.
+        pointStyle: misses.map(function (miss) { return miss ? "triangle" : "circle"; }),
+        pointRadius: misses.map(function (miss) { return miss ? 8 : 5; }),
+        pointBackgroundColor: misses.map(function (miss) { return miss ? "#b10e1e" : "#123a5c"; }),
+        spanGaps: false,
+      },
+      {
+        label: "Threshold (" + (metric.comparator === "gte" ? "at least " : "at most ") + metric.threshold + ")",
+        data: flat(metric.threshold, count),
+        borderColor: "#505a5f",
+        borderDash: [8, 4],
+        borderWidth: 2,
+        pointRadius: 0,
+      },
+    ];
+    if (metric.critical !== null) {
+      datasets.push({
+        label: "Critical limit (" + metric.critical + ")",
+        data: flat(metric.critical, count),
+        borderColor: "#b10e1e",
+        borderDash: [2, 3],
+        borderWidth: 2,
+        pointRadius: 0,
+      });
+    }
+    new Chart(canvas, {
+      type: "line",
+      data: { labels: metric.labels, datasets: datasets },
+      options: {
+        animation: false,
+        responsive: true,
+        maintainAspectRatio: false,
+        plugins: { legend: { position: "bottom" } },
+        // Headroom so a point on the edge of the range is not cut in half.
+        scales: { y: { grace: "10%", title: { display: true, text: metric.label } } },
+      },
+    });
+  });
+})();
