@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 BIN := $(VENV)/bin
 
-.PHONY: run test lint format install install-dev e2e clean
+.PHONY: run test lint format install install-dev e2e diagram clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -39,6 +39,13 @@ test: lint
 
 e2e: install-dev
 	$(BIN)/pytest -m e2e
+
+# The state diagram, drawn from the code. graph_transitions walks sets, so a fixed hash seed
+# keeps the dot file's line order (and the committed diff) stable. Needs Graphviz's `dot`.
+diagram: install-dev
+	PYTHONHASHSEED=0 $(PY) manage.py graph_transitions devices.Application > docs/state-diagram.dot
+	dot -Tsvg docs/state-diagram.dot -o docs/state-diagram.svg
+	cp docs/state-diagram.svg static/docs/state-diagram.svg
 
 clean:
 	rm -rf $(VENV) var

@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.contrib.auth.signals import user_logged_in
 from django.db.models.signals import post_migrate
 
 
@@ -7,6 +8,8 @@ class AirlockConfig(AppConfig):
     verbose_name = "Airlock accounts"
 
     def ready(self) -> None:
+        from airlock.middleware import start_session_clock
         from airlock.roles import sync_role_groups
 
         post_migrate.connect(sync_role_groups, dispatch_uid="airlock.sync_role_groups")
+        user_logged_in.connect(start_session_clock, dispatch_uid="airlock.start_session_clock")

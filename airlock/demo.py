@@ -3,13 +3,16 @@
 import random
 from dataclasses import dataclass
 from datetime import timedelta
+from decimal import Decimal
 
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import transaction
 from django.utils import timezone
 
 from airlock.models import User
 from airlock.roles import Role, group_for, sync_role_groups
 from devices.models import (
+    REQUIRED_EVIDENCE,
     AiType,
     Application,
     ApplicationState,
@@ -17,6 +20,7 @@ from devices.models import (
     ClinicalArea,
     ClockStage,
     Device,
+    EvidenceKind,
     Maturity,
     MdrClass,
     Membership,
@@ -25,7 +29,34 @@ from devices.models import (
     Significance,
     Situation,
 )
-from reviews.models import Metric, MetricThreshold, TestingPlan
+from devices.services import (
+    application_create,
+    application_transition,
+    device_save,
+    evidence_upload,
+)
+from devices.uploads import inspect_upload
+from reviews.models import (
+    Cohort,
+    Comparator,
+    EligibilityCriterion,
+    Metric,
+    MetricThreshold,
+    ScreeningOutcome,
+    TestingPlan,
+)
+from reviews.monitoring import checkpoint_report_submit, checkpoints_sweep
+from reviews.services import (
+    CriterionOutcome,
+    PlanDetails,
+    ThresholdSpec,
+    application_accept,
+    application_assign,
+    information_request_create,
+    screening_assess,
+    testing_plan_agree,
+    testing_plan_save,
+)
 
 DEMO_PASSWORD = "airlock-demo"
 
@@ -65,7 +96,172 @@ def seed_demo() -> list[DemoUser]:
             Membership.objects.update_or_create(
                 user=user, defaults={"organisation": organisation, "is_owner": True}
             )
+    seed_demo_cases()
     return list(DEMO_USERS)
+
+
+# --- Demo cases, told through the real services -------------------------------------------------
+
+
+def _pdf(text: str) -> SimpleUploadedFile:
+    body = f"%PDF-1.4\n% {text}\n%%EOF\n".encode()
+    return SimpleUploadedFile(f"{text.lower().replace(' ', '-')}.pdf", body, "application/pdf")
+
+
+def _device(organisation, owner, **fields) -> Device:
+    device = Device(**fields)
+    existing = Device.objects.filter(
+        organisation=organisation, name=fields["name"], version=fields["version"]
+    ).first()
+    return existing or device_save(actor=owner, device=device)
+
+
+def _draft(owner, device, **fields) -> Application:
+    application = application_create(
+        actor=owner,
+        device=device,
+        regulatory_challenge=fields.get(
+            "challenge", "How should real-world performance be monitored once deployed?"
+        ),
+        sandbox_environment=fields.get("environment", SandboxEnvironment.VIRTUAL),
+        patient_benefit=fields.get("benefit", "Earlier diagnosis and fewer avoidable admissions."),
+        maturity=fields.get("maturity", Maturity.RETROSPECTIVE),
+        nhs_sites=fields.get("sites", "Leeds Teaching Hospitals NHS Trust"),
+    )
+    for kind in REQUIRED_EVIDENCE:
+        evidence_upload(
+            application=application,
+            actor=owner,
+            kind=kind,
+            upload=inspect_upload(_pdf(EvidenceKind(kind).label)),
+        )
+    return application
+
+
+def _screened(application, owner, reviewer) -> None:
+    application_transition(application_id=application.pk, action="submit", actor=owner)
+    application_transition(application_id=application.pk, action="start_screening", actor=reviewer)
+    screening_assess(
+        application_id=application.pk,
+        actor=reviewer,
+        outcomes=[
+            CriterionOutcome(criterion.pk, ScreeningOutcome.MET, "Clearly evidenced.")
+            for criterion in EligibilityCriterion.objects.filter(is_active=True)
+        ],
+    )
+
+
+def _in_testing(application, owner, reviewer, cohort, today) -> None:
+    _screened(application, owner, reviewer)
+    application_accept(
+        application_id=application.pk,
+        actor=reviewer,
+        cohort=cohort,
+        rationale="Meets every criterion; a clear regulatory question about drift monitoring.",
+    )
+    testing_plan_save(
+        application_id=application.pk,
+        actor=reviewer,
+        details=PlanDetails(
+            environment=SandboxEnvironment.VIRTUAL,
+            starts_on=today - timedelta(days=70),
+            ends_on=today + timedelta(days=110),
+            cadence_days=28,
+            nhs_sites="Leeds Teaching Hospitals NHS Trust\nBradford GP Federation",
+            thresholds=[
+                ThresholdSpec(
+                    Metric.SENSITIVITY, Comparator.AT_LEAST, Decimal("0.90"), Decimal("0.80")
+                ),
+                ThresholdSpec(Metric.SPECIFICITY, Comparator.AT_LEAST, Decimal("0.85")),
+            ],
+        ),
+    )
+    testing_plan_agree(application_id=application.pk, actor=reviewer)
+    application_transition(application_id=application.pk, action="begin_testing", actor=reviewer)
+
+
+def seed_demo_cases() -> None:
+    """A handful of cases in different stages for the demo organisations, made once."""
+    maker = User.objects.get(email=DEMO_USERS[0].email)
+    other = User.objects.get(email=DEMO_USERS[1].email)
+    reviewer = User.objects.get(email=DEMO_USERS[2].email)
+    lead = User.objects.get(email=DEMO_USERS[3].email)
+    if Application.objects.filter(organisation=maker.membership.organisation).exists():
+        return
+    today = timezone.localdate()
+    cohort, _ = Cohort.objects.get_or_create(
+        name=f"Phase 3 ({today.year}-{(today.year + 1) % 100:02d})",
+        defaults={"starts_on": today - timedelta(days=120), "ends_on": today + timedelta(days=300)},
+    )
+    common = {
+        "care_setting": CareSetting.PRIMARY,
+        "ai_type": AiType.LOCKED,
+        "model_summary": "Convolutional network; input chest X-ray; output a likelihood score.",
+        "training_data_summary": "120,000 studies, six NHS trusts, 2015-2022; test set held apart.",
+    }
+    lungs = _device(
+        maker.membership.organisation,
+        maker,
+        name="LungScan COPD Detector",
+        version="2.1",
+        intended_purpose="Flags chest X-rays suggestive of COPD for GP follow-up.",
+        clinical_area=ClinicalArea.RESPIRATORY,
+        mdr_class=MdrClass.IIA,
+        significance=Significance.DRIVE,
+        situation=Situation.SERIOUS,
+        **common,
+    )
+    onco = _device(
+        maker.membership.organisation,
+        maker,
+        name="OncoPlan Personaliser",
+        version="1.0",
+        intended_purpose="Suggests personalised follow-up plans after cancer treatment.",
+        clinical_area=ClinicalArea.ONCOLOGY,
+        mdr_class=MdrClass.IIB,
+        significance=Significance.INFORM,
+        situation=Situation.CRITICAL,
+        **{**common, "care_setting": CareSetting.SECONDARY},
+    )
+    eyes = _device(
+        other.membership.organisation,
+        other,
+        name="RetinaView",
+        version="3.4",
+        intended_purpose="Grades diabetic retinopathy from retinal photographs.",
+        clinical_area=ClinicalArea.OPHTHALMOLOGY,
+        mdr_class=MdrClass.IIA,
+        significance=Significance.TREAT_DIAGNOSE,
+        situation=Situation.SERIOUS,
+        **common,
+    )
+
+    testing = _draft(maker, lungs, environment=SandboxEnvironment.REAL_WORLD)
+    _in_testing(testing, maker, reviewer, cohort, today)
+    application_assign(application_id=testing.pk, actor=lead, reviewer=reviewer)
+    checkpoints_sweep()
+    first = testing.checkpoints.order_by("sequence").first()
+    checkpoint_report_submit(
+        actor=maker,
+        checkpoint_id=first.pk,
+        cases_processed=1240,
+        metrics={"sensitivity": 0.93, "specificity": 0.88},
+        narrative="Stable performance across both sites; no incidents.",
+    )
+
+    questioned = _draft(maker, onco, maturity=Maturity.PROTOTYPE)
+    _screened(questioned, maker, reviewer)
+    information_request_create(
+        application_id=questioned.pk,
+        actor=reviewer,
+        questions="Which NHS sites have agreed to take part? Who is your clinical safety officer?",
+        due_on=today + timedelta(days=14),
+    )
+
+    _draft(maker, onco, challenge="Can a PCCP cover retraining on new trusts' data?")
+
+    submitted = _draft(other, eyes)
+    application_transition(application_id=submitted.pk, action="submit", actor=other)
 
 
 # --- Scale data for benchmarks ----------------------------------------------------------------

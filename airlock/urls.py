@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from airlock import views
+from airlock import accounts, views
 
 admin.site.site_header = "Airlock administration"
 admin.site.site_title = "Airlock admin"
@@ -10,11 +10,23 @@ admin.site.site_title = "Airlock admin"
 urlpatterns = [
     path("", views.home, name="home"),
     path("healthz/", views.healthz, name="healthz"),
+    path("help/", views.help_page, name="help"),
     path(
         "accounts/login/",
         auth_views.LoginView.as_view(redirect_authenticated_user=True),
         name="login",
     ),
+    path("accounts/two-factor/", accounts.two_factor_verify, name="two-factor-verify"),
+    path("accounts/two-factor/setup/", accounts.two_factor_setup, name="two-factor-setup"),
+    # Ahead of django.contrib.auth.urls: a new password also lifts a sign-in lockout.
+    path(
+        "accounts/reset/<uidb64>/<token>/",
+        accounts.ResetPasswordConfirmView.as_view(),
+        name="password_reset_confirm",
+    ),
     path("accounts/", include("django.contrib.auth.urls")),
     path("admin/", admin.site.urls),
+    path("reviews/", include("reviews.urls")),
+    path("", include("devices.urls")),
+    path("api/", include("airlock.api_urls")),
 ]

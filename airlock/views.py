@@ -3,11 +3,13 @@ import logging
 from django.contrib.auth.decorators import login_required
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
 from airlock.celery import app as celery_app
+from devices.models import ApplicationState
+from devices.selectors import STATE_EXPLANATIONS, transition_table
 
 logger = logging.getLogger(__name__)
 
@@ -49,7 +51,25 @@ def healthz(request: HttpRequest) -> JsonResponse:
 def home(request: HttpRequest) -> HttpResponse:
     user = request.user
     context = {}
+    if user.has_perm("airlock.access_review_workspace") and not user.is_superuser:
+        return redirect("reviews:home")
     if user.is_manufacturer:
         membership = getattr(user, "membership", None)
-        context["organisation"] = membership.organisation if membership else None
+        if membership is not None:
+            return redirect("devices:home")
+        context["organisation"] = None
     return render(request, "airlock/home.html", context)
+
+
+@require_GET
+def help_page(request: HttpRequest) -> HttpResponse:
+    """How the sandbox works: the stages in plain words, the state diagram and every
+    transition, all read from the state machine so the page cannot drift from the code."""
+    return render(
+        request,
+        "airlock/help.html",
+        {
+            "states": [(state, STATE_EXPLANATIONS[state]) for state in ApplicationState],
+            "transitions": transition_table(),
+        },
+    )

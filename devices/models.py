@@ -502,6 +502,17 @@ class Application(FSMModelMixin, models.Model):
             # The review queue filters by state and sorts by clock due date.
             models.Index(fields=["state", "clock_due_on"], name="app_state_clock_idx"),
             models.Index(fields=["assignee", "state"], name="app_assignee_state_idx"),
+            # The queue's per-state counts (a GROUP BY state that leaves out the reviewer's
+            # conflicted organisations, perhaps picking devices or organisations by name or
+            # class) read this index alone: an index-only scan, not the whole table.
+            models.Index(fields=["state", "organisation", "device"], name="app_queue_counts_idx"),
+            # The queue keeps its counts until the latest updated_at moves: one index read.
+            models.Index(fields=["updated_at"], name="app_updated_idx"),
+            # The queue's default sort (soonest clock first, no clock last: PostgreSQL's own
+            # order for ASC), so a page is the first rows of an index walk, not a sort of
+            # 100k rows. Its other sorts need NULLS LAST in the index, which SQLite cannot
+            # declare: migration 0004 adds those on PostgreSQL only.
+            models.Index(fields=["clock_due_on", "id"], name="app_queue_clock_idx"),
         ]
 
     def __str__(self) -> str:

@@ -25,7 +25,7 @@ from devices.models import (
     EvidenceKind,
     Message,
 )
-from reviews.models import InformationRequest
+from reviews.models import ConflictOfInterest, InformationRequest
 
 
 def _organisation_id(user: User) -> int | None:
@@ -33,12 +33,19 @@ def _organisation_id(user: User) -> int | None:
     return membership.organisation_id if membership else None
 
 
+def _conflicted_organisations(user: User) -> QuerySet[ConflictOfInterest]:
+    return ConflictOfInterest.objects.filter(reviewer=user).values("organisation_id")
+
+
 def applications_for(user: User) -> QuerySet[Application]:
     applications = Application.objects.all()
     if user.is_superuser:
         return applications
     if user.has_perm("airlock.access_review_workspace"):
-        return applications.exclude(organisation__conflicts__reviewer=user)
+        # NOT IN (subquery) rather than the NOT EXISTS a join lookup would give: PostgreSQL
+        # hashes the reviewer's few conflicts once, so counting the queue over 100k cases can
+        # stay an index-only scan instead of an anti-join probed for every row.
+        return applications.exclude(organisation_id__in=_conflicted_organisations(user))
     organisation_id = _organisation_id(user)
     if organisation_id is None or not user.has_perm("devices.act_for_organisation"):
         return applications.none()

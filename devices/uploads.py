@@ -6,6 +6,7 @@ that same format, so a renamed executable or a PDF called report.png is refused 
 
 import csv
 import io
+import re
 import zipfile
 from dataclasses import dataclass
 
@@ -30,6 +31,15 @@ ALLOWED = {
 }
 EXTENSIONS = {"jpeg": "jpg"}
 ALLOWED_DESCRIPTION = "PDF, DOCX, XLSX, CSV, PNG or JPEG"
+# An Office file unpacks to several times its size (XML compresses well), but one that claims
+# to unpack to more than this many times the largest upload we accept is built to exhaust
+# whoever opens it.
+UNPACKED_RATIO_LIMIT = 20
+MAX_ARCHIVE_MEMBERS = 5000
+MARKUP = re.compile(
+    rb"^(?:\xef\xbb\xbf)?\s*<[a-z!?/]|<\s*(?:script|html|svg|iframe|object|embed|body|\?xml|!doctype)\b",
+    re.IGNORECASE,
+)
 
 
 @dataclass(frozen=True)
@@ -58,11 +68,23 @@ def _sniff(file: UploadedFile) -> str | None:
 def _sniff_office(file: UploadedFile) -> str | None:
     try:
         with zipfile.ZipFile(file) as archive:
-            names = set(archive.namelist())
+            members = archive.infolist()
     except (zipfile.BadZipFile, OSError):
         return None
     finally:
         file.seek(0)
+    # Only the directory is read, never the contents; but a reviewer's Word or Excel would
+    # unpack the whole thing, so an archive that claims to expand enormously (a "zip bomb")
+    # is refused here rather than crashing their machine.
+    unpacked = sum(member.file_size for member in members)
+    unpacked_limit = settings.EVIDENCE_MAX_UPLOAD_BYTES * UNPACKED_RATIO_LIMIT
+    if len(members) > MAX_ARCHIVE_MEMBERS or unpacked > unpacked_limit:
+        raise ValidationError(
+            f"This file unpacks to {filesizeformat(unpacked)} in {len(members)} parts, far "
+            "more than a genuine document. Save it again from Word or Excel and upload that.",
+            code="archive",
+        )
+    names = {member.filename for member in members}
     if "[Content_Types].xml" not in names:
         return None
     if "word/document.xml" in names:
@@ -76,6 +98,10 @@ def _looks_like_csv(file: UploadedFile) -> bool:
     sample = file.read(64 * 1024)
     file.seek(0)
     if b"\x00" in sample:
+        return False
+    # HTML, SVG or XML with commas in it parses as CSV; a browser or spreadsheet might still
+    # treat it as markup, so markup is never data, whatever its name.
+    if MARKUP.search(sample):
         return False
     try:
         text = sample.decode("utf-8-sig")

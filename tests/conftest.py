@@ -1,4 +1,5 @@
 import pytest
+from django.core.cache import cache
 
 from airlock.roles import Role
 from tests.factories import OrganisationFactory, UserFactory, make_manufacturer
@@ -47,6 +48,12 @@ def admin_user(db):
 @pytest.fixture
 def user_without_role(db):
     return UserFactory(email="norole@example.test", full_name="Nadia Roles")
+
+
+@pytest.fixture(autouse=True)
+def _empty_cache():
+    # The review queue caches its counts and rendered menus; no test may see another's.
+    cache.clear()
 
 
 @pytest.fixture(autouse=True)

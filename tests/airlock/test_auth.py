@@ -3,12 +3,14 @@ from django.core import mail
 from django.urls import reverse
 
 from airlock.roles import Role
-from tests.factories import TEST_PASSWORD
+from tests.factories import TEST_PASSWORD, UserFactory
 
 PERSONAS = {
-    "manufacturer": (Role.MANUFACTURER, "Your organisation"),
-    "reviewer": (Role.REVIEWER, "Review workspace"),
-    "lead_reviewer": (Role.LEAD_REVIEWER, "Review workspace"),
+    # Manufacturers land on their dashboard (devices:home).
+    "manufacturer": (Role.MANUFACTURER, "Needs your attention"),
+    # Reviewers land on their work (reviews:home).
+    "reviewer": (Role.REVIEWER, "My work"),
+    "lead_reviewer": (Role.LEAD_REVIEWER, "My work"),
     "admin_user": (Role.ADMINISTRATOR, "Open the admin"),
 }
 
@@ -24,17 +26,25 @@ def test_it_logs_in_each_role_and_shows_their_home(client, request, persona):
 
     assert response.status_code == 302
     assert response.url == reverse("home")
-    home = client.get(reverse("home"))
+    home = client.get(reverse("home"), follow=True)
     assert home.context["user"] == user
     assert user.role == role
     assert heading in home.content.decode()
     assert role.label in home.content.decode()
 
 
-def test_it_shows_the_manufacturer_their_organisation(client, manufacturer):
+def test_it_sends_the_manufacturer_to_their_organisation_dashboard(client, manufacturer):
     client.force_login(manufacturer)
-    response = client.get(reverse("home"))
+    response = client.get(reverse("home"), follow=True)
+    assert response.redirect_chain == [(reverse("devices:home"), 302)]
     assert "Demo Diagnostics Ltd" in response.content.decode()
+
+
+def test_it_tells_a_manufacturer_without_an_organisation_what_to_do(client, db):
+    user = UserFactory(role=Role.MANUFACTURER)
+    client.force_login(user)
+    response = client.get(reverse("home"))
+    assert "not linked to an organisation" in response.content.decode()
 
 
 def test_it_rejects_a_wrong_password_with_a_form_error(client, manufacturer):

@@ -1,0 +1,546 @@
+"""Every routed URL x every outsider x one organisation's records: never the records' data.
+
+The URLs come from django.urls.get_resolver(), so a page is swept the moment it is routed; no
+one has to remember to add it here. Each URL parameter is filled from PARAMETERS (and `pk`
+from PK_MODELS, by the path segment before it) with records that belong to the manufacturer
+persona's organisation. A parameter the tables do not know fails
+test_every_url_parameter_has_a_value, which says what to add: no page can escape the sweep.
+
+Each URL is requested with GET and with an empty POST as:
+- an anonymous visitor: sent to sign in, or 401/403/404/405;
+- another organisation's manufacturer (session, and its API token on the API);
+- a reviewer and a lead reviewer who declared a conflict of interest with the organisation;
+- the organisation's own manufacturer, on the reviewer-only pages.
+For a URL naming one of the organisation's records the answer must be 403, 404 or 405 (the
+wrong method reveals nothing). For any URL, the body must never contain the organisation's
+case references or the marker written into every one of its records, and nothing may raise.
+"""
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import timedelta
+from itertools import cycle, islice
+
+import pytest
+from django.test import Client
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from django.utils import timezone
+from rest_framework.authtoken.models import Token
+
+from airlock.roles import Role
+from devices.models import (
+    TRANSITIONS,
+    Application,
+    ApplicationEvent,
+    ApplicationState,
+    CheckpointReport,
+    EvidenceDocument,
+    IncidentReport,
+    IncidentSeverity,
+    Message,
+)
+from reviews.models import (
+    Assignment,
+    Checkpoint,
+    ConflictOfInterest,
+    Decision,
+    DecisionKind,
+    EvidenceAssessment,
+    GmlpRating,
+    InformationRequest,
+    InternalNote,
+    SafetySignal,
+    ScreeningAssessment,
+    SignalSeverity,
+    SignalSource,
+    TestingPlan,
+)
+from reviews.views.case import PANEL_ACTIONS
+from tests.factories import DeviceFactory, UserFactory, add_evidence, make_application
+
+pytestmark = pytest.mark.django_db
+
+# Written into every record of the organisation: it must never reach an outsider.
+MARKER = "ZQX-CONFIDENTIAL-7731"
+
+# Includes not swept, and why.
+SKIPPED_INCLUDES = {
+    # Django's admin has its own staff-only gate and permission system, tested in
+    # tests/airlock/test_auth.py and tests/devices/test_admin.py.
+    "admin",
+    # Django's sign-in, sign-out and password-reset views: public by design and object-free
+    # (tests/airlock/test_auth.py and tests/security/test_lockout.py cover them).
+    "django.contrib.auth.urls",
+}
+# Our own overrides of those same auth views, for the same reason.
+SKIPPED_NAMES = {"login", "password_reset_confirm"}
+# Static files are not in the URLconf at all: the web server (or, under runserver, the static
+# files handler) answers them, and they are public.
+
+# What a `pk` names, by the path segment before it ("applications/<int:pk>/" -> application).
+PK_MODELS = {
+    "applications": "application",
+    "devices": "device",
+    "evidence": "evidence",
+    "signals": "signal",
+}
+
+
+@dataclass
+class World:
+    """One organisation's records, in every state, each carrying MARKER somewhere."""
+
+    applications: list
+    device: object
+    evidence: list
+    signal: object
+    references: list[str]
+
+    def pks(self, model: str) -> list[int]:
+        return {
+            "application": [application.pk for application in self.applications],
+            "device": [self.device.pk],
+            "evidence": [document.pk for document in self.evidence],
+            "signal": [self.signal.pk],
+        }[model]
+
+
+# Every other parameter: the values to try, given the world.
+PARAMETERS = {
+    "step": lambda world: [1, 2, 3, 4],
+    "sequence": lambda world: [1, 2],
+    "action": lambda world: sorted(set(TRANSITIONS) | set(PANEL_ACTIONS)),
+    "reference": lambda world: world.references,
+}
+
+
+@dataclass(frozen=True)
+class Route:
+    name: str
+    path: str
+
+    @property
+    def namespace(self) -> str:
+        return self.name.split(":", 1)[0] if ":" in self.name else ""
+
+    @property
+    def parameters(self) -> tuple[str, ...]:
+        """Every parameter in the full path, includes' too (path() "<int:pk>" and re_path()
+        "(?P<pk>...)" alike)."""
+        return tuple(re.findall(r"<(?:\w+:)?(\w+)>", self.path))
+
+    @property
+    def pk_segment(self) -> str:
+        match = re.search(r"([\w-]+)/(?:\(\?P)?<(?:\w+:)?pk>", self.path)
+        return match.group(1) if match else ""
+
+
+def _skipped(resolver: URLResolver) -> bool:
+    # include("dotted.path") hands the resolver the imported module.
+    module = getattr(resolver.urlconf_name, "__name__", resolver.urlconf_name)
+    return resolver.app_name in SKIPPED_INCLUDES or module in SKIPPED_INCLUDES
+
+
+def routes(patterns=None, prefix: str = "", namespace: str = "") -> Iterator[Route]:
+    """Every URL pattern, through every include, with its full path and namespaced name."""
+    for entry in get_resolver().url_patterns if patterns is None else patterns:
+        if isinstance(entry, URLResolver):
+            if _skipped(entry):
+                continue
+            inner = entry.namespace or ""
+            yield from routes(
+                entry.url_patterns,
+                prefix + str(entry.pattern),
+                f"{namespace}:{inner}".strip(":") if inner else namespace,
+            )
+        elif isinstance(entry, URLPattern):
+            name = f"{namespace}:{entry.name}" if namespace and entry.name else entry.name or ""
+            if entry.name in SKIPPED_NAMES and not namespace:
+                continue
+            yield Route(name=name, path=prefix + str(entry.pattern))
+
+
+def unknown_parameters(route: Route) -> list[str]:
+    problems = []
+    if not route.name:
+        problems.append(f"{route.path!r} has no name, so it cannot be reversed: name it.")
+    for parameter in route.parameters:
+        if parameter == "pk":
+            segment = route.pk_segment
+            if segment not in PK_MODELS:
+                problems.append(
+                    f"{route.name} ({route.path}): add {segment!r} to PK_MODELS in "
+                    "tests/security/test_permission_sweep.py, naming the model its pk is."
+                )
+        elif parameter not in PARAMETERS:
+            problems.append(
+                f"{route.name} ({route.path}): add {parameter!r} to PARAMETERS in "
+                "tests/security/test_permission_sweep.py, with values from the world fixture."
+            )
+    return problems
+
+
+def urls_for(route: Route, world: World) -> list[str]:
+    """The URL filled with the world's records: every value of every parameter at least once
+    (the lists are cycled side by side, not multiplied, to keep the sweep quick)."""
+    names = route.parameters
+    if not names:
+        return [reverse(route.name)]
+    columns = []
+    for name in names:
+        if name == "pk":
+            columns.append(world.pks(PK_MODELS[route.pk_segment]))
+        else:
+            columns.append(PARAMETERS[name](world))
+    longest = max(len(column) for column in columns)
+    rows = zip(*(islice(cycle(column), longest) for column in columns), strict=True)
+    return [reverse(route.name, kwargs=dict(zip(names, row, strict=True))) for row in rows]
+
+
+def all_routes() -> list[Route]:
+    return sorted(routes(), key=lambda route: route.name)
+
+
+# --- The organisation's records ------------------------------------------------------------
+
+
+@pytest.fixture
+def world(manufacturer) -> World:
+    organisation = manufacturer.membership.organisation
+    device = DeviceFactory(
+        organisation=organisation, name=f"Sentinel {MARKER}", created_by=manufacturer
+    )
+    colleague = UserFactory(role=Role.REVIEWER, full_name="Unconflicted Reviewer")
+    lead = UserFactory(role=Role.LEAD_REVIEWER, full_name="Unconflicted Lead")
+    applications = []
+    for state in ApplicationState:
+        application = make_application(
+            state,
+            organisation=organisation,
+            device=device,
+            created_by=manufacturer,
+            regulatory_challenge=f"Drift monitoring in practice. {MARKER}",
+            patient_benefit=f"Earlier diagnosis. {MARKER}",
+        )
+        applications.append(application)
+        Message.objects.create(
+            application=application, author=manufacturer, from_regulator=False, body=MARKER
+        )
+        if state != ApplicationState.DRAFT:
+            Message.objects.create(
+                application=application, author=colleague, from_regulator=True, body=MARKER
+            )
+            InternalNote.objects.create(application=application, author=colleague, body=MARKER)
+            Assignment.objects.create(application=application, reviewer=colleague, assigned_by=lead)
+            application.assignee = colleague
+            application.save(update_fields=["assignee"])
+    by_state = {application.state: application for application in applications}
+    InformationRequest.objects.filter(application__in=applications).update(
+        questions=f"Which sites? {MARKER}"
+    )
+    Decision.objects.filter(application__in=applications).update(rationale=MARKER)
+    cleared = by_state[ApplicationState.CLEARED]
+    Decision.objects.create(
+        application=cleared,
+        kind=DecisionKind.CLEAR,
+        rationale=MARKER,
+        decided_by=colleague,
+        countersigned_by=lead,
+        countersigned_at=timezone.now(),
+    )
+    EvidenceAssessment.objects.create(
+        application=by_state[ApplicationState.EVIDENCE_REVIEW],
+        principle=1,
+        rating=GmlpRating.values[0],
+        comment=MARKER,
+        assessor=colleague,
+    )
+    testing = by_state[ApplicationState.IN_CONTROLLED_TESTING]
+    for state in (
+        ApplicationState.ACCEPTED,
+        ApplicationState.IN_CONTROLLED_TESTING,
+        ApplicationState.SUSPENDED,
+        ApplicationState.EVIDENCE_REVIEW,
+    ):
+        Checkpoint.objects.create(
+            application=by_state[state], sequence=1, due_on=timezone.localdate()
+        )
+    Checkpoint.objects.create(
+        application=testing, sequence=2, due_on=timezone.localdate() + timedelta(days=28)
+    )
+    report = CheckpointReport.objects.create(
+        checkpoint=testing.checkpoints.get(sequence=1),
+        submitted_by=manufacturer,
+        cases_processed=500,
+        metrics={"sensitivity": 0.71},
+        narrative=MARKER,
+    )
+    incident = IncidentReport.objects.create(
+        application=testing,
+        reported_by=manufacturer,
+        severity=IncidentSeverity.OTHER_SERIOUS,
+        occurred_on=timezone.localdate(),
+        aware_on=timezone.localdate(),
+        description=MARKER,
+    )
+    signal = SafetySignal.objects.create(
+        application=testing,
+        checkpoint_report=report,
+        incident=incident,
+        metric="sensitivity",
+        observed_value="0.71",
+        severity=SignalSeverity.HIGH,
+        source=SignalSource.CHECKPOINT_BREACH,
+        title=f"Sensitivity below threshold {MARKER}",
+        description=MARKER,
+    )
+    titled = add_evidence(testing, "other", by=manufacturer)
+    titled.title = MARKER
+    titled.save(update_fields=["title"])
+    evidence = [titled, *testing.evidence.exclude(pk=titled.pk)[:1]]
+    return World(
+        applications=applications,
+        device=device,
+        evidence=evidence,
+        signal=signal,
+        references=[application.reference for application in applications],
+    )
+
+
+def _conflicted(role: Role, organisation):
+    user = UserFactory(role=role)
+    ConflictOfInterest.objects.create(
+        reviewer=user, organisation=organisation, reason="Former employee."
+    )
+    return user
+
+
+# --- Who asks --------------------------------------------------------------------------------
+
+
+@dataclass
+class Visitor:
+    label: str
+    client: Client
+    signed_in: bool = True
+    is_reviewer: bool = False
+    # Their API token, and what the API must answer it for one of the organisation's records.
+    token: str | None = None
+    api_refusals: frozenset[int] = frozenset({403, 404, 405})
+    # Which URLs this visitor is an outsider to (the owner is one only on reviewer pages).
+    only_namespace: str | None = None
+
+    def covers(self, route: Route) -> bool:
+        return self.only_namespace is None or route.namespace == self.only_namespace
+
+
+def _session_client(user) -> Client:
+    client = Client()
+    if user is not None:
+        client.force_login(user)
+    return client
+
+
+@pytest.fixture
+def visitors(world, manufacturer, other_manufacturer) -> dict[str, Visitor]:
+    organisation = manufacturer.membership.organisation
+    reviewer = _conflicted(Role.REVIEWER, organisation)
+    lead = _conflicted(Role.LEAD_REVIEWER, organisation)
+    return {
+        "anonymous": Visitor("anonymous", Client(), signed_in=False),
+        "other_manufacturer": Visitor(
+            "another organisation's manufacturer",
+            _session_client(other_manufacturer),
+            token=Token.objects.create(user=other_manufacturer).key,
+            # For them the record does not exist.
+            api_refusals=frozenset({404, 405}),
+        ),
+        "conflicted_reviewer": Visitor(
+            "a reviewer conflicted with the organisation",
+            _session_client(reviewer),
+            is_reviewer=True,
+            token=Token.objects.create(user=reviewer).key,
+        ),
+        "conflicted_lead_reviewer": Visitor(
+            "a lead reviewer conflicted with the organisation",
+            _session_client(lead),
+            is_reviewer=True,
+            token=Token.objects.create(user=lead).key,
+        ),
+        "owner_on_reviewer_pages": Visitor(
+            "the organisation's own manufacturer, on a reviewer-only page",
+            _session_client(manufacturer),
+            only_namespace="reviews",
+        ),
+    }
+
+
+def _body(response) -> str:
+    if getattr(response, "streaming", False):
+        return b"".join(response.streaming_content).decode(errors="replace")
+    return response.content.decode(errors="replace")
+
+
+def _problems(route: Route, url: str, method: str, visitor: Visitor, response, world) -> list:
+    where = f"{method} {url} ({route.name}) as {visitor.label}"
+    status = response.status_code
+    problems = []
+    body = _body(response)
+    leaked = [needle for needle in [MARKER, *world.references] if needle in body]
+    if leaked:
+        problems.append(f"{where}: {status} response shows {', '.join(leaked)}")
+    names_a_record = bool(route.parameters)
+    if not visitor.signed_in:
+        signed_out = status in {401, 403, 404, 405} or (
+            status == 302 and response.url.startswith(reverse("login"))
+        )
+        if names_a_record and not signed_out:
+            problems.append(f"{where}: {status}, expected a redirect to sign in, 401, 403 or 404")
+    elif route.namespace == "api":
+        if names_a_record and visitor.token and status not in visitor.api_refusals:
+            problems.append(f"{where}: {status}, expected one of {sorted(visitor.api_refusals)}")
+    else:
+        reviewer_only = route.namespace == "reviews" and not visitor.is_reviewer
+        if (names_a_record or reviewer_only) and status not in {403, 404, 405}:
+            problems.append(
+                f"{where}: {status}, expected 403, 404 or 405"
+                + (f" (redirected to {response.url})" if status == 302 else "")
+            )
+    return problems
+
+
+def _request(visitor: Visitor, method: str, url: str, token: str | None):
+    """The answer to one request. A signed-in visitor's GET that redirects to another of our
+    pages is followed (at most three hops): the case page that emails link to sends reviewers
+    on to their own view of the case, which is where the refusal must come. A POST is never
+    followed: it must be refused where it lands, not after doing something."""
+    headers = {"Authorization": f"Token {token}"} if token else {}
+    if method == "POST":
+        return visitor.client.post(url, {}, headers=headers)
+    response = visitor.client.get(url, headers=headers)
+    for _hop in range(3):
+        if not (visitor.signed_in and response.status_code == 302 and response.url[:1] == "/"):
+            break
+        response = visitor.client.get(response.url, headers=headers)
+    return response
+
+
+def fingerprint(world: World) -> tuple:
+    """What an outsider's requests must never change: every case's state and assignee, and
+    how many records of each kind hang off them."""
+    applications = Application.objects.filter(pk__in=world.pks("application"))
+    return (
+        sorted(applications.values_list("pk", "state", "assignee_id")),
+        *(
+            model.objects.filter(application__in=applications).count()
+            for model in (
+                ApplicationEvent,
+                Assignment,
+                Decision,
+                EvidenceAssessment,
+                EvidenceDocument,
+                IncidentReport,
+                InformationRequest,
+                InternalNote,
+                Message,
+                SafetySignal,
+                ScreeningAssessment,
+                TestingPlan,
+            )
+        ),
+        sorted(SafetySignal.objects.values_list("pk", "status", "shared_at")),
+        CheckpointReport.objects.count(),
+        sorted(Decision.objects.values_list("pk", "countersigned_by_id", "withdrawn_at")),
+    )
+
+
+# --- The tests -------------------------------------------------------------------------------
+
+
+def test_every_url_parameter_has_a_value():
+    problems = [problem for route in all_routes() for problem in unknown_parameters(route)]
+
+    assert not problems, "\n".join(problems)
+
+
+def test_a_url_with_an_unknown_parameter_fails_with_what_to_add():
+    widget = Route("devices:widget", "widgets/<int:pk>/")
+    invite = Route("devices:invite", "invites/<slug:token>/")
+
+    (pk_problem,) = unknown_parameters(widget)
+    (token_problem,) = unknown_parameters(invite)
+
+    assert "add 'widgets' to PK_MODELS" in pk_problem
+    assert "add 'token' to PARAMETERS" in token_problem
+
+
+def test_the_sweep_reaches_every_part_of_the_site():
+    names = {route.name for route in all_routes()}
+
+    assert {"devices:application-detail", "reviews:application", "api:application"} <= names
+    assert {"two-factor-setup", "home", "help"} <= names
+    assert not any(name.startswith("admin:") for name in names)
+    assert "login" not in names
+
+
+def test_the_marker_is_on_the_pages_its_owners_see(client, world, manufacturer, lead_reviewer):
+    """The control for the sweep: the records' marker and references do reach the people
+    entitled to them, so their absence elsewhere means something."""
+    testing = next(a for a in world.applications if a.state == "in_controlled_testing")
+    client.force_login(manufacturer)
+    page = _body(client.get(reverse("devices:application-detail", args=[testing.pk])))
+    assert MARKER in page
+    assert testing.reference in page
+
+    client.force_login(lead_reviewer)
+    for url in (
+        reverse("reviews:application", args=[testing.pk]),
+        reverse("reviews:signal-detail", args=[world.signal.pk]),
+        reverse("reviews:queue"),
+    ):
+        assert MARKER in _body(client.get(url)) or testing.reference in _body(client.get(url))
+
+    token = Token.objects.create(user=manufacturer).key
+    api = client.get(
+        reverse("api:application", args=[testing.reference]),
+        headers={"Authorization": f"Token {token}"},
+    )
+    assert api.status_code == 200
+    assert testing.reference in _body(api)
+
+
+@pytest.mark.parametrize(
+    "who",
+    [
+        "anonymous",
+        "other_manufacturer",
+        "conflicted_reviewer",
+        "conflicted_lead_reviewer",
+        "owner_on_reviewer_pages",
+    ],
+)
+def test_no_url_shows_an_organisation_s_records_to_an_outsider(world, visitors, who):
+    visitor = visitors[who]
+    problems = []
+    swept = 0
+    before = fingerprint(world)
+    for route in all_routes():
+        if unknown_parameters(route) or not visitor.covers(route):
+            continue
+        token = visitor.token if route.namespace == "api" else None
+        for url in urls_for(route, world):
+            for method in ("GET", "POST"):
+                swept += 1
+                try:
+                    response = _request(visitor, method, url, token)
+                except Exception as error:  # the point is to report every one, not stop
+                    problems.append(f"{method} {url} as {visitor.label} raised {error!r}")
+                    continue
+                if response.status_code >= 500:
+                    problems.append(f"{method} {url} as {visitor.label}: {response.status_code}")
+                problems.extend(_problems(route, url, method, visitor, response, world))
+
+    assert swept > 100
+    assert not problems, f"{len(problems)} problems:\n" + "\n".join(problems)
+    assert fingerprint(world) == before, f"{visitor.label} changed the organisation's records"
