@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 BIN := $(VENV)/bin
 
-.PHONY: run test lint format install install-dev e2e diagram clean
+.PHONY: run test lint format install install-dev e2e diagram bench clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -46,6 +46,17 @@ diagram: install-dev
 	PYTHONHASHSEED=0 $(PY) manage.py graph_transitions devices.Application > docs/state-diagram.dot
 	dot -Tsvg docs/state-diagram.dot -o docs/state-diagram.svg
 	cp docs/state-diagram.svg static/docs/state-diagram.svg
+
+# Benchmarks, never part of `make test` or CI (about 5 minutes): 100k applications on
+# PostgreSQL (BENCH_DATABASE_URL, default postgres://postgres@127.0.0.1:5432/airlock_bench), then
+# server time per page, HTTP throughput under gunicorn with wrk, and the checkpoint sweep over
+# 100k cases in testing. Results go to bench/results/; bench/README.md says more.
+bench: install-dev
+	$(PY) bench/seed.py
+	$(PY) bench/server_time.py
+	$(PY) bench/http_load.py
+	$(PY) bench/checkpoint_sweep.py
+	$(PY) bench/report.py
 
 clean:
 	rm -rf $(VENV) var

@@ -85,11 +85,19 @@ class QueueFilterForm(forms.Form):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["assignee"].choices = [
+        # A callable: the reviewers are only looked up when the choices are needed (checking
+        # a reviewer's id, or drawing the menu, which the queue page usually has cached).
+        self.fields["assignee"].choices = self._assignee_choices
+        self._reviewer_choices: list[tuple[str, str]] | None = None
+
+    def _assignee_choices(self) -> list[tuple[str, str]]:
+        if self._reviewer_choices is None:
+            self._reviewer_choices = [(str(user.pk), str(user)) for user in reviewers()]
+        return [
             ("", "Anyone or no one"),
             ("me", "Me"),
             ("none", "Unassigned"),
-            *((str(user.pk), str(user)) for user in reviewers()),
+            *self._reviewer_choices,
         ]
 
     def clean_per_page(self) -> int:

@@ -1,17 +1,26 @@
 """Reads for the review workspace, always scoped through `devices.selectors.applications_for`
 (reviewers never see organisations they are conflicted with, nor manufacturers' drafts)."""
 
-from dataclasses import dataclass
+import hashlib
+import re
+from dataclasses import dataclass, replace
 from datetime import date
 from decimal import Decimal, InvalidOperation
 
+from django.core.cache import cache
 from django.db import models
-from django.db.models import Case, CharField, Count, F, Q, QuerySet, Value, When
+from django.db.models import Case, CharField, Count, F, Max, Q, QuerySet, Value, When
 from django.utils import timezone
 
 from airlock.models import User
 from devices.clocks import add_working_days
-from devices.models import DUE_SOON_WORKING_DAYS, Application, ApplicationState
+from devices.models import (
+    DUE_SOON_WORKING_DAYS,
+    Application,
+    ApplicationState,
+    Device,
+    Organisation,
+)
 from devices.selectors import applications_for
 from reviews.models import (
     Checkpoint,
@@ -32,6 +41,13 @@ from reviews.models import (
 
 S = ApplicationState
 QUEUE_STATES = [state for state in S if state != S.DRAFT]
+REFERENCE_PREFIX = "AIA-"
+# Text that could be part of a reference: digits, perhaps with dashes ("0042", "2026-004").
+REFERENCE_PART = re.compile(r"[0-9][0-9-]*|-[0-9-]+")
+# The longest the queue reuses its counts and rendered rows. A change to an application makes
+# them stale at once (see queue_version); this bounds the rest, which does not stamp an
+# application's updated_at: a renamed organisation or reviewer, a new cohort in the menu.
+QUEUE_CACHE_SECONDS = 60
 
 
 class ClockStatus(models.TextChoices):
@@ -95,6 +111,26 @@ class QueueFilters:
     sort: str = "clock"
 
 
+def _search(q: str) -> Q:
+    """What the queue's search box matches, shaped so no query compares text on 100k rows.
+
+    A reference (or its start: references are AIA-YYYY-NNNN, stored in capitals) is a prefix
+    match that walks the reference index. Anything else is looked for in the names of the few
+    hundred devices and organisations first, and the cases picked by their ids; references
+    are only searched within when the text could be part of one ("0042").
+    """
+    text = q.upper()
+    # "AIA" alone (or less) is the start of every reference, so it matches them all.
+    if text.startswith(REFERENCE_PREFIX) or REFERENCE_PREFIX.startswith(text):
+        return Q(reference__startswith=text)
+    matches = Q(device__in=Device.objects.filter(name__icontains=q)) | Q(
+        organisation__in=Organisation.objects.filter(name__icontains=q)
+    )
+    if REFERENCE_PART.fullmatch(q):
+        matches |= Q(reference__icontains=q)
+    return matches
+
+
 def _filtered(user: User, filters: QueueFilters, *, with_state: bool) -> QuerySet[Application]:
     applications = (
         applications_for(user)
@@ -102,11 +138,7 @@ def _filtered(user: User, filters: QueueFilters, *, with_state: bool) -> QuerySe
         .annotate(clock_state=clock_status_expression(timezone.localdate()))
     )
     if filters.q:
-        applications = applications.filter(
-            Q(reference__icontains=filters.q)
-            | Q(device__name__icontains=filters.q)
-            | Q(organisation__name__icontains=filters.q)
-        )
+        applications = applications.filter(_search(filters.q))
     if with_state and filters.state:
         applications = applications.filter(state=filters.state)
     if filters.mdr_class:
@@ -139,15 +171,50 @@ def review_queue(*, user: User, filters: QueueFilters) -> QuerySet[Application]:
     )
 
 
-def queue_state_counts(*, user: User, filters: QueueFilters) -> list[tuple[ApplicationState, int]]:
-    """How many cases each state holds under every filter but the state one, in one query."""
-    counts = dict(
-        _filtered(user, filters, with_state=False)
-        .order_by()
-        .values_list("state")
-        .annotate(n=Count("pk"))
+def queue_version(user: User) -> str:
+    """Names the queue's data as `user` sees it now: the day (clock statuses move with it),
+    the latest change to any application (every transition, assignment and edit stamps
+    updated_at: one read of its index) and the organisations the user is conflicted with.
+
+    Counts and rendered rows kept under one version are as fresh as the database for as long
+    as it holds, so the queue can reuse them instead of counting and drawing 100k cases again.
+    """
+    last_change = Application.objects.aggregate(last=Max("updated_at"))["last"]
+    conflicts = sorted(
+        ConflictOfInterest.objects.filter(reviewer=user).values_list("organisation_id", flat=True)
     )
+    scope = repr((timezone.localdate(), last_change, conflicts))
+    return hashlib.sha256(scope.encode()).hexdigest()[:40]
+
+
+def queue_state_counts(
+    *, user: User, filters: QueueFilters, version: str | None = None
+) -> list[tuple[ApplicationState, int]]:
+    """How many cases each state holds under every filter but the state one: one GROUP BY,
+    kept per user, filters and `version` (see queue_version), QUEUE_CACHE_SECONDS at most."""
+    # Neither the state filter nor the sort changes the counts.
+    scope = repr(replace(filters, state="", sort=""))
+    digest = hashlib.sha256(scope.encode()).hexdigest()[:40]
+    key = f"queue-counts:{user.pk}:{version or queue_version(user)}:{digest}"
+    counts = cache.get(key)
+    if counts is None:
+        counts = dict(
+            _filtered(user, filters, with_state=False)
+            .order_by()
+            .values_list("state")
+            # COUNT(*), not COUNT(id): the id is not in the app_queue_counts_idx index, and
+            # needing it would turn the index-only scan into a read of the whole table.
+            .annotate(n=Count("*"))
+        )
+        cache.set(key, counts, QUEUE_CACHE_SECONDS)
     return [(state, counts.get(state, 0)) for state in QUEUE_STATES]
+
+
+def queue_total(state_counts: list[tuple[ApplicationState, int]], filters: QueueFilters) -> int:
+    """How many cases the queue lists, from its per-state counts: they are taken under every
+    other filter, so the total is their sum, or the one state's count when filtered by state.
+    This spares the paginator a COUNT(*) over the whole queue."""
+    return sum(count for state, count in state_counts if filters.state in ("", state))
 
 
 def reviewers() -> QuerySet[User]:

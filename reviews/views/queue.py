@@ -2,6 +2,7 @@
 
 import csv
 from collections.abc import Iterator
+from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.core.paginator import Paginator
@@ -15,9 +16,12 @@ from devices.models import ApplicationState
 from devices.selectors import applications_for
 from reviews.forms import BulkAssignForm, QueueFilterForm
 from reviews.selectors import (
+    QUEUE_CACHE_SECONDS,
     ClockStatus,
     my_work,
     queue_state_counts,
+    queue_total,
+    queue_version,
     review_queue,
 )
 from reviews.services import application_bulk_assign
@@ -34,13 +38,30 @@ def home(request: HttpRequest) -> HttpResponse:
     return render(request, "reviews/home.html", {"work": my_work(user=request.user)})
 
 
+class CountedPaginator(Paginator):
+    """A paginator told how many rows there are, instead of asking the database."""
+
+    def __init__(self, object_list, per_page: int, *, count: int):
+        super().__init__(object_list, per_page)
+        self._count = count
+
+    @property
+    def count(self) -> int:
+        return self._count
+
+
 def _render_queue(
     request: HttpRequest, params: QueryDict, *, bulk_form: BulkAssignForm | None = None
 ) -> HttpResponse:
     form = QueueFilterForm(params)
     filters = form.filters()
     applications = review_queue(user=request.user, filters=filters)
-    page = Paginator(applications, form.page_size()).get_page(params.get("page"))
+    version = queue_version(request.user)
+    state_counts = queue_state_counts(user=request.user, filters=filters, version=version)
+    paginator = CountedPaginator(
+        applications, form.page_size(), count=queue_total(state_counts, filters)
+    )
+    page = paginator.get_page(params.get("page"))
     is_lead = request.user.has_perm(LEAD_PERMISSION)
     if is_lead and bulk_form is None:
         bulk_form = BulkAssignForm()
@@ -48,11 +69,22 @@ def _render_queue(
         "form": form,
         "filters": filters,
         "page": page,
-        "state_counts": queue_state_counts(user=request.user, filters=filters),
+        "state_counts": state_counts,
         "is_lead": is_lead,
         "bulk_form": bulk_form,
         "params": params,
         "query": params.urlencode(),
+        # Most of the page is cached HTML: the state tabs and the rows (with the pages
+        # below them) under queue_version, so they are redrawn as soon as any application
+        # changes; the filter form and the reviewer menu under their inputs. The menus'
+        # choices (reviewers, cohorts) and the names shown on the rows (organisation,
+        # device, cohort, assignee) catch up within QUEUE_CACHE_SECONDS.
+        "cache_seconds": QUEUE_CACHE_SECONDS,
+        "version": version,
+        # What the filter form draws depends on its own fields' values only (not the page).
+        "form_key": urlencode(
+            [(name, value) for name in form.fields for value in params.getlist(name)]
+        ),
     }
     return render(request, "reviews/queue.html", context)
 

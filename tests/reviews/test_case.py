@@ -183,6 +183,38 @@ def test_the_review_page_keeps_its_query_count_bounded(
         assert client.get(_url("application", application)).status_code == 200
 
 
+def test_the_review_page_costs_the_same_queries_however_long_the_history(
+    client, reviewer, django_assert_max_num_queries
+):
+    application = make_application(S.EVIDENCE_REVIEW)
+    url = _url("application", application)
+    client.force_login(reviewer)
+    client.get(url)
+    with django_assert_max_num_queries(40) as short:
+        assert client.get(url).status_code == 200
+
+    for n in range(20):
+        ApplicationEvent.objects.create(
+            application=application,
+            actor=reviewer,
+            transition="extend_testing",
+            from_state=S.EVIDENCE_REVIEW,
+            to_state=S.IN_CONTROLLED_TESTING,
+            reason=f"Round {n}.",
+        )
+        Message.objects.create(
+            application=application, author=reviewer, from_regulator=True, body=f"Message {n}"
+        )
+        InternalNote.objects.create(application=application, author=reviewer, body=f"Note {n}")
+    for kind in application.evidence.values_list("kind", flat=True).distinct():
+        for version in (2, 3):
+            application.evidence.filter(kind=kind).update(is_current=False)
+            add_evidence(application, kind, version=version)
+
+    with django_assert_max_num_queries(len(short.captured_queries)):
+        assert client.get(url).status_code == 200
+
+
 # --- Internal notes and messages -------------------------------------------------------------
 
 

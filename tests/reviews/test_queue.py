@@ -4,6 +4,7 @@ from datetime import date
 
 import pytest
 import time_machine
+from django.core.cache import cache
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
@@ -11,7 +12,13 @@ from django.urls import reverse
 from airlock.roles import Role
 from devices.models import Application, ApplicationState, ClinicalArea, ClockStage, MdrClass
 from reviews.models import Assignment, ConflictOfInterest
-from reviews.selectors import ClockStatus, QueueFilters, queue_state_counts, review_queue
+from reviews.selectors import (
+    ClockStatus,
+    QueueFilters,
+    queue_state_counts,
+    queue_total,
+    review_queue,
+)
 from tests.factories import CohortFactory, DeviceFactory, UserFactory, make_application
 
 S = ApplicationState
@@ -113,6 +120,23 @@ def test_it_filters_by_each_field(client, reviewer, lead_reviewer):
         assert _references(client.get(QUEUE, params)) == [match.reference], params
     assert match.reference not in _references(client.get(QUEUE, {"assignee": "none"}))
     assert _references(client.get(QUEUE, {"assignee": lead_reviewer.pk})) == []
+
+
+def test_the_search_finds_references_by_start_or_digits_and_names_with_digits(client, reviewer):
+    scan = make_application(S.SUBMITTED, reference="AIA-2026-0042")
+    _set(scan, device=DeviceFactory(name="RetinaScan 2", organisation=scan.organisation))
+    other = make_application(S.SUBMITTED, reference="AIA-2026-0107")
+    client.force_login(reviewer)
+
+    def found(q: str) -> set[str]:
+        return set(_references(client.get(QUEUE, {"q": q})))
+
+    assert found("aia-2026-004") == {scan.reference}
+    assert found("AIA") == {scan.reference, other.reference}
+    assert found("0042") == {scan.reference}
+    assert found("26-01") == {other.reference}
+    assert found("retinascan 2") == {scan.reference}
+    assert found("scan 9") == set()
 
 
 @time_machine.travel(date(2026, 6, 1))
@@ -236,14 +260,17 @@ def test_it_counts_each_state_under_the_other_filters(client, reviewer):
     assert mine[S.SCREENING] == 1
 
 
-def _queue_queries(client, count: int) -> int:
+def _queue_queries(client, count: int, per_page: int = 100) -> int:
     for _ in range(count):
         application = make_application(S.SCREENING, cohort=CohortFactory())
         _set(application, assignee=UserFactory(role=Role.REVIEWER), clock_stage="screening")
+    # Nothing cached: the counts and the forms' menus are all read, the most a page costs.
+    cache.clear()
     with CaptureQueriesContext(connection) as queries:
-        response = client.get(QUEUE, {"per_page": 100})
+        response = client.get(QUEUE, {"per_page": per_page})
     assert response.status_code == 200
-    assert len(response.context["page"]) == Application.objects.filter(state=S.SCREENING).count()
+    shown = min(per_page, Application.objects.filter(state=S.SCREENING).count())
+    assert len(response.context["page"]) == shown
     return len(queries)
 
 
@@ -254,6 +281,69 @@ def test_the_queue_costs_the_same_queries_for_5_or_60_applications(client, lead_
     with_60 = _queue_queries(client, 55)
 
     assert with_5 == with_60
+
+
+def test_the_queue_costs_the_same_queries_for_25_or_100_a_page(client, lead_reviewer):
+    client.force_login(lead_reviewer)
+
+    page_of_25 = _queue_queries(client, 30, per_page=25)
+    page_of_100 = _queue_queries(client, 0, per_page=100)
+
+    assert page_of_25 == page_of_100
+
+
+def test_the_queue_reuses_its_counts_and_menus_until_an_application_changes(client, lead_reviewer):
+    make_application(S.SUBMITTED)
+    client.force_login(lead_reviewer)
+    client.get(QUEUE)
+
+    with CaptureQueriesContext(connection) as warm:
+        response = client.get(QUEUE, {"page": 1})
+    counted = [q["sql"] for q in warm.captured_queries if "COUNT(" in q["sql"].upper()]
+    assert counted == []
+    assert dict(response.context["state_counts"])[S.SUBMITTED] == 1
+
+    added = make_application(S.SUBMITTED)
+    response = client.get(QUEUE)
+    assert dict(response.context["state_counts"])[S.SUBMITTED] == 2
+    assert response.context["page"].paginator.count == 2
+    assert added.reference in response.content.decode()
+
+
+def test_a_conflict_declared_hides_the_cases_at_once_despite_the_cache(client, reviewer):
+    application = make_application(S.SUBMITTED)
+    client.force_login(reviewer)
+    assert application.reference in client.get(QUEUE).content.decode()
+
+    ConflictOfInterest.objects.create(
+        reviewer=reviewer, organisation=application.organisation, reason="Shareholder."
+    )
+    response = client.get(QUEUE)
+
+    assert application.reference not in response.content.decode()
+    assert dict(response.context["state_counts"])[S.SUBMITTED] == 0
+
+
+def test_the_counts_are_kept_apart_per_reviewer_and_filters(client, reviewer, lead_reviewer):
+    mine = _set(make_application(S.SCREENING), assignee=reviewer)
+    make_application(S.SCREENING)
+    ConflictOfInterest.objects.create(
+        reviewer=lead_reviewer, organisation=mine.organisation, reason="Advised them."
+    )
+    client.force_login(reviewer)
+    everyone = dict(client.get(QUEUE).context["state_counts"])
+    assigned = dict(client.get(QUEUE, {"assignee": "me"}).context["state_counts"])
+    client.force_login(lead_reviewer)
+    lead = dict(client.get(QUEUE).context["state_counts"])
+
+    assert (everyone[S.SCREENING], assigned[S.SCREENING], lead[S.SCREENING]) == (2, 1, 1)
+
+
+def test_the_total_comes_from_the_state_counts(reviewer):
+    counts = [(S.SUBMITTED, 3), (S.SCREENING, 2)]
+
+    assert queue_total(counts, QueueFilters()) == 5
+    assert queue_total(counts, QueueFilters(state="screening")) == 2
 
 
 # --- CSV export ------------------------------------------------------------------------------

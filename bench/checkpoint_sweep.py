@@ -1,0 +1,173 @@
+"""Benchmark: the checkpoint sweep over N applications in controlled testing.
+
+    .venv/bin/python bench/checkpoint_sweep.py [--applications 100000]
+
+Recreates its own PostgreSQL database (BENCH_DATABASE_URL's name + "_sweep": the sweep writes,
+so it never runs on the queue benchmarks' data) and fills it, set-based, with N cases in
+testing across 1,000 organisations, each with an agreed plan (28-day cadence, a sensitivity
+threshold) that started on one of the last 20 weeks' days. Then it times the sweep:
+
+1. catch-up: the first run ever, so every checkpoint due over those 20 weeks is created,
+   reminded, marked overdue and escalated at once, with the emails;
+2. again: the same day, which must create, stamp and send nothing;
+3. next day and 4. next day again: an ordinary daily run, then its repeat.
+
+Target (DESIGN.md): each run under 10 s on 2 cores, and a repeat creates nothing.
+"""
+
+import argparse
+import time
+from datetime import timedelta
+
+from benchlib import database_url, ensure_database, setup_django, vacuum_analyze, write_result
+
+ORGANISATIONS = 1000
+BATCH = 10_000
+PLAN_START_SPREAD_DAYS = 140
+CADENCE_DAYS = 28
+
+
+def build(count: int) -> None:
+    from django.db import transaction
+    from django.utils import timezone
+
+    from airlock.models import User
+    from devices.models import (
+        AiType,
+        Application,
+        ApplicationState,
+        CareSetting,
+        ClinicalArea,
+        Device,
+        MdrClass,
+        Membership,
+        Organisation,
+        SandboxEnvironment,
+        Significance,
+        Situation,
+    )
+    from reviews.models import Metric, MetricThreshold, TestingPlan
+
+    owner = User.objects.create_user("bench@example.test", full_name="Bench Owner")
+    reviewer = User.objects.create_user("reviewer@example.test", full_name="Bench Reviewer")
+    organisations = Organisation.objects.bulk_create(
+        Organisation(name=f"Bench organisation {n:04d}") for n in range(ORGANISATIONS)
+    )
+    makers = User.objects.bulk_create(
+        User(email=f"maker{n}@example.test", full_name=f"Maker {n}") for n in range(ORGANISATIONS)
+    )
+    Membership.objects.bulk_create(
+        Membership(user=maker, organisation=organisation, is_owner=True)
+        for maker, organisation in zip(makers, organisations, strict=True)
+    )
+    devices = Device.objects.bulk_create(
+        Device(
+            organisation=organisation,
+            name="Bench model",
+            version="1",
+            intended_purpose="-",
+            clinical_area=ClinicalArea.RADIOLOGY,
+            care_setting=CareSetting.SECONDARY,
+            mdr_class=MdrClass.IIA,
+            significance=Significance.DRIVE,
+            situation=Situation.SERIOUS,
+            imdrf_category="II",
+            ai_type=AiType.LOCKED,
+            model_summary="-",
+            training_data_summary="-",
+            created_by=owner,
+        )
+        for organisation in organisations
+    )
+    today = timezone.localdate()
+    for start in range(0, count, BATCH):
+        with transaction.atomic():
+            applications = Application.objects.bulk_create(
+                Application(
+                    reference=f"AIA-2030-{n:06d}",
+                    organisation_id=devices[n % ORGANISATIONS].organisation_id,
+                    device=devices[n % ORGANISATIONS],
+                    state=ApplicationState.IN_CONTROLLED_TESTING,
+                    assignee=reviewer,
+                    created_by=owner,
+                )
+                for n in range(start, min(start + BATCH, count))
+            )
+            plans = TestingPlan.objects.bulk_create(
+                TestingPlan(
+                    application=application,
+                    environment=SandboxEnvironment.VIRTUAL,
+                    starts_on=today - timedelta(days=application.pk % PLAN_START_SPREAD_DAYS),
+                    ends_on=today
+                    - timedelta(days=application.pk % PLAN_START_SPREAD_DAYS)
+                    + timedelta(days=180),
+                    cadence_days=CADENCE_DAYS,
+                    drafted_by=reviewer,
+                    agreed_by=reviewer,
+                    agreed_at=timezone.now(),
+                )
+                for application in applications
+            )
+            MetricThreshold.objects.bulk_create(
+                MetricThreshold(plan=plan, metric=Metric.SENSITIVITY, value="0.90")
+                for plan in plans
+            )
+
+
+def timed_sweep(label: str) -> dict:
+    from django.core import mail
+
+    from reviews.models import Checkpoint
+    from reviews.monitoring import checkpoints_sweep
+
+    mail.outbox = []
+    started = time.perf_counter()
+    result = checkpoints_sweep()
+    seconds = time.perf_counter() - started
+    run = {
+        "run": label,
+        "seconds": round(seconds, 2),
+        **vars(result),
+        "emails": len(mail.outbox),
+        "checkpoints_after": Checkpoint.objects.count(),
+    }
+    print(
+        f"{label:18} {seconds:6.2f} s  created {result.created:>7}  "
+        f"reminded {result.reminded_7_days + result.reminded_1_day:>6}  "
+        f"overdue {result.overdue:>7}  escalated {result.escalated:>7}  "
+        f"emails {len(mail.outbox):>5}"
+    )
+    return run
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--applications", type=int, default=100_000)
+    args = parser.parse_args()
+    url = database_url("_sweep")
+    ensure_database(url, fresh=True)
+    setup_django(url)
+    import time_machine
+    from django.core.management import call_command
+    from django.utils import timezone
+
+    from devices.models import Application, ApplicationState
+
+    started = time.perf_counter()
+    call_command("migrate", verbosity=0)
+    build(args.applications)
+    vacuum_analyze(url)
+    in_testing = Application.objects.filter(state=ApplicationState.IN_CONTROLLED_TESTING).count()
+    print(f"built {in_testing} applications in testing in {time.perf_counter() - started:.1f} s")
+    runs = [timed_sweep("catch-up"), timed_sweep("again")]
+    with time_machine.travel(timezone.now() + timedelta(days=1)):
+        runs += [timed_sweep("next day"), timed_sweep("next day, again")]
+    path = write_result(
+        "checkpoint_sweep",
+        {"applications_in_testing": in_testing, "cadence_days": CADENCE_DAYS, "runs": runs},
+    )
+    print(f"checkpoint_sweep: written to {path}")
+
+
+if __name__ == "__main__":
+    main()

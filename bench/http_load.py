@@ -1,0 +1,237 @@
+"""Requests per second over HTTP: gunicorn (sync workers) on the benchmark database, loaded by
+wrk over loopback, for a bare health check, the review queue and the admin changelist.
+
+    .venv/bin/python bench/http_load.py [--workers 3] [--connections 6] [--duration 15]
+
+Needs wrk (Debian: apt-get install -y wrk). Traffic goes to 127.0.0.1 only; each target is
+loaded for --duration seconds in all (plus a 2-second warm-up that is not counted), in
+--rounds slices taken in turn with the other targets. The signed-in
+pages use a session made for the demo lead reviewer and administrator; each target is checked
+to answer 200 with the expected page before it is loaded, so a redirect to the sign-in page
+cannot pass for a fast answer.
+"""
+
+import argparse
+import http.client
+import os
+import re
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+
+from benchlib import ADMIN, LEAD, ROOT, bench_environ, database_url, setup_django, write_result
+
+WARMUP_SECONDS = 2
+UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0}
+
+
+@dataclass(frozen=True)
+class Target:
+    name: str
+    path: str
+    user: str
+    # Text the right page contains: a sign-in page or an error must not be measured.
+    expect: str
+
+
+TARGETS = [
+    Target("healthz", "/healthz/", "", '"database": "ok"'),
+    Target("queue", "/reviews/queue/", LEAD, "Review queue"),
+    Target("queue, 50 a page", "/reviews/queue/?per_page=50", LEAD, "Review queue"),
+    Target("admin changelist", "/admin/devices/application/", ADMIN, "Select application"),
+]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def session_cookies() -> dict[str, str]:
+    """A signed-in session per user, stored in the benchmark database like any other."""
+    from django.conf import settings
+    from django.test import Client
+
+    from airlock.models import User
+
+    cookies = {}
+    for email in (LEAD, ADMIN):
+        client = Client()
+        client.force_login(User.objects.get(email=email))
+        cookies[email] = client.cookies[settings.SESSION_COOKIE_NAME].value
+    return cookies
+
+
+def get(port: int, path: str, cookie: str) -> tuple[int, str]:
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    try:
+        connection.request("GET", path, headers={"Cookie": cookie} if cookie else {})
+        response = connection.getresponse()
+        return response.status, response.read().decode(errors="replace")
+    finally:
+        connection.close()
+
+
+def wait_until_up(port: int, server: subprocess.Popen, seconds: float = 30) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            raise SystemExit("gunicorn stopped while starting; see its output above.")
+        try:
+            get(port, "/healthz/", "")
+            return
+        except OSError:
+            time.sleep(0.2)
+    raise SystemExit(f"gunicorn did not answer on 127.0.0.1:{port} within {seconds:.0f} s.")
+
+
+def milliseconds(text: str) -> float:
+    number, unit = re.fullmatch(r"([\d.]+)(us|ms|s)", text).groups()
+    return round(float(number) * UNITS[unit], 2)
+
+
+def parse_wrk(output: str) -> dict:
+    """Requests per second, latency percentiles and failures from one wrk --latency run."""
+    percentiles = dict(re.findall(r"^\s+(50|75|90|99)%\s+(\S+)$", output, re.MULTILINE))
+    total = re.search(r"(\d+) requests in ([\d.]+)(\w+)", output)
+    bad = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
+    errors = re.search(
+        r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", output
+    )
+    return {
+        "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1)),
+        "requests": int(total.group(1)),
+        **{f"p{key}_ms": milliseconds(value) for key, value in percentiles.items()},
+        "non_2xx_3xx": int(bad.group(1)) if bad else 0,
+        # Read errors are sync workers closing each connection after answering; wrk counts
+        # them when it had already sent the next request on that connection.
+        "socket_errors": dict(
+            zip(("connect", "read", "write", "timeout"), map(int, errors.groups()), strict=True)
+        )
+        if errors
+        else {},
+    }
+
+
+def combine(rounds: list[dict]) -> dict:
+    """The median of each figure over the rounds; failures and requests are summed."""
+    figures = {
+        key: round(statistics.median(r[key] for r in rounds), 2)
+        for key in rounds[0]
+        if key.endswith("_ms") or key == "rps"
+    }
+    errors = {
+        kind: sum(r["socket_errors"].get(kind, 0) for r in rounds)
+        for kind in ("connect", "read", "write", "timeout")
+    }
+    return {
+        **figures,
+        "requests": sum(r["requests"] for r in rounds),
+        "non_2xx_3xx": sum(r["non_2xx_3xx"] for r in rounds),
+        "socket_errors": errors,
+    }
+
+
+def address(port: int, target: Target) -> str:
+    return f"http://127.0.0.1:{port}{target.path}"
+
+
+def wrk(url: str, cookie: str, *, connections: int, seconds: int) -> str:
+    command = ["wrk", "-t", "2", "-c", str(connections), "-d", f"{seconds}s", "--latency"]
+    if cookie:
+        command += ["-H", f"Cookie: {cookie}"]
+    return subprocess.run(
+        [*command, url], capture_output=True, text=True, check=True, timeout=seconds + 30
+    ).stdout
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--workers", type=int, default=3)
+    parser.add_argument("--connections", type=int, default=6)
+    parser.add_argument("--duration", type=int, default=15, help="seconds per target")
+    parser.add_argument("--rounds", type=int, default=5)
+    args = parser.parse_args()
+    if shutil.which("wrk") is None:
+        sys.exit("http_load needs wrk: apt-get install -y wrk")
+    url = database_url()
+    setup_django(url)
+    from django.conf import settings
+
+    cookies = {
+        email: f"{settings.SESSION_COOKIE_NAME}={value}"
+        for email, value in session_cookies().items()
+    }
+    port = free_port()
+    server = subprocess.Popen(
+        [
+            str(ROOT / ".venv" / "bin" / "gunicorn"),
+            "airlock.wsgi:application",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            str(args.workers),
+            "--worker-class",
+            "sync",
+            "--log-level",
+            "warning",
+        ],
+        cwd=ROOT,
+        env={**bench_environ(url), "PYTHONPATH": str(ROOT)},
+    )
+    results = []
+    try:
+        wait_until_up(port, server)
+        rounds: dict[str, list[dict]] = {target.name: [] for target in TARGETS}
+        for target in TARGETS:
+            cookie = cookies.get(target.user, "")
+            status, body = get(port, target.path, cookie)
+            if status != 200 or target.expect not in body:
+                raise SystemExit(f"{target.name}: {target.path} answered {status}, not the page.")
+            wrk(address(port, target), cookie, connections=args.connections, seconds=WARMUP_SECONDS)
+        # The targets take turns, a slice of the duration each per round, so a burst of other
+        # work on the machine slows every target alike; the medians of the rounds are reported.
+        for _ in range(args.rounds):
+            for target in TARGETS:
+                output = wrk(
+                    address(port, target),
+                    cookies.get(target.user, ""),
+                    connections=args.connections,
+                    seconds=args.duration // args.rounds,
+                )
+                rounds[target.name].append(parse_wrk(output))
+        print(f"{'target':24} {'req/s':>8} {'p50 ms':>8} {'p90 ms':>8} {'p99 ms':>8}")
+        for target in TARGETS:
+            result = {"name": target.name, "path": target.path, **combine(rounds[target.name])}
+            if result["non_2xx_3xx"]:
+                raise SystemExit(f"{target.name}: {result['non_2xx_3xx']} failed responses.")
+            results.append(result)
+            print(
+                f"{target.name:24} {result['rps']:8.0f} {result['p50_ms']:8.1f} "
+                f"{result['p90_ms']:8.1f} {result['p99_ms']:8.1f}"
+            )
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    path = write_result(
+        "http_load",
+        {
+            "server": f"gunicorn, {args.workers} sync workers",
+            "load_generator": f"wrk, 2 threads, {args.connections} connections",
+            "duration_seconds": args.duration,
+            "rounds": args.rounds,
+            "cache": settings.CACHES["default"]["BACKEND"],
+            "targets": results,
+        },
+    )
+    print(f"http_load: written to {path}")
+
+
+if __name__ == "__main__":
+    os.chdir(ROOT)
+    main()

@@ -1,0 +1,137 @@
+"""Summarise bench/results/*.json against the targets in DESIGN.md, as Markdown tables (the
+figures docs/PERFORMANCE.md quotes).
+
+    .venv/bin/python bench/report.py
+"""
+
+import json
+import sys
+
+from benchlib import RESULTS
+
+QUEUE_SPEEDUP_TARGET = 10
+QUEUE_P50_TARGET_MS = 30
+SWEEP_TARGET_SECONDS = 10
+
+
+def load(name: str) -> dict | None:
+    path = RESULTS / f"{name}.json"
+    return json.loads(path.read_text()) if path.exists() else None
+
+
+def verdict(met: bool) -> str:
+    return "met" if met else "NOT met"
+
+
+def server_time(data: dict) -> list[str]:
+    pages = {page["name"]: page for page in data["pages"]}
+    machine = data["machine"]
+    lines = [
+        f"## Server time, in process ({data['applications']:,} applications, "
+        f"PostgreSQL {data['postgresql']}, {machine['cores']} cores, "
+        f"load average {machine['load_average'][0]} at the end)",
+        "",
+        "| page | p50 ms | p95 ms | req/s (one client) | queries |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    lines += [
+        f"| {p['name']} | {p['p50_ms']} | {p['p95_ms']} | {p['rps']:.0f} | {p['queries']} |"
+        for p in data["pages"]
+    ]
+    queue, admin = pages["queue"], pages["admin changelist"]
+    changed = pages["queue, after an application changed"]
+    sizes = {pages[name]["queries"] for name in ("queue", "queue, 50 a page", "queue, 100 a page")}
+    lines += [
+        "",
+        f"- Queue vs admin changelist, p50: {admin['p50_ms'] / queue['p50_ms']:.1f}x faster "
+        f"({queue['p50_ms']} ms vs {admin['p50_ms']} ms); just after an application changed "
+        f"{admin['p50_ms'] / changed['p50_ms']:.1f}x.",
+        f"- Constant queries whatever the page size (25, 50, 100 a page: "
+        f"{sorted(sizes)}): {verdict(len(sizes) == 1)}.",
+        f"- Queue p50 under {QUEUE_P50_TARGET_MS} ms: {verdict(queue['p50_ms'] < 30)} "
+        f"({queue['p50_ms']} ms; {changed['p50_ms']} ms just after a change, "
+        f"{pages['queue, nothing cached']['p50_ms']} ms with nothing cached).",
+        "",
+    ]
+    return lines
+
+
+def http_load(data: dict) -> list[str]:
+    targets = {target["name"]: target for target in data["targets"]}
+    lines = [
+        f"## HTTP throughput ({data['server']}; {data['load_generator']}; "
+        f"{data['duration_seconds']} s each, loopback)",
+        "",
+        "| target | req/s | p50 ms | p90 ms | p99 ms |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    lines += [
+        f"| {t['name']} | {t['rps']:.0f} | {t['p50_ms']} | {t['p90_ms']} | {t['p99_ms']} |"
+        for t in data["targets"]
+    ]
+    ratio = targets["queue"]["rps"] / targets["admin changelist"]["rps"]
+    same_size = targets["queue, 50 a page"]["rps"] / targets["admin changelist"]["rps"]
+    lines += [
+        "",
+        f"- Queue throughput / admin changelist throughput: {ratio:.1f}x "
+        f"({same_size:.1f}x at the admin's 50 rows a page); target "
+        f"{QUEUE_SPEEDUP_TARGET}x: {verdict(ratio >= QUEUE_SPEEDUP_TARGET)}.",
+        "",
+    ]
+    return lines
+
+
+def checkpoint_sweep(data: dict) -> list[str]:
+    lines = [
+        f"## Checkpoint sweep ({data['applications_in_testing']:,} applications in testing)",
+        "",
+        "| run | seconds | created | reminded | overdue | escalated | emails |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    for run in data["runs"]:
+        reminded = run["reminded_7_days"] + run["reminded_1_day"]
+        lines.append(
+            f"| {run['run']} | {run['seconds']} | {run['created']:,} | {reminded:,} | "
+            f"{run['overdue']:,} | {run['escalated']:,} | {run['emails']:,} |"
+        )
+    runs = {run["run"]: run for run in data["runs"]}
+    repeats = [runs["again"], runs["next day, again"]]
+    idle = all(
+        run["created"] == run["overdue"] == run["escalated"] == run["emails"] == 0
+        and run["reminded_7_days"] == run["reminded_1_day"] == 0
+        for run in repeats
+    )
+    lines += [
+        "",
+        f"- Daily run under {SWEEP_TARGET_SECONDS} s: "
+        f"{verdict(runs['next day']['seconds'] < SWEEP_TARGET_SECONDS)} "
+        f"({runs['next day']['seconds']} s).",
+        f"- First run, catching up 20 weeks, under {SWEEP_TARGET_SECONDS} s: "
+        f"{verdict(runs['catch-up']['seconds'] < SWEEP_TARGET_SECONDS)} "
+        f"({runs['catch-up']['seconds']} s).",
+        f"- A second run the same day creates and sends nothing: {verdict(idle)}.",
+        "",
+    ]
+    return lines
+
+
+def main() -> None:
+    sections = {
+        "server_time": server_time,
+        "http_load": http_load,
+        "checkpoint_sweep": checkpoint_sweep,
+    }
+    found = False
+    for name, section in sections.items():
+        data = load(name)
+        if data is None:
+            print(f"(no {name} results: run bench/{name}.py)\n")
+            continue
+        found = True
+        print("\n".join(section(data)))
+    if not found:
+        sys.exit("No results yet: run `make bench`.")
+
+
+if __name__ == "__main__":
+    main()
