@@ -123,9 +123,10 @@ def two_factor_verify(request: HttpRequest) -> HttpResponse:
 
 def lockout_username(request: HttpRequest, credentials: dict | None) -> str:
     """The address axes counts failures against (AXES_USERNAME_CALLABLE): sign-in ignores
-    case, so MAYA@example.test and maya@example.test must share one count."""
+    case, so MAYA@example.test and maya@example.test must share one count. Cut to the 255
+    characters axes' failure log holds (PostgreSQL refuses a longer one: a 500)."""
     source = credentials if credentials is not None else request.POST
-    return (source.get("username") or "").strip().lower()
+    return (source.get("username") or "").strip().lower()[:255]
 
 
 def locked_out(request: HttpRequest, response: HttpResponse, credentials: dict) -> HttpResponse:

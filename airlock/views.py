@@ -47,6 +47,7 @@ def healthz(request: HttpRequest) -> JsonResponse:
     return JsonResponse(checks, status=200 if healthy else 503)
 
 
+@require_GET
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
     user = request.user

@@ -1,5 +1,6 @@
 from django import forms
 from django.contrib import admin, messages
+from django.http import Http404
 from django_fsm.admin import FSMAdminMixin
 
 from devices.models import (
@@ -234,6 +235,13 @@ class ApplicationAdmin(FSMAdminMixin, admin.ModelAdmin):
 
     def is_fsm_transition_visible(self, transition) -> bool:
         return True
+
+    def fsm_transition_view(self, request, object_id, transition_name, **kwargs):
+        # django-fsm raises (a 500) for a name that is not a transition, e.g. .../transition/save/;
+        # a mistyped or tampered address is a page that does not exist.
+        if transition_name not in TRANSITIONS:
+            raise Http404("No such transition.")
+        return super().fsm_transition_view(request, object_id, transition_name, **kwargs)
 
     def _apply_fsm_transition(self, *, obj, transition_name, request, kwargs=None) -> bool:
         data = dict(kwargs or {})

@@ -509,8 +509,11 @@ def report_figures_clean(
     clean_subgroups: dict[str, dict[str, float]] = {}
     for subgroup, figures in subgroup_metrics.items():
         name = str(subgroup).strip()
-        if not name or len(name) > 100:
-            errors["subgroup_metrics"].append("Each subgroup needs a name of up to 100 characters.")
+        # Printable: a NUL byte in a JSON key is refused by PostgreSQL's jsonb (a 500 otherwise).
+        if not name or len(name) > 100 or not name.isprintable():
+            errors["subgroup_metrics"].append(
+                "Each subgroup needs a name of up to 100 printable characters."
+            )
             continue
         if not isinstance(figures, Mapping) or not figures:
             errors["subgroup_metrics"].append(f"Give at least one metric for “{name}”.")

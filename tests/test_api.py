@@ -175,6 +175,8 @@ def test_it_accepts_a_checkpoint_report_through_the_same_service(
         ({**REPORT, "metrics": ["sensitivity"]}, "metrics"),
         ({**REPORT, "subgroup_metrics": {"age 65+": {"sensitivity": -1}}}, "subgroup_metrics"),
         ({**REPORT, "subgroup_metrics": {"age 65+": 0.9}}, "subgroup_metrics"),
+        # PostgreSQL's jsonb cannot store a NUL, so it must be refused before it gets there.
+        ({**REPORT, "subgroup_metrics": {"age\x0065+": {"sensitivity": 0.9}}}, "subgroup_metrics"),
         ({**REPORT, "cases_processed": -1}, "cases_processed"),
         ({"metrics": {"sensitivity": 0.9}}, "cases_processed"),
     ],
@@ -328,6 +330,17 @@ def test_a_malformed_alert_gets_field_errors(partner_api, changes, field):
 
     assert response.status_code == 400
     assert field in response.json()
+    assert not IncomingAlert.objects.exists()
+
+
+def test_an_alert_with_a_nul_anywhere_is_refused(partner_api):
+    # The whole document is stored, and PostgreSQL's jsonb cannot hold a NUL character.
+    response = partner_api.post(
+        "/api/alerts/incoming/", {**ALERT, "extra": {"note": "a\x00b"}}, format="json"
+    )
+
+    assert response.status_code == 400
+    assert "NUL" in response.json()["non_field_errors"][0]
     assert not IncomingAlert.objects.exists()
 
 

@@ -118,7 +118,8 @@ def application_start(request: HttpRequest) -> HttpResponse:
     devices = selectors.devices_for(request.user)
     initial = {}
     if device_id := request.GET.get("device", ""):
-        initial["device"] = devices.filter(pk=device_id).first() if device_id.isdigit() else None
+        # isdecimal, not isdigit: "²" is a digit that int() (and so the query) cannot read.
+        initial["device"] = devices.filter(pk=device_id).first() if device_id.isdecimal() else None
     draft = request.method == "POST" and _is_draft_save(request)
     form = DeviceStepForm(posted(request), devices=devices, initial=initial, draft=draft)
     if request.method == "POST" and form.is_valid():

@@ -23,6 +23,11 @@
       return;
     }
     var count = metric.labels.length;
+    // With one checkpoint each limit is a line of one point, which Chart.js does not draw:
+    // mark it with a wide dash at the limit instead, so it shows from the first report.
+    var limitMark = count === 1
+      ? { pointStyle: "line", pointRadius: 60, pointBorderWidth: 2 }
+      : { pointRadius: 0 };
     var misses = metric.values.map(function (value) {
       if (value === null) {
         return false;
@@ -48,7 +53,6 @@
         borderColor: "#505a5f",
         borderDash: [8, 4],
         borderWidth: 2,
-        pointRadius: 0,
       },
     ];
     if (metric.critical !== null) {
@@ -58,9 +62,9 @@
         borderColor: "#b10e1e",
         borderDash: [2, 3],
         borderWidth: 2,
-        pointRadius: 0,
       });
     }
+    datasets.slice(1).forEach(function (limit) { Object.assign(limit, limitMark); });
     new Chart(canvas, {
       type: "line",
       data: { labels: metric.labels, datasets: datasets },
@@ -70,7 +74,11 @@
         maintainAspectRatio: false,
         plugins: { legend: { position: "bottom" } },
         // Headroom so a point on the edge of the range is not cut in half.
-        scales: { y: { grace: "10%", title: { display: true, text: metric.label } } },
+        scales: {
+          // A lone checkpoint sits in the middle rather than on the axis.
+          x: { offset: count === 1 },
+          y: { grace: "10%", title: { display: true, text: metric.label } },
+        },
       },
     });
   });

@@ -172,3 +172,14 @@ def test_an_admin_cannot_countersign_their_own_clearance(client, admin_user):
     application.refresh_from_db()
     assert application.state == ApplicationState.EVIDENCE_REVIEW
     assert response.status_code == 200
+
+
+@pytest.mark.parametrize("name", ["save", "no_such_transition"])
+def test_an_admin_transition_address_that_names_no_transition_is_not_found(
+    client, admin_user, name
+):
+    application = make_application(ApplicationState.SUBMITTED)
+    client.force_login(admin_user)
+
+    assert client.get(_transition_url(application, name)).status_code == 404
+    assert client.post(_transition_url(application, name)).status_code == 404

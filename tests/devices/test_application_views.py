@@ -212,6 +212,16 @@ def test_start_preselects_the_device_from_its_page(client, manufacturer, organis
     assert response.context["form"].initial["device"] == organisation_device
 
 
+@pytest.mark.parametrize("device", ["²", "abc", "-1", "9" * 40])
+def test_start_ignores_a_device_it_cannot_read(client, manufacturer, organisation_device, device):
+    client.force_login(manufacturer)
+
+    response = client.get(reverse("devices:application-start"), {"device": device})
+
+    assert response.status_code == 200
+    assert response.context["form"].initial["device"] is None
+
+
 def test_only_drafts_are_editable(client, manufacturer):
     application = _own_application(manufacturer, ApplicationState.SUBMITTED)
     client.force_login(manufacturer)

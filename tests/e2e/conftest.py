@@ -2,15 +2,27 @@
 
 Without /usr/bin/chromium the journeys are skipped, unless AIRLOCK_REQUIRE_BROWSER is set (as
 in CI), where a missing browser is a failure rather than a silent skip.
+
+Every journey fails on a script error or a Content-Security-Policy refusal in the browser's
+console. Every screenshot is also an accessibility check: after taking it, the `screenshot`
+fixture runs axe-core on the page and fails the journey on any violation of "serious" or
+"critical" impact, so every page a journey shows a person is checked. Call the `axe` fixture
+directly for a page that is not worth a picture; tests/e2e/test_accessibility.py checks every
+page of the site.
 """
 
+import importlib
 import os
 from pathlib import Path
 
 import pytest
+from django.apps import apps
 
 CHROMIUM = "/usr/bin/chromium"
 SCREENSHOTS = Path(__file__).parent / "screenshots"
+# axe-core 4.11.0 (MPL-2.0), for the tests only: it is not under static/ and never served.
+AXE_SCRIPT = Path(__file__).parent / "vendor" / "axe.min.js"
+FAILING_IMPACTS = {"serious", "critical"}
 
 # Playwright's sync API runs an event loop in this thread; the ORM calls the tests make
 # between page actions are still synchronous, so Django's async guard must stand aside.
@@ -48,24 +60,91 @@ def browser():
 
 @pytest.fixture
 def page(browser, live_server):
-    context = browser.new_context(base_url=live_server.url, viewport={"width": 1280, "height": 900})
+    # A British browser, as most of the service's users have: dates in date inputs read
+    # day/month/year, as the pages around them do.
+    context = browser.new_context(
+        base_url=live_server.url,
+        viewport={"width": 1280, "height": 900},
+        locale="en-GB",
+        timezone_id="Europe/London",
+    )
     page = context.new_page()
     page.set_default_timeout(10_000)
+    # A script error or a Content-Security-Policy refusal breaks a page for real users without
+    # failing any assertion; collect them and fail the journey at the end.
+    errors = []
+    page.on("pageerror", lambda error: errors.append(f"script error: {error}"))
+    page.on(
+        "console",
+        lambda message: (
+            errors.append(f"console error: {message.text}") if message.type == "error" else None
+        ),
+    )
     yield page
     context.close()
+    assert not errors, "\n".join(errors)
+
+
+def axe_violations(page) -> list[dict]:
+    """axe-core's violations on the page as it is now (WCAG 2.2 A/AA and best practice)."""
+    if not page.evaluate("typeof window.axe === 'object'"):
+        # Evaluated through the DevTools protocol, which the page's Content-Security-Policy
+        # does not govern. page.add_script_tag would insert an inline <script>, which our
+        # script-src 'self' rightly refuses; a context with bypass_csp=True would work too, but
+        # would also hide any real CSP breakage from the journeys.
+        page.evaluate(AXE_SCRIPT.read_text())
+    return page.evaluate(
+        "async () => (await axe.run(document, {resultTypes: ['violations']})).violations"
+    )
+
+
+def describe(violations: list[dict]) -> str:
+    lines = []
+    for violation in violations:
+        lines.append(f"{violation['id']} ({violation['impact']}): {violation['help']}")
+        lines.append(f"  {violation['helpUrl']}")
+        for node in violation["nodes"][:5]:
+            lines.append(f"  at {' '.join(map(str, node['target']))}")
+            summary = node.get("failureSummary", "").replace("\n", " ")
+            lines.append(f"     {summary}")
+    return "\n".join(lines)
 
 
 @pytest.fixture
-def screenshot(page, request):
-    """Save a full-page screenshot under tests/e2e/screenshots/ for a person to look at."""
+def axe(page):
+    """Check the page with axe-core; fail on any serious or critical violation."""
+
+    def check(where: str = "") -> None:
+        violations = [v for v in axe_violations(page) if v["impact"] in FAILING_IMPACTS]
+        if violations:
+            pytest.fail(
+                f"Accessibility violations on {where or page.url} ({page.url}):\n"
+                + describe(violations),
+                pytrace=False,
+            )
+
+    return check
+
+
+@pytest.fixture
+def screenshot(page, request, axe):
+    """Save a full-page screenshot under tests/e2e/screenshots/ for a person to look at, then
+    check the page with axe-core (after, so a failing page still leaves its picture)."""
 
     def take(name: str) -> Path:
         SCREENSHOTS.mkdir(exist_ok=True)
         path = SCREENSHOTS / f"{request.node.name}-{name}.png"
         page.screenshot(path=str(path), full_page=True)
+        axe(name)
         return path
 
     return take
+
+
+def seed_eligibility_criteria() -> None:
+    """Put back the five criteria the data migration seeds: browser tests run on a database
+    that is emptied after each test, which removes those rows too."""
+    importlib.import_module("reviews.migrations.0002_seed_eligibility_criteria").seed(apps, None)
 
 
 def login(page, email: str, password: str) -> None:

@@ -1,20 +1,13 @@
-import importlib
-
-from django.apps import apps
-
 from devices.models import Application, ApplicationState
 from reviews.models import Decision, EligibilityCriterion
-from tests.e2e.conftest import login
+from tests.e2e.conftest import login, seed_eligibility_criteria
 from tests.factories import TEST_PASSWORD, CohortFactory, make_application
 
 S = ApplicationState
 
 
 def _eligibility_criteria() -> list[EligibilityCriterion]:
-    # Browser tests run on a database that is emptied after each test, which also removes
-    # rows seeded by data migrations; put the five criteria back the way the migration does.
-    seed = importlib.import_module("reviews.migrations.0002_seed_eligibility_criteria").seed
-    seed(apps, None)
+    seed_eligibility_criteria()
     return list(EligibilityCriterion.objects.filter(is_active=True))
 
 

@@ -196,6 +196,20 @@ def test_a_broken_management_form_is_an_error_not_a_500(client, reviewer, accept
     assert not Plan.objects.exists()
 
 
+def test_a_tampered_row_count_is_refused_without_building_the_rows(client, reviewer, accepted):
+    client.force_login(reviewer)
+
+    response = client.post(
+        _url("testing-plan", accepted), _plan_data(**{"thresholds-TOTAL_FORMS": "100000"})
+    )
+
+    assert response.status_code == 200
+    formset = response.context["formset"]
+    assert len(formset.forms) <= 20
+    assert "Please submit at most 20 forms." in formset.non_form_errors()
+    assert not Plan.objects.exists()
+
+
 def test_agreeing_then_beginning_testing(client, reviewer, lead_reviewer, accepted):
     client.force_login(reviewer)
     client.post(_url("testing-plan", accepted), _plan_data())

@@ -1,0 +1,117 @@
+"""Every page of the site through axe-core, as the person who uses it.
+
+The pages and who uses them come from the fuzz table (TARGETS in tests/fuzz/test_forms_fuzz.py),
+which must name every route in the URLconf: a page added to the site is checked here from then
+on. Each page is shown in chromium as its persona, with the records it names, and must have no
+accessibility violation of serious or critical impact; a page with a form is then sent empty and
+the page that comes back (error summary, field errors) is checked too. Responses that are not
+whole HTML pages (the CSV export, downloads, htmx partials, /healthz/) are skipped; Django's
+admin is Django's.
+"""
+
+from django.conf import settings
+from django.test import Client
+from django.urls import reverse
+
+from tests.e2e.conftest import (
+    FAILING_IMPACTS,
+    axe_violations,
+    describe,
+    seed_eligibility_criteria,
+)
+from tests.fuzz.test_forms_fuzz import (
+    ADMIN,
+    LEAD,
+    MANUFACTURER,
+    REVIEWER,
+    TARGETS,
+    Stage,
+)
+
+
+def _as(user) -> Client:
+    client = Client()
+    if user is not None:
+        client.force_login(user)
+    return client
+
+
+def _is_page(client: Client, url: str) -> bool:
+    """A whole HTML page (not a download, a CSV, JSON or an htmx partial)."""
+    response = client.get(url, follow=True)
+    if response.streaming or not response.get("Content-Type", "").startswith("text/html"):
+        return False
+    return response.content.lstrip()[:15].lower() == b"<!doctype html>"
+
+
+FORM = """() => [...document.querySelectorAll("main form")].find(
+  (f) => f.method === "post" && new URL(f.action).pathname === location.pathname
+)"""
+EMPTY_AND_SUBMIT = """(form) => {
+  form.querySelectorAll("input:not([type=hidden]):not([type=checkbox]):not([type=radio]), textarea")
+    .forEach((field) => { field.value = ""; });
+  // The server's errors are the point, not the browser's own required-field bubbles.
+  form.noValidate = true;
+  form.requestSubmit();
+}"""
+
+
+def _submit_empty(page) -> bool:
+    """Blank every field a person types into and send the page's own form, as someone
+    pressing the button too early would; the page that comes back shows the errors."""
+    form = page.evaluate_handle(FORM).as_element()
+    if form is None:
+        return False
+    with page.expect_navigation():
+        form.evaluate(EMPTY_AND_SUBMIT)
+    return True
+
+
+def _problems(page, where: str, persona: str) -> list[str]:
+    violations = [v for v in axe_violations(page) if v["impact"] in FAILING_IMPACTS]
+    if not violations:
+        return []
+    return [f"{where} ({page.url}) as {persona}:\n{describe(violations)}"]
+
+
+def _pages():
+    """Every target whose URL is a page of its own (not only the address a form posts to)."""
+    for name, targets in TARGETS.items():
+        if name.startswith("admin:"):
+            continue
+        for target in targets:
+            if target.form_on is None:
+                yield name, target
+
+
+def test_no_page_has_a_serious_accessibility_violation(
+    page, live_server, manufacturer, reviewer, lead_reviewer, admin_user
+):
+    seed_eligibility_criteria()
+    people = {
+        MANUFACTURER: manufacturer,
+        REVIEWER: reviewer,
+        LEAD: lead_reviewer,
+        ADMIN: admin_user,
+    }
+    stage = Stage(people)
+    checked, found = [], []
+    for name, target in _pages():
+        url = reverse(name, kwargs=target.setup(stage))
+        client = _as(people.get(target.persona))
+        if not _is_page(client, url):
+            continue
+        # The browser shares the Django client's session: signed in without the sign-in form.
+        page.context.clear_cookies()
+        if session := client.cookies.get(settings.SESSION_COOKIE_NAME):
+            page.context.add_cookies(
+                [{"name": session.key, "value": session.value, "url": live_server.url}]
+            )
+        page.goto(url)
+        checked.append(name)
+        found += _problems(page, name, target.persona)
+        if target.posts and _submit_empty(page):
+            found += _problems(page, f"{name}, sent empty", target.persona)
+
+    assert len(checked) > 40
+    assert not found, "\n\n".join(found)

@@ -1,0 +1,309 @@
+"""A worker that dies mid-task: running the task again sends no email twice and creates no row
+twice.
+
+Every task acknowledges late and is rejected back to the queue if its worker process is lost
+(CELERY_TASK_ACKS_LATE, CELERY_TASK_REJECT_ON_WORKER_LOST), so a message whose worker died is
+delivered again; what has to hold is that the rerun is harmless. The scheduled sweeps stamp the
+rows they act on in the same transaction as the emails about them, and the transition emails
+lock and stamp their event row, so a task that dies before its email went out leaves nothing
+stamped and the rerun sends it once. (One window remains, documented in docs/OPERATIONS.md: a
+process killed after the mail server took an email but before the transaction committed sends
+that email again.)
+
+The last test kills a real worker process with SIGKILL on real Redis; it runs when REDIS_URL
+is set and the test database can be reached from another process (PostgreSQL, as in CI).
+"""
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from urllib.parse import quote
+from zoneinfo import ZoneInfo
+
+import pytest
+import time_machine
+from django.core import mail
+from django.db import connection, connections
+from django.utils import timezone
+
+from airlock.celery import app as celery_app
+from devices import notifications
+from devices.models import ApplicationEvent, ApplicationState
+from devices.notifications import event_notify, pending_events_notify
+from devices.services import application_transition
+from reviews import monitoring
+from reviews.models import Checkpoint, TestingPlan
+from reviews.monitoring import CheckpointSweepResult, checkpoints_sweep
+from tests.factories import make_application, make_manufacturer
+
+S = ApplicationState
+LONDON = ZoneInfo("Europe/London")
+START = date(2026, 6, 1)  # plans start today; the first checkpoint falls due on 29 June
+REDIS_URL = os.environ.get("REDIS_URL", "")
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def at(day: date, hour: int = 6, minute: int = 0):
+    return time_machine.travel(
+        datetime(day.year, day.month, day.day, hour, minute, tzinfo=LONDON), tick=False
+    )
+
+
+class WorkerLost(Exception):
+    """What the rest of a task sees when its process dies: nothing after this point runs."""
+
+
+def dies(*args, **kwargs):
+    raise WorkerLost
+
+
+@pytest.fixture
+def team(organisation, manufacturer):
+    return [manufacturer, make_manufacturer(organisation, email="colleague@example.test")]
+
+
+@pytest.fixture
+def case(organisation, team, reviewer):
+    with at(START):
+        return make_application(
+            S.IN_CONTROLLED_TESTING, organisation=organisation, assignee=reviewer
+        )
+
+
+# --- A sweep dies mid-run --------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_a_sweep_that_dies_before_its_reminders_went_sends_each_once_on_the_rerun(
+    case, team, monkeypatch
+):
+    monkeypatch.setattr(monitoring, "send_templated", dies)
+    with at(date(2026, 6, 22)), pytest.raises(WorkerLost):
+        checkpoints_sweep()
+    # The checkpoint was inserted (and committed) before the crash; the reminder's stamp
+    # rolled back with the email that never went.
+    assert Checkpoint.objects.filter(application=case).count() == 1
+    assert not Checkpoint.objects.filter(reminded_7_days_at__isnull=False).exists()
+
+    monkeypatch.undo()
+    with at(date(2026, 6, 22), minute=5):
+        rerun = checkpoints_sweep()
+        again = checkpoints_sweep()
+
+    assert (rerun.created, rerun.reminded_7_days) == (0, 1)
+    assert again == CheckpointSweepResult()
+    assert sorted(message.to[0] for message in mail.outbox) == sorted(u.email for u in team)
+    assert list(Checkpoint.objects.filter(application=case).values_list("sequence", flat=True)) == [
+        1
+    ]
+
+
+@pytest.mark.django_db
+def test_a_sweep_that_dies_part_way_through_a_step_repeats_that_step_and_nothing_else(
+    case, team, reviewer, monkeypatch
+):
+    with at(date(2026, 6, 22)):
+        checkpoints_sweep()
+    mail.outbox.clear()
+    # Three days late, the checkpoint goes overdue (the team is told) and is escalated (the
+    # reviewer is told) in one step; the process dies as the escalation is sent, after the
+    # overdue notices went.
+    send = monitoring.send_templated
+    monkeypatch.setattr(
+        monitoring,
+        "send_templated",
+        lambda name, *args: dies() if name == "checkpoint_escalation" else send(name, *args),
+    )
+    with at(date(2026, 7, 2)), pytest.raises(WorkerLost):
+        checkpoints_sweep()
+    assert not Checkpoint.objects.filter(overdue_at__isnull=False).exists()
+
+    monkeypatch.undo()
+    with at(date(2026, 7, 2), minute=5):
+        rerun = checkpoints_sweep()
+        again = checkpoints_sweep()
+
+    assert (rerun.overdue, rerun.escalated) == (1, 1)
+    assert again == CheckpointSweepResult()
+    assert Checkpoint.objects.filter(application=case).count() == 1
+    subjects = [(m.to[0], m.subject) for m in mail.outbox]
+    overdue = f"{case.reference}: checkpoint 1 report is overdue"
+    escalated = f"{case.reference}: checkpoint 1 report 3 days overdue"
+    assert subjects.count((reviewer.email, escalated)) == 1
+    # The known at-least-once window (docs/OPERATIONS.md): the crash rolled back the step's
+    # stamps, so the overdue notices that had already gone out go once more. No other email
+    # and no row is repeated.
+    for member in team:
+        assert subjects.count((member.email, overdue)) == 2
+    assert len(subjects) == 2 * len(team) + 1
+
+
+# --- A transition email dies mid-send --------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_a_transition_email_that_died_is_sent_once_by_the_outbox_sweep(
+    case, team, reviewer, monkeypatch
+):
+    with at(START, hour=10):
+        application_transition(
+            application_id=case.pk, action="suspend", actor=reviewer, reason="Site audit."
+        )
+    event = ApplicationEvent.objects.get(application=case, transition="suspend")
+    monkeypatch.setattr(notifications, "send_templated", dies)
+    with at(START, hour=10), pytest.raises(WorkerLost):
+        event_notify(event_id=event.pk)
+    event.refresh_from_db()
+    assert event.notified_at is None
+
+    monkeypatch.undo()
+    with at(START, hour=10, minute=5):
+        sent = pending_events_notify()
+        again = pending_events_notify() + event_notify(event_id=event.pk)
+
+    assert (sent, again) == (len(team), 0)
+    assert sorted(m.to[0] for m in mail.outbox) == sorted(u.email for u in team)
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="row locks need PostgreSQL")
+@pytest.mark.django_db(transaction=True)
+def test_two_deliveries_of_one_transition_email_at_once_send_it_once(
+    organisation, team, reviewer, monkeypatch
+):
+    application = make_application(S.SCREENING, organisation=organisation, assignee=reviewer)
+    event = ApplicationEvent.objects.create(
+        application=application,
+        actor=None,
+        transition="start_screening",
+        from_state=S.SUBMITTED,
+        to_state=S.SCREENING,
+    )
+    send = notifications.send_templated
+
+    def slow_send(*args, **kwargs):
+        # Holds the row lock long enough for the other delivery to arrive and wait on it.
+        time.sleep(0.5)
+        return send(*args, **kwargs)
+
+    monkeypatch.setattr(notifications, "send_templated", slow_send)
+    barrier = threading.Barrier(2)
+    sent: list[int] = []
+
+    def deliver():
+        try:
+            barrier.wait(timeout=5)
+            sent.append(event_notify(event_id=event.pk))
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=deliver) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+
+    recipients = len(team) + 1  # the team and the assigned reviewer
+    assert sorted(sent) == [0, recipients]
+    assert len(mail.outbox) == recipients
+    event.refresh_from_db()
+    assert event.notified_at is not None
+
+
+# --- A real worker, killed -------------------------------------------------------------------
+
+
+def _database_url() -> str | None:
+    """The test database as another process can reach it, or None if it cannot."""
+    settings = connection.settings_dict
+    if connection.vendor == "postgresql":
+        password = f":{quote(settings['PASSWORD'], safe='')}" if settings["PASSWORD"] else ""
+        host = f"{settings['HOST'] or 'localhost'}:{settings['PORT'] or 5432}"
+        return f"postgres://{quote(settings['USER'], safe='')}{password}@{host}/{settings['NAME']}"
+    if connection.vendor == "sqlite" and not connection.creation.is_in_memory_db(settings["NAME"]):
+        return f"sqlite:///{settings['NAME']}"
+    return None
+
+
+def _wait_for(condition, what: str, timeout: float = 60.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        result = condition()
+        if result:
+            return result
+        time.sleep(0.2)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+@pytest.fixture
+def worker_process(tmp_path):
+    """Start tests/integration/killable_worker.py on its own queue; stop it afterwards."""
+    database_url = _database_url()
+    if not REDIS_URL or database_url is None:
+        pytest.skip("needs REDIS_URL and a test database another process can open")
+    queue = f"killed-{uuid.uuid4().hex[:8]}"
+    files = {"hang": tmp_path / "hang.pid", "sent": tmp_path / "sent.log"}
+    env = os.environ | {
+        "DATABASE_URL": database_url,
+        "CELERY_BROKER_URL": REDIS_URL,
+        "EMAIL_BACKEND": "django.core.mail.backends.locmem.EmailBackend",
+        "AIRLOCK_HANG_FILE": str(files["hang"]),
+        "AIRLOCK_SENT_LOG": str(files["sent"]),
+    }
+    conf = celery_app.conf
+    saved = conf.broker_url
+    conf.broker_url = REDIS_URL
+    celery_app._pool = None
+    process = subprocess.Popen(
+        [sys.executable, "-m", "tests.integration.killable_worker", queue], cwd=ROOT, env=env
+    )
+    try:
+        yield queue, files
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        conf.broker_url = saved
+        celery_app._pool = None
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_sweep_killed_mid_task_is_redelivered_and_sends_once(
+    organisation, manufacturer, reviewer, worker_process
+):
+    from reviews.tasks import sweep_checkpoints
+
+    queue, files = worker_process
+    case = make_application(S.IN_CONTROLLED_TESTING, organisation=organisation, assignee=reviewer)
+    # Started 25 days ago: the first checkpoint is 3 days off, inside the 7-day reminder.
+    TestingPlan.objects.filter(application=case).update(
+        starts_on=timezone.localdate() - timedelta(days=25)
+    )
+
+    sweep_checkpoints.apply_async(queue=queue)
+    killed = int(_wait_for(lambda: files["hang"].exists() and files["hang"].read_text(), "hang"))
+    os.kill(killed, signal.SIGKILL)
+    sent = _wait_for(
+        lambda: files["sent"].exists() and files["sent"].read_text().splitlines(),
+        "the redelivered sweep to send the reminder",
+    )
+    _wait_for(
+        lambda: Checkpoint.objects.filter(reminded_7_days_at__isnull=False).exists(),
+        "the redelivered sweep to commit",
+    )
+
+    [line] = sent
+    pid, name, recipients = line.split(" ")
+    assert int(pid) != killed
+    assert (name, recipients) == ("checkpoint_reminder", manufacturer.email)
+    assert Checkpoint.objects.filter(application=case).count() == 1
+    assert checkpoints_sweep() == CheckpointSweepResult()
+    assert not mail.outbox
