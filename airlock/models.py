@@ -5,6 +5,9 @@ from django.utils.functional import cached_property
 
 from airlock.roles import GROUP_ROLES, Role
 
+# Where airlock.backends.RoleBackend leaves the names of the groups it read with the permissions.
+GROUP_NAMES = "_group_names"
+
 
 class UserManager(BaseUserManager):
     use_in_migrations = True
@@ -27,6 +30,11 @@ class UserManager(BaseUserManager):
         return self._create_user(email, password, **extra)
 
     def get_by_natural_key(self, username):
+        # Django's sign-in forms (ours and the admin's) never check the address's length, and
+        # SQLite refuses a case-insensitive match on a huge one (a 500): no address that long
+        # can be anyone's.
+        if len(username) > self.model._meta.get_field("email").max_length:
+            raise self.model.DoesNotExist
         # Logins are case-insensitive: people type their address however they like.
         return self.get(email__iexact=username)
 
@@ -66,7 +74,11 @@ class User(AbstractBaseUser, PermissionsMixin):
     def role(self) -> Role | None:
         if self.is_superuser:
             return Role.ADMINISTRATOR
-        names = {group.name for group in self.groups.all()}
+        # airlock.backends.RoleBackend reads the group names with the permissions; most pages
+        # have checked a permission by the time they show the role.
+        names = getattr(self, GROUP_NAMES, None)
+        if names is None:
+            names = {group.name for group in self.groups.all()}
         return next((role for role in GROUP_ROLES if role.label in names), None)
 
     @property

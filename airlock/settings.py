@@ -161,7 +161,8 @@ AUTH_USER_MODEL = "airlock.User"
 AUTHENTICATION_BACKENDS = [
     # First, so a locked-out sign-in is refused before the password is even checked.
     "axes.backends.AxesStandaloneBackend",
-    "django.contrib.auth.backends.ModelBackend",
+    # ModelBackend, with the permissions and role read in one query.
+    "airlock.backends.RoleBackend",
 ]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
@@ -239,6 +240,10 @@ if REDIS_URL:
             "LOCATION": REDIS_URL,
         }
     }
+    # Sessions read from the cache and written through to the database: a signed-in page
+    # needs no session query. Only with a cache every process shares: with one per process,
+    # a session signed out (or confirmed with a code) in one would live on in the others.
+    SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 

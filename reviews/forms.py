@@ -137,8 +137,27 @@ class AssignForm(forms.Form):
         self.fields["reviewer"].queryset = reviewers()
 
 
+# The largest id a 64-bit integer column holds (SQLite and PostgreSQL alike).
+MAX_ID = 2**63 - 1
+
+
+class IdsChoiceField(forms.ModelMultipleChoiceField):
+    """Django puts posted ids straight into an `IN (...)` query, where SQLite raises (a 500)
+    on a number too big for 64 bits; such an id is only a wrong choice."""
+
+    def clean(self, value):
+        for pk in value or []:
+            if not (str(pk).isdecimal() and int(pk) <= MAX_ID):
+                raise forms.ValidationError(
+                    self.error_messages["invalid_pk_value"],
+                    code="invalid_pk_value",
+                    params={"pk": pk},
+                )
+        return super().clean(value)
+
+
 class BulkAssignForm(AssignForm):
-    applications = forms.ModelMultipleChoiceField(
+    applications = IdsChoiceField(
         label="Applications",
         queryset=Application.objects.none(),
         error_messages={"required": "Tick at least one application."},
@@ -282,6 +301,8 @@ GmlpFormSet = forms.formset_factory(
     extra=0,
     max_num=len(GmlpPrinciple),
     validate_max=True,
+    # Refuse a tampered TOTAL_FORMS instead of building up to Django's max_num + 1000 forms.
+    absolute_max=len(GmlpPrinciple),
 )
 
 
@@ -442,8 +463,15 @@ class BaseThresholdFormSet(forms.BaseFormSet):
         ]
 
 
+# absolute_max: a tampered TOTAL_FORMS is refused beyond this many rows; Django's default cap
+# (max_num + 1000) would build, validate and draw a thousand forms for one request.
 ThresholdFormSet = forms.formset_factory(
-    MetricThresholdForm, formset=BaseThresholdFormSet, extra=2, can_delete=True, max_num=20
+    MetricThresholdForm,
+    formset=BaseThresholdFormSet,
+    extra=2,
+    can_delete=True,
+    max_num=20,
+    absolute_max=20,
 )
 
 

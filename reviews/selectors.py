@@ -8,8 +8,8 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 
 from django.core.cache import cache
-from django.db import models
-from django.db.models import Case, CharField, Count, F, Max, Q, QuerySet, Value, When
+from django.db import connection, models
+from django.db.models import Case, CharField, Count, F, Q, QuerySet, Value, When
 from django.utils import timezone
 
 from airlock.models import User
@@ -179,10 +179,19 @@ def queue_version(user: User) -> str:
     Counts and rendered rows kept under one version are as fresh as the database for as long
     as it holds, so the queue can reuse them instead of counting and drawing 100k cases again.
     """
-    last_change = Application.objects.aggregate(last=Max("updated_at"))["last"]
-    conflicts = sorted(
-        ConflictOfInterest.objects.filter(reviewer=user).values_list("organisation_id", flat=True)
-    )
+    # One query, in plain SQL because the ORM took longer to build it than the database
+    # took to answer: the latest change (a read of the updated_at index), then the conflicts.
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT MAX(updated_at), NULL FROM {Application._meta.db_table} UNION ALL "
+            f"SELECT NULL, organisation_id FROM {ConflictOfInterest._meta.db_table} "
+            "WHERE reviewer_id = %s",
+            [user.pk],
+        )
+        rows = cursor.fetchall()
+    # UNION ALL promises no order: the first row is told apart by having no organisation.
+    last_change = next(last for last, organisation in rows if organisation is None)
+    conflicts = sorted(organisation for _, organisation in rows if organisation is not None)
     scope = repr((timezone.localdate(), last_change, conflicts))
     return hashlib.sha256(scope.encode()).hexdigest()[:40]
 

@@ -1,12 +1,15 @@
 """The reviewer's landing page, the review queue, its CSV export and bulk assignment."""
 
 import csv
+import hashlib
 from collections.abc import Iterator
 from urllib.parse import urlencode
 
 from django.contrib import messages
+from django.core.cache import cache
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, QueryDict, StreamingHttpResponse
+from django.middleware.csrf import get_token
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -30,6 +33,8 @@ from reviews.views.access import LEAD_PERMISSION, lead_required, reviewer_requir
 # Spreadsheets run a cell starting with one of these as a formula (CSV injection).
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 CSV_BATCH = 2000
+# Stands in for the CSRF token in a cached queue page (see queue).
+CSRF_PLACEHOLDER = "airlock-csrf-token-placeholder"
 
 
 @reviewer_required
@@ -51,12 +56,17 @@ class CountedPaginator(Paginator):
 
 
 def _render_queue(
-    request: HttpRequest, params: QueryDict, *, bulk_form: BulkAssignForm | None = None
+    request: HttpRequest,
+    params: QueryDict,
+    *,
+    bulk_form: BulkAssignForm | None = None,
+    version: str | None = None,
+    csrf_token: str | None = None,
 ) -> HttpResponse:
     form = QueueFilterForm(params)
     filters = form.filters()
     applications = review_queue(user=request.user, filters=filters)
-    version = queue_version(request.user)
+    version = version or queue_version(request.user)
     state_counts = queue_state_counts(user=request.user, filters=filters, version=version)
     paginator = CountedPaginator(
         applications, form.page_size(), count=queue_total(state_counts, filters)
@@ -86,13 +96,45 @@ def _render_queue(
             [(name, value) for name in form.fields for value in params.getlist(name)]
         ),
     }
+    if csrf_token is not None:
+        context["csrf_token"] = csrf_token
     return render(request, "reviews/queue.html", context)
+
+
+def _page_key(request: HttpRequest, version: str) -> str:
+    """Names one person's queue page: who they are and what they may do (the menus and the
+    bulk-assignment form depend on it), the filters and page, and the data (queue_version)."""
+    user = request.user
+    # The permissions were read for this request's permission check already.
+    grants = "superuser" if user.is_superuser else sorted(user.get_all_permissions())
+    scope = repr((grants, user.role, request.GET.urlencode()))
+    digest = hashlib.sha256(scope.encode()).hexdigest()[:40]
+    return f"queue-page:{user.pk}:{version}:{digest}"
 
 
 @reviewer_required
 @require_GET
 def queue(request: HttpRequest) -> HttpResponse:
-    return _render_queue(request, request.GET)
+    """The queue, its whole HTML kept per person, filters and queue_version, so a repeat view
+    costs the permission check, the version query and one cache read.
+
+    The CSRF token is the one per-session part of the page: it is kept as a placeholder and
+    filled in with this request's token. A page with messages to show is drawn afresh, so
+    they are shown (and used up) once.
+    """
+    version = queue_version(request.user)
+    if len(messages.get_messages(request)):
+        return _render_queue(request, request.GET, version=version)
+    key = _page_key(request, version)
+    body = cache.get(key)
+    if body is None:
+        response = _render_queue(request, request.GET, version=version, csrf_token=CSRF_PLACEHOLDER)
+        body = response.content.decode()
+        cache.set(key, body, QUEUE_CACHE_SECONDS)
+    else:
+        response = HttpResponse()
+    response.content = body.replace(CSRF_PLACEHOLDER, get_token(request))
+    return response
 
 
 class _Echo:

@@ -123,3 +123,11 @@ def test_role_groups_carry_their_permissions(reviewer, lead_reviewer, manufactur
     assert not reviewer.has_perm("airlock.lead_review")
     assert lead_reviewer.has_perm("airlock.lead_review")
     assert not manufacturer.has_perm("airlock.access_review_workspace")
+
+
+@pytest.mark.parametrize("url", ["/accounts/login/", "/admin/login/"])
+def test_an_absurdly_long_address_is_an_ordinary_failed_sign_in(client, db, url):
+    response = client.post(url, {"username": "a" * 60_000 + "@example.test", "password": "x"})
+
+    assert response.status_code == 200
+    assert response.context["form"].non_field_errors()

@@ -457,6 +457,24 @@ def test_bulk_assignment_shows_field_errors_for_bad_input(client, lead_reviewer)
     assert "There is a problem" in response.content.decode()
 
 
+@pytest.mark.parametrize("pk", ["9223372036854775808", "9" * 40, "-1", "²"])
+def test_bulk_assignment_treats_an_impossible_id_as_a_wrong_choice(
+    client, lead_reviewer, reviewer, pk
+):
+    application = make_application(S.SUBMITTED)
+    client.force_login(lead_reviewer)
+
+    response = client.post(
+        reverse("reviews:bulk-assign"),
+        {"applications": [str(application.pk), pk], "reviewer": reviewer.pk},
+    )
+
+    assert response.status_code == 200
+    assert list(response.context["bulk_form"].errors) == ["applications"]
+    application.refresh_from_db()
+    assert application.assignee is None
+
+
 def test_reviewers_cannot_assign_in_bulk(client, reviewer):
     application = make_application(S.SUBMITTED)
     client.force_login(reviewer)
