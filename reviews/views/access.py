@@ -4,10 +4,8 @@ from collections.abc import Callable
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
-from django.http import Http404, HttpRequest, HttpResponseRedirect
-from django.shortcuts import redirect
+from django.http import Http404, HttpRequest
 from django.urls import reverse
-from django.utils.http import url_has_allowed_host_and_scheme
 
 from devices.models import Application, ApplicationState
 from devices.selectors import application_get
@@ -47,13 +45,3 @@ def refused(request: HttpRequest, error: Exception) -> None:
 
 def case_url(application: Application, anchor: str = "") -> str:
     return reverse("reviews:application", args=[application.pk]) + anchor
-
-
-def back_to(request: HttpRequest, fallback: str) -> HttpResponseRedirect:
-    """Redirect to the page named in `next` if it is one of ours, else to `fallback`."""
-    target = request.POST.get("next") or request.GET.get("next") or ""
-    if target and url_has_allowed_host_and_scheme(
-        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    ):
-        return redirect(target)
-    return redirect(fallback)
