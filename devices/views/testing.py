@@ -7,7 +7,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
-from devices.models import INCIDENT_REPORT_DAYS
+from devices.models import INCIDENT_REPORT_DAYS, ApplicationState
 from devices.selectors import application_get
 from devices.services import TransitionRefused
 from devices.testing_forms import CheckpointReportForm, IncidentReportForm, add_service_errors
@@ -55,6 +55,12 @@ def testing(request: HttpRequest, pk: int) -> HttpResponse:
             "incidents": application.incidents.select_related("reported_by"),
             "can_report": application.state in monitoring.REPORTING_STATES,
             "can_report_incident": application.state in monitoring.INCIDENT_STATES,
+            # Why testing stopped, so the manufacturer need not dig through the timeline.
+            "suspension": (
+                application.events.filter(to_state=ApplicationState.SUSPENDED).last()
+                if application.state == ApplicationState.SUSPENDED
+                else None
+            ),
         },
     )
 

@@ -7,6 +7,7 @@ from django.urls import reverse
 
 from airlock.celery import app as celery_app
 from devices.models import ApplicationState, CheckpointReport, IncidentReport
+from devices.services import application_transition
 from reviews.models import Checkpoint, CheckpointStatus, SafetySignal, SignalSeverity
 from reviews.tasks import evaluate_pending_reports
 from tests.factories import make_application
@@ -85,6 +86,21 @@ def test_it_shows_the_plan_checkpoints_and_incidents(
     assert report_url(case, 1) in page
     assert report_url(case, 2) in page
     assert "Report a serious incident" in page
+
+
+def test_it_tells_the_manufacturer_why_testing_is_suspended(client, manufacturer, reviewer, case):
+    application_transition(
+        application_id=case.pk,
+        action="suspend",
+        actor=reviewer,
+        reason="Sensitivity fell below the critical limit at two sites.",
+    )
+    client.force_login(manufacturer)
+
+    page = client.get(page_url(case)).content.decode()
+
+    assert "Testing is suspended" in page
+    assert "Sensitivity fell below the critical limit at two sites." in page
 
 
 def test_the_testing_page_is_get_only(client, manufacturer, case):
