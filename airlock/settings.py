@@ -174,6 +174,8 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 # A session ends at the first of: the browser closing, SESSION_IDLE_MINUTES without a request,
 # SESSION_COOKIE_AGE after signing in (the last two kept by airlock.middleware).
+# Sessions live in the database, not cached_db: a session deleted at sign-out while Redis was
+# unreachable would come back from the cache once Redis returned.
 SESSION_COOKIE_AGE = env_int("SESSION_COOKIE_AGE", 8 * 60 * 60)
 SESSION_IDLE_TIMEOUT = env_int("SESSION_IDLE_MINUTES", 60) * 60
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
@@ -236,14 +238,12 @@ REDIS_URL = os.environ.get("REDIS_URL", "")
 if REDIS_URL:
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": "airlock.cache.ResilientRedisCache",
             "LOCATION": REDIS_URL,
+            # Fail fast: a dead Redis must cost a request milliseconds, not seconds.
+            "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
         }
     }
-    # Sessions read from the cache and written through to the database: a signed-in page
-    # needs no session query. Only with a cache every process shares: with one per process,
-    # a session signed out (or confirmed with a code) in one would live on in the others.
-    SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
