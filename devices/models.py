@@ -309,17 +309,18 @@ def _conflicted(application: "Application", user) -> bool:
     ).exists()
 
 
-def _is_team_member(application: "Application", user) -> bool:
+def is_team_member(user, organisation_id: int) -> bool:
+    """A manufacturer acting for this organisation: its member, with the manufacturer role."""
     membership = getattr(user, "membership", None)
     return (
         user.has_perm("devices.act_for_organisation")
         and membership is not None
-        and membership.organisation_id == application.organisation_id
+        and membership.organisation_id == organisation_id
     )
 
 
 MANUFACTURER = Rule(
-    test=lambda app, user: user.is_superuser or _is_team_member(app, user),
+    test=lambda app, user: user.is_superuser or is_team_member(user, app.organisation_id),
     refusal=lambda app, user: (
         f"Only {app.organisation}'s own team can do this." if app.organisation_id else ""
     ),

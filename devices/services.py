@@ -114,6 +114,16 @@ def lock_application(application_id: int) -> Application:
     return Application.objects.select_for_update().get(pk=application_id)
 
 
+def check_fresh(application: Application, expected_state: str | None) -> None:
+    """Refuse when the page the person acted on showed a state the case has since left."""
+    if expected_state and application.state != expected_state:
+        now = application.state_enum.label.lower()
+        raise TransitionRefused(
+            f"Someone else changed this application while you were looking at it: it is now "
+            f"{now}. Nothing was changed; check the page and try again."
+        )
+
+
 def transition_locked(
     application: Application,
     *,
@@ -129,12 +139,7 @@ def transition_locked(
     reason); call the @transition method; save; write the audit row; queue notifications for
     after commit.
     """
-    if expected_state and application.state != expected_state:
-        now = application.state_enum.label.lower()
-        raise TransitionRefused(
-            f"Someone else changed this application while you were looking at it: it is now "
-            f"{now}. Nothing was changed; check the page and try again."
-        )
+    check_fresh(application, expected_state)
     refusal = refusal_reason(application, action, actor)
     if refusal:
         raise TransitionRefused(refusal)

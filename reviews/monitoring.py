@@ -46,6 +46,7 @@ from devices.models import (
     CheckpointReport,
     IncidentReport,
     IncidentSeverity,
+    is_team_member,
 )
 from devices.services import TransitionRefused, lock_application, transition_locked
 from reviews.models import (
@@ -529,13 +530,6 @@ def report_figures_clean(
     return clean, clean_subgroups
 
 
-def _acts_for(user: User, organisation_id: int) -> bool:
-    membership = getattr(user, "membership", None)
-    return user.has_perm("devices.act_for_organisation") and (
-        membership is not None and membership.organisation_id == organisation_id
-    )
-
-
 def checkpoint_report_submit(
     *,
     actor: User,
@@ -560,7 +554,7 @@ def checkpoint_report_submit(
             .get(pk=checkpoint_id)
         )
         application = checkpoint.application
-        if not _acts_for(actor, application.organisation_id):
+        if not is_team_member(actor, application.organisation_id):
             raise PermissionError("Only the organisation's own team can report on this case.")
         if checkpoint.status == CheckpointStatus.SUBMITTED or hasattr(checkpoint, "report"):
             raise TransitionRefused(
@@ -750,7 +744,7 @@ def incident_report_submit(
         raise ValidationError(errors)
     with transaction.atomic():
         application = lock_application(application_id)
-        if not _acts_for(actor, application.organisation_id):
+        if not is_team_member(actor, application.organisation_id):
             raise PermissionError("Only the organisation's own team can report incidents.")
         if application.state not in INCIDENT_STATES:
             raise TransitionRefused(

@@ -16,7 +16,12 @@ from django.utils import timezone
 
 from airlock.models import User
 from devices.models import REVIEWER, Application, ApplicationState, Organisation
-from devices.services import TransitionRefused, lock_application, transition_locked
+from devices.services import (
+    TransitionRefused,
+    check_fresh,
+    lock_application,
+    transition_locked,
+)
 from reviews.models import (
     Assignment,
     Cohort,
@@ -47,14 +52,6 @@ def _state_label(application: Application) -> str:
     return application.state_enum.label.lower()
 
 
-def _check_fresh(application: Application, expected_state: str | None) -> None:
-    if expected_state and application.state != expected_state:
-        raise TransitionRefused(
-            f"Someone else changed this application while you were looking at it: it is now "
-            f"{_state_label(application)}. Nothing was changed; check the page and try again."
-        )
-
-
 def _require_reviewer(application: Application, actor: User) -> None:
     if not REVIEWER(application, actor):
         raise PermissionError(REVIEWER.refusal(application, actor))
@@ -73,7 +70,7 @@ def _locked_for_reviewer(
     application_id: int, actor: User, expected_state: str | None
 ) -> Application:
     application = lock_application(application_id)
-    _check_fresh(application, expected_state)
+    check_fresh(application, expected_state)
     _require_reviewer(application, actor)
     return application
 
@@ -451,7 +448,7 @@ def decision_record(
     with transaction.atomic():
         application = lock_application(application_id)
         if kind == DecisionKind.CLEAR:
-            _check_fresh(application, expected_state)
+            check_fresh(application, expected_state)
             _require_reviewer(application, actor)
             _require_state(application, {S.EVIDENCE_REVIEW}, "propose clearance")
             if application.pending_clearance() is not None:
