@@ -1,6 +1,7 @@
 import pytest
 from django.core.cache import cache
 
+from airlock.celery import app as celery_app
 from airlock.roles import Role
 from tests.factories import OrganisationFactory, UserFactory, make_manufacturer
 
@@ -60,3 +61,18 @@ def _empty_cache():
 def _private_storage(settings, tmp_path):
     # Uploaded evidence goes to a per-test folder, never the developer's var/.
     settings.PRIVATE_STORAGE_ROOT = tmp_path / "private"
+
+
+@pytest.fixture
+def dead_broker():
+    """Point Celery at a port where nothing listens, as when Redis is down."""
+    conf = celery_app.conf
+    saved = conf.broker_url, conf.broker_transport_options
+    conf.broker_url = "redis://127.0.0.1:9/0"
+    conf.broker_transport_options = {"socket_connect_timeout": 1, "max_retries": 0}
+    celery_app._pool = None
+    celery_app.amqp._producer_pool = None
+    yield
+    conf.broker_url, conf.broker_transport_options = saved
+    celery_app._pool = None
+    celery_app.amqp._producer_pool = None

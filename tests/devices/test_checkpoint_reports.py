@@ -5,7 +5,6 @@ import pytest
 import time_machine
 from django.urls import reverse
 
-from airlock.celery import app as celery_app
 from devices.models import ApplicationState, CheckpointReport, IncidentReport
 from devices.services import application_transition
 from reviews.models import Checkpoint, CheckpointStatus, SafetySignal, SignalSeverity
@@ -50,21 +49,6 @@ def report_url(application, sequence=1):
 
 def page_url(application):
     return reverse("devices:testing", args=[application.pk])
-
-
-@pytest.fixture
-def dead_broker():
-    """Point Celery at a port where nothing listens, as when Redis is down."""
-    conf = celery_app.conf
-    saved = conf.broker_url, conf.broker_transport_options
-    conf.broker_url = "redis://127.0.0.1:9/0"
-    conf.broker_transport_options = {"socket_connect_timeout": 1, "max_retries": 0}
-    celery_app._pool = None
-    celery_app.amqp._producer_pool = None
-    yield
-    conf.broker_url, conf.broker_transport_options = saved
-    celery_app._pool = None
-    celery_app.amqp._producer_pool = None
 
 
 # --- The testing page ------------------------------------------------------------------------

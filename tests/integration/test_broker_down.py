@@ -11,7 +11,6 @@ import time_machine
 from django.core import mail
 from django.urls import reverse
 
-from airlock.celery import app as celery_app
 from devices.models import ApplicationEvent, ApplicationState
 from devices.tasks import notify_pending_events
 from tests.factories import make_application, make_manufacturer
@@ -19,21 +18,6 @@ from tests.factories import make_application, make_manufacturer
 pytestmark = pytest.mark.django_db
 
 NOW = datetime(2026, 7, 1, 10, 0, tzinfo=ZoneInfo("Europe/London"))
-
-
-@pytest.fixture
-def dead_broker():
-    """Point Celery at a port where nothing listens, as when Redis is down."""
-    conf = celery_app.conf
-    saved = conf.broker_url, conf.broker_transport_options
-    conf.broker_url = "redis://127.0.0.1:9/0"
-    conf.broker_transport_options = {"socket_connect_timeout": 1, "max_retries": 0}
-    celery_app._pool = None
-    celery_app.amqp._producer_pool = None
-    yield
-    conf.broker_url, conf.broker_transport_options = saved
-    celery_app._pool = None
-    celery_app.amqp._producer_pool = None
 
 
 def test_a_submission_with_the_broker_down_is_kept_and_its_emails_go_with_the_sweep(
