@@ -45,7 +45,8 @@ from reviews.models import (
     ScreeningOutcome,
     TestingPlan,
 )
-from reviews.monitoring import checkpoint_report_submit, checkpoints_sweep
+from reviews.monitoring.checkpoints import checkpoints_sweep
+from reviews.monitoring.reports import checkpoint_report_submit
 from reviews.services import (
     CriterionOutcome,
     PlanDetails,

@@ -118,7 +118,7 @@ def timed_sweep(label: str) -> dict:
     from django.core import mail
 
     from reviews.models import Checkpoint
-    from reviews.monitoring import checkpoints_sweep
+    from reviews.monitoring.checkpoints import checkpoints_sweep
 
     mail.outbox = []
     started = time.perf_counter()

@@ -19,8 +19,8 @@ from rest_framework.views import APIView
 from devices.models import Application
 from devices.selectors import applications_for
 from devices.services import TransitionRefused
-from reviews import monitoring
 from reviews.models import Checkpoint, MetricThreshold
+from reviews.monitoring import reports
 
 
 class IsManufacturer(BasePermission):
@@ -161,7 +161,7 @@ class CheckpointReportCreate(APIView):
         serializer = CheckpointReportSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         try:
-            report = monitoring.checkpoint_report_submit(
+            report = reports.checkpoint_report_submit(
                 actor=request.user, checkpoint_id=checkpoint.pk, **serializer.validated_data
             )
         except DjangoValidationError as exc:

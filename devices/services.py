@@ -157,9 +157,8 @@ def transition_locked(
         to_state=application.state,
         reason=reason.strip(),
     )
-    from devices.tasks import send_event_notifications
 
-    enqueue_on_commit(send_event_notifications, event.pk)
+    enqueue_on_commit("devices.tasks.send_event_notifications", event.pk)
     return event
 
 

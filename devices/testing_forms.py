@@ -5,7 +5,7 @@ from django.core.exceptions import ValidationError
 
 from devices.models import IncidentReport
 from reviews.models import Metric
-from reviews.monitoring import METRIC_RANGES, PROPORTION, report_figures_clean
+from reviews.monitoring.reports import METRIC_RANGES, PROPORTION, report_figures_clean
 
 METRIC_FIELD_PREFIX = "metric_"
 _METRIC_NAMES = {**{m.value: m.value for m in Metric}, **{m.label.lower(): m.value for m in Metric}}

@@ -16,8 +16,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from reviews import monitoring
 from reviews.models import PartnerRegulator, SafetySignal, SignalSeverity
+from reviews.monitoring import partners
 
 
 class PartnerTokenAuthentication(BaseAuthentication):
@@ -33,7 +33,7 @@ class PartnerTokenAuthentication(BaseAuthentication):
             token = parts[1].decode()
         except UnicodeDecodeError:
             raise AuthenticationFailed("The token is not valid.") from None
-        partner = monitoring.partner_for_token(token)
+        partner = partners.partner_for_token(token)
         if partner is None:
             raise AuthenticationFailed("The token is not valid.")
         return AnonymousUser(), partner
@@ -82,7 +82,7 @@ class AlertSerializer(serializers.Serializer):
     device = AlertDeviceSerializer()
 
     def to_representation(self, signal: SafetySignal) -> dict:
-        return monitoring.alert_payload(signal)
+        return partners.alert_payload(signal)
 
 
 class AlertFeed(generics.ListAPIView):
@@ -169,7 +169,7 @@ class IncomingAlertCreate(APIView):
         serializer = IncomingAlertSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        alert, created = monitoring.incoming_alert_receive(
+        alert, created = partners.incoming_alert_receive(
             partner=request.auth,
             external_id=data["id"],
             title=data["title"],

@@ -10,8 +10,8 @@ from dataclasses import asdict
 from celery import shared_task
 from django.db import OperationalError
 
-from reviews import monitoring
 from reviews.models import DeliveryStatus
+from reviews.monitoring import checkpoints, clocks, digest, partners, reports, signals
 
 # Database hiccups (a locked SQLite file, a PostgreSQL failover) are worth retrying.
 RETRYABLE = (OperationalError, OSError)
@@ -19,7 +19,7 @@ RETRYABLE = (OperationalError, OSError)
 
 @shared_task(acks_late=True, soft_time_limit=600, time_limit=660)
 def sweep_checkpoints() -> dict:
-    return asdict(monitoring.checkpoints_sweep())
+    return asdict(checkpoints.checkpoints_sweep())
 
 
 @shared_task(
@@ -31,13 +31,13 @@ def sweep_checkpoints() -> dict:
     time_limit=90,
 )
 def evaluate_checkpoint_report(report_id: int) -> int:
-    return len(monitoring.checkpoint_report_evaluate(report_id=report_id))
+    return len(reports.checkpoint_report_evaluate(report_id=report_id))
 
 
 @shared_task(acks_late=True, soft_time_limit=300, time_limit=360)
 def evaluate_pending_reports() -> int:
     """Sweep: reports whose evaluation never ran."""
-    return monitoring.pending_reports_evaluate()
+    return reports.pending_reports_evaluate()
 
 
 @shared_task(
@@ -49,41 +49,41 @@ def evaluate_pending_reports() -> int:
     time_limit=90,
 )
 def notify_safety_signal(signal_id: int) -> int:
-    return monitoring.safety_signal_notify(signal_id=signal_id)
+    return signals.safety_signal_notify(signal_id=signal_id)
 
 
 @shared_task(acks_late=True, soft_time_limit=300, time_limit=360)
 def notify_pending_signals() -> int:
     """Sweep: signals whose reviewer email never went."""
-    return monitoring.pending_signals_notify()
+    return signals.pending_signals_notify()
 
 
 @shared_task(
     bind=True,
     acks_late=True,
     # The delivery row counts attempts and gives up; this is only a backstop.
-    max_retries=monitoring.MAX_DELIVERY_ATTEMPTS,
-    soft_time_limit=monitoring.DELIVERY_TIMEOUT_SECONDS * 3,
-    time_limit=monitoring.DELIVERY_TIMEOUT_SECONDS * 4,
+    max_retries=partners.MAX_DELIVERY_ATTEMPTS,
+    soft_time_limit=partners.DELIVERY_TIMEOUT_SECONDS * 3,
+    time_limit=partners.DELIVERY_TIMEOUT_SECONDS * 4,
 )
 def deliver_alert(self, delivery_id: int) -> str:
-    delivery = monitoring.alert_deliver(delivery_id=delivery_id)
+    delivery = partners.alert_deliver(delivery_id=delivery_id)
     if delivery.status == DeliveryStatus.PENDING:
-        raise self.retry(countdown=monitoring.retry_delay(delivery.attempts))
+        raise self.retry(countdown=partners.retry_delay(delivery.attempts))
     return delivery.status
 
 
 @shared_task(acks_late=True, soft_time_limit=120, time_limit=180)
 def retry_pending_deliveries() -> int:
     """Sweep: deliveries never attempted or whose retry was lost."""
-    return monitoring.pending_deliveries_retry()
+    return partners.pending_deliveries_retry()
 
 
 @shared_task(acks_late=True, soft_time_limit=300, time_limit=360)
 def sweep_review_clocks() -> int:
-    return monitoring.review_clocks_sweep()
+    return clocks.review_clocks_sweep()
 
 
 @shared_task(acks_late=True, soft_time_limit=600, time_limit=660)
 def send_reviewer_digest() -> int:
-    return monitoring.reviewer_digest_send()
+    return digest.reviewer_digest_send()

@@ -36,7 +36,7 @@ def _frozen_time():
 @pytest.fixture
 def queued(monkeypatch):
     sent = []
-    monkeypatch.setattr(airlock.queue, "enqueue", lambda task, *args: sent.append(task.name))
+    monkeypatch.setattr(airlock.queue, "enqueue", lambda task_name, *args: sent.append(task_name))
     return sent
 
 

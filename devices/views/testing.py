@@ -11,8 +11,8 @@ from devices.models import INCIDENT_REPORT_DAYS, ApplicationState
 from devices.selectors import application_get
 from devices.services import TransitionRefused
 from devices.testing_forms import CheckpointReportForm, IncidentReportForm, add_service_errors
-from reviews import monitoring
 from reviews.models import Checkpoint, CheckpointStatus, MetricThreshold, TestingPlan
+from reviews.monitoring import incidents, reports
 
 manufacturer_required = permission_required("devices.act_for_organisation", raise_exception=True)
 
@@ -53,8 +53,8 @@ def testing(request: HttpRequest, pk: int) -> HttpResponse:
             "thresholds": thresholds,
             "rows": rows,
             "incidents": application.incidents.select_related("reported_by"),
-            "can_report": application.state in monitoring.REPORTING_STATES,
-            "can_report_incident": application.state in monitoring.INCIDENT_STATES,
+            "can_report": application.state in reports.REPORTING_STATES,
+            "can_report_incident": application.state in incidents.INCIDENT_STATES,
             # Why testing stopped, so the manufacturer need not dig through the timeline.
             "suspension": (
                 application.events.filter(to_state=ApplicationState.SUSPENDED).last()
@@ -86,7 +86,7 @@ def checkpoint_report(request: HttpRequest, pk: int, sequence: int) -> HttpRespo
     )
     if request.method == "POST" and form.is_valid():
         try:
-            monitoring.checkpoint_report_submit(
+            reports.checkpoint_report_submit(
                 actor=request.user,
                 checkpoint_id=checkpoint.pk,
                 cases_processed=form.cleaned_data["cases_processed"],
@@ -122,7 +122,7 @@ def incident_report(request: HttpRequest, pk: int) -> HttpResponse:
     form = IncidentReportForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         try:
-            incident = monitoring.incident_report_submit(
+            incident = incidents.incident_report_submit(
                 actor=request.user,
                 application_id=application.pk,
                 **{name: form.cleaned_data[name] for name in form.Meta.fields},

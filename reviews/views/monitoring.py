@@ -10,8 +10,14 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from devices.services import TransitionRefused
 from devices.testing_forms import add_service_errors
-from reviews import monitoring
 from reviews.models import IncomingAlert, PartnerRegulator, SignalStatus
+from reviews.monitoring.dashboard import programme_dashboard, signals_for
+from reviews.monitoring.performance import performance_series
+from reviews.monitoring.signals import (
+    safety_signal_raise,
+    safety_signal_share,
+    safety_signal_status_set,
+)
 from reviews.monitoring_forms import SafetySignalForm, SignalStatusForm
 from reviews.views.access import case_get, reviewer_required
 
@@ -29,7 +35,7 @@ def performance(request: HttpRequest, pk: int) -> HttpResponse:
     """Each agreed metric across the checkpoints, charted against its threshold, with the
     same figures in a table under each chart."""
     application = case_get(request, pk)
-    series = monitoring.performance_series(application)
+    series = performance_series(application)
     return render(
         request,
         "reviews/performance.html",
@@ -37,7 +43,7 @@ def performance(request: HttpRequest, pk: int) -> HttpResponse:
             "application": application,
             "series": series,
             "chart_data": [s.chart_data() for s in series],
-            "signals": monitoring.signals_for(request.user).filter(application=application),
+            "signals": signals_for(request.user).filter(application=application),
         },
     )
 
@@ -45,7 +51,7 @@ def performance(request: HttpRequest, pk: int) -> HttpResponse:
 @reviewer_required
 @require_GET
 def dashboard(request: HttpRequest) -> HttpResponse:
-    return render(request, "reviews/dashboard.html", monitoring.programme_dashboard(request.user))
+    return render(request, "reviews/dashboard.html", programme_dashboard(request.user))
 
 
 @reviewer_required
@@ -55,7 +61,7 @@ def signal_list(request: HttpRequest) -> HttpResponse:
     if show not in SIGNAL_FILTERS:
         show = "active"
     signals = (
-        monitoring.signals_for(request.user)
+        signals_for(request.user)
         .filter(status__in=SIGNAL_FILTERS[show][1])
         .order_by("-raised_at", "-pk")
     )
@@ -69,7 +75,7 @@ def signal_list(request: HttpRequest) -> HttpResponse:
 
 def _signal_get(request: HttpRequest, pk: int):
     return get_object_or_404(
-        monitoring.signals_for(request.user).select_related(
+        signals_for(request.user).select_related(
             "checkpoint_report__checkpoint", "incident", "application__organisation"
         ),
         pk=pk,
@@ -97,7 +103,7 @@ def signal_detail(request: HttpRequest, pk: int) -> HttpResponse:
 def signal_share(request: HttpRequest, pk: int) -> HttpResponse:
     signal = _signal_get(request, pk)
     try:
-        queued = monitoring.safety_signal_share(actor=request.user, signal_id=signal.pk)
+        queued = safety_signal_share(actor=request.user, signal_id=signal.pk)
     except (TransitionRefused, PermissionError) as exc:
         messages.error(request, str(exc))
     else:
@@ -118,7 +124,7 @@ def signal_status(request: HttpRequest, pk: int) -> HttpResponse:
         messages.error(request, "Choose a status from the list.")
         return redirect("reviews:signal-detail", pk=signal.pk)
     try:
-        monitoring.safety_signal_status_set(
+        safety_signal_status_set(
             actor=request.user, signal_id=signal.pk, status=form.cleaned_data["status"]
         )
     except PermissionError as exc:
@@ -135,7 +141,7 @@ def signal_raise(request: HttpRequest, pk: int) -> HttpResponse:
     form = SafetySignalForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         try:
-            signal = monitoring.safety_signal_raise(
+            signal = safety_signal_raise(
                 actor=request.user, application_id=application.pk, **form.cleaned_data
             )
         except ValidationError as exc:

@@ -140,7 +140,7 @@ def test_it_saves_a_report_and_queues_its_evaluation(
     client, manufacturer, case, checkpoint, django_capture_on_commit_callbacks, monkeypatch
 ):
     sent = []
-    monkeypatch.setattr("airlock.queue.enqueue", lambda task, *args: sent.append(task.name))
+    monkeypatch.setattr("airlock.queue.enqueue", lambda task_name, *args: sent.append(task_name))
     client.force_login(manufacturer)
 
     with django_capture_on_commit_callbacks(execute=True):

@@ -9,8 +9,8 @@ from django.utils import timezone
 
 import airlock.queue
 from devices.models import ApplicationEvent, ApplicationState, CheckpointReport
-from reviews import monitoring
 from reviews.models import Checkpoint, SafetySignal, SignalSeverity, TestingPlan
+from reviews.monitoring import checkpoints, reports, signals
 from tests.e2e.conftest import login
 from tests.factories import TEST_PASSWORD, make_application
 
@@ -23,7 +23,7 @@ def queued(monkeypatch):
     request queues, and let the test do the worker's part."""
     sent = []
     monkeypatch.setattr(
-        airlock.queue, "enqueue", lambda task, *args: sent.append((task.name, args)) or True
+        airlock.queue, "enqueue", lambda task_name, *args: sent.append((task_name, args)) or True
     )
     return sent
 
@@ -49,7 +49,7 @@ def test_a_critical_breach_reported_on_the_web_suspends_testing_and_reaches_the_
     page, screenshot, case, manufacturer, reviewer, queued
 ):
     # The daily sweep creates the checkpoint and sends the 7-day reminder.
-    result = monitoring.checkpoints_sweep()
+    result = checkpoints.checkpoints_sweep()
     assert (result.created, result.reminded_7_days) == (1, 1)
     checkpoint = Checkpoint.objects.get(application=case, sequence=1)
     assert checkpoint.due_on == timezone.localdate() + timedelta(days=3)
@@ -72,9 +72,9 @@ def test_a_critical_breach_reported_on_the_web_suspends_testing_and_reaches_the_
     assert queued == [("reviews.tasks.evaluate_checkpoint_report", (report.pk,))]
 
     # What the worker would do with the queued task, and with the one that task queues.
-    (signal,) = monitoring.checkpoint_report_evaluate(report_id=report.pk)
+    (signal,) = reports.checkpoint_report_evaluate(report_id=report.pk)
     assert queued[-1] == ("reviews.tasks.notify_safety_signal", (signal.pk,))
-    monitoring.safety_signal_notify(signal_id=signal.pk)
+    signals.safety_signal_notify(signal_id=signal.pk)
     assert signal.severity == SignalSeverity.CRITICAL
     case.refresh_from_db()
     assert case.state == S.SUSPENDED

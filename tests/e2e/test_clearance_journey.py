@@ -31,7 +31,7 @@ S = ApplicationState
 @pytest.fixture(autouse=True)
 def _no_broker(monkeypatch):
     # The live server runs in this process: the transition emails' tasks are not the point.
-    monkeypatch.setattr(airlock.queue, "enqueue", lambda task, *args: True)
+    monkeypatch.setattr(airlock.queue, "enqueue", lambda task_name, *args: True)
 
 
 @pytest.fixture

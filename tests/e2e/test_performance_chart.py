@@ -5,8 +5,8 @@ from django.utils import timezone
 
 import airlock.queue
 from devices.models import ApplicationState, CheckpointReport
-from reviews import monitoring
 from reviews.models import Checkpoint, CheckpointStatus, PartnerRegulator
+from reviews.monitoring import reports
 from tests.e2e.conftest import login
 from tests.factories import TEST_PASSWORD, make_application
 
@@ -23,7 +23,9 @@ PAINTED_PIXELS = """canvas => {
 def queued(monkeypatch):
     """The live server runs in this process: record tasks instead of sending them."""
     sent = []
-    monkeypatch.setattr(airlock.queue, "enqueue", lambda task, *args: sent.append(args) or True)
+    monkeypatch.setattr(
+        airlock.queue, "enqueue", lambda task_name, *args: sent.append(args) or True
+    )
     return sent
 
 
@@ -68,7 +70,7 @@ def test_a_reported_breach_shows_on_the_reviewers_chart(
     assert len(queued) == 1
 
     # What the worker does with the task the submission queued.
-    monitoring.checkpoint_report_evaluate(report_id=queued[0][0])
+    reports.checkpoint_report_evaluate(report_id=queued[0][0])
     page.get_by_role("button", name="Sign out").click()
 
     login(page, reviewer.email, TEST_PASSWORD)

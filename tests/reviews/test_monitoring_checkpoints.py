@@ -11,7 +11,7 @@ from django.urls import reverse
 from airlock.roles import Role
 from devices.models import ApplicationState
 from reviews.models import Checkpoint, CheckpointStatus, ConflictOfInterest
-from reviews.monitoring import checkpoint_due_dates, checkpoints_sweep
+from reviews.monitoring.checkpoints import checkpoint_due_dates, checkpoints_sweep
 from tests.factories import UserFactory, make_application, make_manufacturer
 
 pytestmark = pytest.mark.django_db
@@ -200,7 +200,7 @@ def test_a_manufacturer_hears_once_about_all_its_checkpoints(
     with at(START):
         second = make_application(ApplicationState.IN_CONTROLLED_TESTING, organisation=organisation)
         third = make_application(ApplicationState.IN_CONTROLLED_TESTING, organisation=organisation)
-    monkeypatch.setattr("reviews.monitoring.EMAIL_LIST_LIMIT", 2)
+    monkeypatch.setattr("reviews.monitoring.checkpoints.EMAIL_LIST_LIMIT", 2)
 
     with at(date(2026, 6, 22)):
         checkpoints_sweep()

@@ -8,7 +8,6 @@ from django.urls import reverse
 
 from airlock.roles import Role
 from devices.models import Application, ApplicationState, ClockStage
-from reviews import monitoring
 from reviews.models import (
     Checkpoint,
     CheckpointStatus,
@@ -22,6 +21,7 @@ from reviews.models import (
     SignalSeverity,
     SignalSource,
 )
+from reviews.monitoring import clocks, digest
 from tests.factories import OrganisationFactory, UserFactory, make_application
 
 pytestmark = pytest.mark.django_db
@@ -55,8 +55,8 @@ def screening(reviewer):
 def test_it_warns_the_assignee_five_working_days_ahead_once(screening, reviewer):
     with_clock(screening, date(2026, 7, 8))
 
-    assert monitoring.review_clocks_sweep() == 1
-    assert monitoring.review_clocks_sweep() == 0
+    assert clocks.review_clocks_sweep() == 1
+    assert clocks.review_clocks_sweep() == 0
 
     notice = ClockNotice.objects.get()
     assert (notice.kind, notice.stage, notice.due_on) == (
@@ -75,8 +75,8 @@ def test_it_warns_the_assignee_five_working_days_ahead_once(screening, reviewer)
 def test_it_flags_a_breach_once(screening, reviewer):
     with_clock(screening, date(2026, 6, 30))
 
-    assert monitoring.review_clocks_sweep() == 1
-    assert monitoring.review_clocks_sweep() == 0
+    assert clocks.review_clocks_sweep() == 1
+    assert clocks.review_clocks_sweep() == 0
 
     assert ClockNotice.objects.get().kind == ClockNoticeKind.BREACH
     [email] = mail.outbox
@@ -87,20 +87,20 @@ def test_it_flags_a_breach_once(screening, reviewer):
 
 def test_a_warned_clock_is_flagged_again_when_it_breaches(screening):
     with_clock(screening, date(2026, 7, 2))
-    monitoring.review_clocks_sweep()
+    clocks.review_clocks_sweep()
 
     with time_machine.travel(WEDNESDAY + timedelta(days=2), tick=False):
-        assert monitoring.review_clocks_sweep() == 1
+        assert clocks.review_clocks_sweep() == 1
 
     assert sorted(ClockNotice.objects.values_list("kind", flat=True)) == ["breach", "warning"]
 
 
 def test_a_clock_given_a_new_due_date_is_warned_about_again(screening):
     with_clock(screening, date(2026, 7, 2))
-    monitoring.review_clocks_sweep()
+    clocks.review_clocks_sweep()
     with_clock(screening, date(2026, 7, 7))
 
-    assert monitoring.review_clocks_sweep() == 1
+    assert clocks.review_clocks_sweep() == 1
 
 
 @pytest.mark.parametrize(
@@ -113,7 +113,7 @@ def test_a_clock_given_a_new_due_date_is_warned_about_again(screening):
 def test_it_leaves_clocks_that_need_no_notice(screening, setup):
     with_clock(screening, **setup)
 
-    assert monitoring.review_clocks_sweep() == 0
+    assert clocks.review_clocks_sweep() == 0
     assert mail.outbox == []
 
 
@@ -121,13 +121,13 @@ def test_a_final_case_has_no_clock_notices(reviewer):
     application = make_application(ApplicationState.REJECTED, assignee=reviewer)
     with_clock(application, date(2026, 6, 1))
 
-    assert monitoring.review_clocks_sweep() == 0
+    assert clocks.review_clocks_sweep() == 0
 
 
 def test_an_unassigned_clock_goes_to_the_lead_reviewers(lead_reviewer):
     application = with_clock(make_application(ApplicationState.SUBMITTED), date(2026, 6, 30))
 
-    monitoring.review_clocks_sweep()
+    clocks.review_clocks_sweep()
 
     [email] = mail.outbox
     assert email.to == [lead_reviewer.email]
@@ -172,7 +172,7 @@ def busy_week(reviewer, organisation):
 def test_the_digest_tells_each_reviewer_their_week(busy_week, reviewer, manufacturer):
     breached, testing = busy_week
 
-    monitoring.reviewer_digest_send()
+    digest.reviewer_digest_send()
 
     [email] = [m for m in mail.outbox if m.to == [reviewer.email]]
     assert email.subject == "Your Airlock week: 1 clock breached, 1 open safety signal"
@@ -190,13 +190,13 @@ def test_the_digest_tells_each_reviewer_their_week(busy_week, reviewer, manufact
 
 
 def test_the_digest_goes_once_a_week(busy_week, reviewer):
-    first = monitoring.reviewer_digest_send()
+    first = digest.reviewer_digest_send()
 
-    assert monitoring.reviewer_digest_send() == 0
+    assert digest.reviewer_digest_send() == 0
     with time_machine.travel(WEDNESDAY + timedelta(days=2), tick=False):
-        assert monitoring.reviewer_digest_send() == 0
+        assert digest.reviewer_digest_send() == 0
     with time_machine.travel(WEDNESDAY + timedelta(days=5), tick=False):
-        assert monitoring.reviewer_digest_send() == first
+        assert digest.reviewer_digest_send() == first
 
     receipts = DigestReceipt.objects.filter(recipient=reviewer)
     assert list(receipts.values_list("week_starting", flat=True)) == [
@@ -219,7 +219,7 @@ def test_the_digest_hides_cases_a_reviewer_is_conflicted_with(busy_week, organis
         description="-",
     )
 
-    monitoring.reviewer_digest_send()
+    digest.reviewer_digest_send()
 
     [email] = [m for m in mail.outbox if m.to == [conflicted.email]]
     assert "Minor drift elsewhere" in email.body
@@ -229,4 +229,4 @@ def test_the_digest_hides_cases_a_reviewer_is_conflicted_with(busy_week, organis
 def test_inactive_reviewers_and_manufacturers_get_no_digest(manufacturer):
     UserFactory(role=Role.REVIEWER, is_active=False)
 
-    assert monitoring.reviewer_digest_send() == 0
+    assert digest.reviewer_digest_send() == 0

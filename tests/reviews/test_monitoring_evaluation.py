@@ -9,9 +9,9 @@ from django.core.exceptions import ValidationError
 from django.urls import reverse
 
 import airlock.queue
+from airlock.celery import app as celery_app
 from devices.models import ApplicationEvent, ApplicationState, IncidentReport, IncidentSeverity
 from devices.services import TransitionRefused
-from reviews import monitoring
 from reviews.models import (
     Checkpoint,
     CheckpointStatus,
@@ -22,6 +22,7 @@ from reviews.models import (
     SignalSeverity,
     SignalSource,
 )
+from reviews.monitoring import incidents, reports, signals
 from tests.factories import make_application
 
 pytestmark = pytest.mark.django_db
@@ -39,9 +40,11 @@ def _frozen_time():
 @pytest.fixture
 def tasks_inline(monkeypatch):
     """Run each task sent on commit in this process instead of sending it to a broker."""
+    # Services send tasks by name; load every tasks module so each name resolves here.
+    celery_app.autodiscover_tasks(force=True)
 
-    def run(task, *args):
-        task.apply(args=args)
+    def run(task_name, *args):
+        celery_app.tasks[task_name].apply(args=args)
         return True
 
     monkeypatch.setattr(airlock.queue, "enqueue", run)
@@ -64,7 +67,7 @@ def checkpoint(case):
 
 
 def submit(manufacturer, checkpoint, **metrics):
-    return monitoring.checkpoint_report_submit(
+    return reports.checkpoint_report_submit(
         actor=manufacturer,
         checkpoint_id=checkpoint.pk,
         cases_processed=1200,
@@ -74,7 +77,7 @@ def submit(manufacturer, checkpoint, **metrics):
 
 
 def evaluate(report):
-    return monitoring.checkpoint_report_evaluate(report_id=report.pk)
+    return reports.checkpoint_report_evaluate(report_id=report.pk)
 
 
 # --- Submission ------------------------------------------------------------------------------
@@ -119,7 +122,7 @@ def test_it_refuses_a_report_once_testing_is_over(manufacturer, organisation):
 
 def test_it_requires_every_metric_the_plan_sets_a_threshold_for(manufacturer, checkpoint):
     with pytest.raises(ValidationError) as error:
-        monitoring.checkpoint_report_submit(
+        reports.checkpoint_report_submit(
             actor=manufacturer,
             checkpoint_id=checkpoint.pk,
             cases_processed=10,
@@ -142,7 +145,7 @@ def test_it_requires_every_metric_the_plan_sets_a_threshold_for(manufacturer, ch
 )
 def test_it_rejects_figures_that_cannot_be_right(manufacturer, checkpoint, metrics, message):
     with pytest.raises(ValidationError) as error:
-        monitoring.checkpoint_report_submit(
+        reports.checkpoint_report_submit(
             actor=manufacturer,
             checkpoint_id=checkpoint.pk,
             cases_processed=10,
@@ -219,7 +222,7 @@ def test_a_critical_breach_on_a_suspended_case_changes_nothing_more(manufacturer
     checkpoint = Checkpoint.objects.create(
         application=application, sequence=1, due_on=date(2026, 7, 1)
     )
-    report = monitoring.checkpoint_report_submit(
+    report = reports.checkpoint_report_submit(
         actor=manufacturer,
         checkpoint_id=checkpoint.pk,
         cases_processed=5,
@@ -249,7 +252,7 @@ def test_an_at_most_threshold_is_breached_from_above(manufacturer, checkpoint, c
 
 
 def test_a_subgroup_below_threshold_raises_a_medium_signal(manufacturer, checkpoint):
-    report = monitoring.checkpoint_report_submit(
+    report = reports.checkpoint_report_submit(
         actor=manufacturer,
         checkpoint_id=checkpoint.pk,
         cases_processed=1200,
@@ -279,11 +282,11 @@ def test_evaluating_twice_raises_each_signal_once(manufacturer, checkpoint):
 
 def test_the_sweep_evaluates_reports_a_lost_message_left_behind(manufacturer, checkpoint):
     report = submit(manufacturer, checkpoint, sensitivity=0.85)
-    assert monitoring.pending_reports_evaluate() == 0  # too recent: its task may be running
+    assert reports.pending_reports_evaluate() == 0  # too recent: its task may be running
 
     with time_machine.travel(TODAY + timedelta(minutes=5), tick=False):
-        raised = monitoring.pending_reports_evaluate()
-        again = monitoring.pending_reports_evaluate()
+        raised = reports.pending_reports_evaluate()
+        again = reports.pending_reports_evaluate()
 
     assert (raised, again) == (1, 0)
     report.refresh_from_db()
@@ -311,10 +314,10 @@ def test_a_signal_is_emailed_once(manufacturer, checkpoint, reviewer):
     report = submit(manufacturer, checkpoint, sensitivity=0.85)
     [signal] = evaluate(report)
 
-    assert monitoring.safety_signal_notify(signal_id=signal.pk) == 1
-    assert monitoring.safety_signal_notify(signal_id=signal.pk) == 0
+    assert signals.safety_signal_notify(signal_id=signal.pk) == 1
+    assert signals.safety_signal_notify(signal_id=signal.pk) == 0
     with time_machine.travel(TODAY + timedelta(minutes=5), tick=False):
-        assert monitoring.pending_signals_notify() == 0
+        assert signals.pending_signals_notify() == 0
     assert len(mail.outbox) == 1
 
 
@@ -323,7 +326,7 @@ def test_a_signal_is_emailed_once(manufacturer, checkpoint, reviewer):
 
 def report_incident(manufacturer, case, severity, aware_days_ago=0, **kwargs):
     today = TODAY.date()
-    return monitoring.incident_report_submit(
+    return incidents.incident_report_submit(
         actor=manufacturer,
         application_id=case.pk,
         severity=severity,

@@ -13,7 +13,6 @@ from django.utils import timezone
 import airlock.queue
 from airlock.roles import Role
 from devices.models import ApplicationState
-from reviews import monitoring
 from reviews.models import (
     AlertDelivery,
     ConflictOfInterest,
@@ -23,6 +22,7 @@ from reviews.models import (
     SignalSeverity,
     SignalSource,
 )
+from reviews.monitoring import partners, signals
 from reviews.tasks import deliver_alert
 from tests.factories import UserFactory, make_application
 
@@ -93,12 +93,12 @@ def sent(monkeypatch):
     """Record tasks sent instead of sending them."""
     calls = []
 
-    def record(task, *args):
-        calls.append((task.name, args))
+    def record(task_name, *args):
+        calls.append((task_name, args))
         return True
 
     monkeypatch.setattr(airlock.queue, "enqueue", record)
-    monkeypatch.setattr(monitoring, "enqueue", record)
+    monkeypatch.setattr(partners, "enqueue", record)
     return calls
 
 
@@ -123,7 +123,7 @@ def test_sharing_queues_one_delivery_per_active_partner_with_a_webhook(
     )
 
     with django_capture_on_commit_callbacks(execute=True):
-        queued = monitoring.safety_signal_share(actor=reviewer, signal_id=signal.pk)
+        queued = signals.safety_signal_share(actor=reviewer, signal_id=signal.pk)
 
     assert queued == 1
     delivery = AlertDelivery.objects.get()
@@ -140,7 +140,7 @@ def test_sharing_queues_one_delivery_per_active_partner_with_a_webhook(
 def test_sharing_again_reaches_only_partners_added_since(
     signal, partner, reviewer, sent, django_capture_on_commit_callbacks
 ):
-    monitoring.safety_signal_share(actor=reviewer, signal_id=signal.pk)
+    signals.safety_signal_share(actor=reviewer, signal_id=signal.pk)
     first_shared_at = SafetySignal.objects.get().shared_at
     AlertDelivery.objects.update(status=DeliveryStatus.DELIVERED, attempts=1)
     PartnerRegulator.objects.create(
@@ -151,7 +151,7 @@ def test_sharing_again_reaches_only_partners_added_since(
     )
 
     with django_capture_on_commit_callbacks(execute=True):
-        queued = monitoring.safety_signal_share(actor=reviewer, signal_id=signal.pk)
+        queued = signals.safety_signal_share(actor=reviewer, signal_id=signal.pk)
 
     assert queued == 1
     assert AlertDelivery.objects.count() == 2
@@ -164,13 +164,13 @@ def test_a_conflicted_reviewer_cannot_share(signal, partner, organisation):
     ConflictOfInterest.objects.create(reviewer=conflicted, organisation=organisation, reason="x")
 
     with pytest.raises(PermissionError, match="conflict of interest"):
-        monitoring.safety_signal_share(actor=conflicted, signal_id=signal.pk)
+        signals.safety_signal_share(actor=conflicted, signal_id=signal.pk)
     assert not AlertDelivery.objects.exists()
 
 
 def test_a_manufacturer_cannot_share(signal, partner, manufacturer):
     with pytest.raises(PermissionError):
-        monitoring.safety_signal_share(actor=manufacturer, signal_id=signal.pk)
+        signals.safety_signal_share(actor=manufacturer, signal_id=signal.pk)
 
 
 # --- Delivery --------------------------------------------------------------------------------
@@ -184,7 +184,7 @@ def shared(signal, partner):
 def test_it_delivers_a_signed_alert_the_partner_can_verify(signal, partner, endpoint):
     delivery = shared(signal, partner)
 
-    result = monitoring.alert_deliver(delivery_id=delivery.pk)
+    result = partners.alert_deliver(delivery_id=delivery.pk)
 
     assert result.status == DeliveryStatus.DELIVERED
     assert (result.attempts, result.last_status_code, result.last_error) == (1, 200, "")
@@ -205,7 +205,7 @@ def test_a_refused_delivery_is_logged_and_left_to_retry(signal, partner, endpoin
     endpoint.status = 503
     delivery = shared(signal, partner)
 
-    result = monitoring.alert_deliver(delivery_id=delivery.pk)
+    result = partners.alert_deliver(delivery_id=delivery.pk)
 
     assert result.status == DeliveryStatus.PENDING
     assert (result.attempts, result.last_status_code) == (1, 503)
@@ -219,7 +219,7 @@ def test_an_unreachable_partner_is_logged(signal):
     )
     delivery = shared(signal, partner)
 
-    result = monitoring.alert_deliver(delivery_id=delivery.pk)
+    result = partners.alert_deliver(delivery_id=delivery.pk)
 
     assert result.status == DeliveryStatus.PENDING
     assert result.last_status_code is None
@@ -230,13 +230,13 @@ def test_a_redirect_counts_as_a_failure(signal, partner, endpoint):
     endpoint.status = 302
     delivery = shared(signal, partner)
 
-    result = monitoring.alert_deliver(delivery_id=delivery.pk)
+    result = partners.alert_deliver(delivery_id=delivery.pk)
 
     assert (result.status, result.last_status_code) == (DeliveryStatus.PENDING, 302)
 
 
 def test_the_backoff_doubles():
-    assert [monitoring.retry_delay(n) for n in range(1, 6)] == [30, 60, 120, 240, 480]
+    assert [partners.retry_delay(n) for n in range(1, 6)] == [30, 60, 120, 240, 480]
 
 
 def test_the_task_retries_with_backoff_then_gives_up(signal, partner, endpoint, monkeypatch):
@@ -255,16 +255,16 @@ def test_the_task_retries_with_backoff_then_gives_up(signal, partner, endpoint, 
 
     delivery.refresh_from_db()
     assert delivery.status == DeliveryStatus.FAILED
-    assert delivery.attempts == monitoring.MAX_DELIVERY_ATTEMPTS
-    assert len(endpoint.requests) == monitoring.MAX_DELIVERY_ATTEMPTS
-    assert countdowns == [monitoring.retry_delay(n) for n in range(1, 8)]
+    assert delivery.attempts == partners.MAX_DELIVERY_ATTEMPTS
+    assert len(endpoint.requests) == partners.MAX_DELIVERY_ATTEMPTS
+    assert countdowns == [partners.retry_delay(n) for n in range(1, 8)]
 
 
 def test_a_delivered_alert_is_not_sent_again(signal, partner, endpoint):
     delivery = shared(signal, partner)
-    monitoring.alert_deliver(delivery_id=delivery.pk)
+    partners.alert_deliver(delivery_id=delivery.pk)
 
-    monitoring.alert_deliver(delivery_id=delivery.pk)
+    partners.alert_deliver(delivery_id=delivery.pk)
 
     assert len(endpoint.requests) == 1
 
@@ -278,10 +278,10 @@ def test_the_sweep_queues_deliveries_the_broker_never_took(signal, partner, sent
         attempts=2,
         last_attempt_at=timezone.now() - timedelta(hours=2),
     )
-    assert monitoring.pending_deliveries_retry() == 1  # only the stalled one: the other is new
+    assert partners.pending_deliveries_retry() == 1  # only the stalled one: the other is new
 
     with time_machine.travel(timezone.now() + timedelta(minutes=5)):
-        monitoring.pending_deliveries_retry()
+        partners.pending_deliveries_retry()
 
     assert sorted(args[0] for _, args in sent) == sorted([stalled.pk, stalled.pk, never_tried.pk])
 
@@ -293,12 +293,12 @@ def test_a_partner_is_found_by_its_token_hash(partner):
     partner.inbound_token_sha256 = hashlib.sha256(b"s3cret-token").hexdigest()
     partner.save()
 
-    assert monitoring.partner_for_token("s3cret-token") == partner
-    assert monitoring.partner_for_token("other") is None
-    assert monitoring.partner_for_token("") is None
+    assert partners.partner_for_token("s3cret-token") == partner
+    assert partners.partner_for_token("other") is None
+    assert partners.partner_for_token("") is None
     partner.is_active = False
     partner.save()
-    assert monitoring.partner_for_token("s3cret-token") is None
+    assert partners.partner_for_token("s3cret-token") is None
 
 
 def test_an_incoming_alert_delivered_twice_is_stored_once(partner):
@@ -311,8 +311,8 @@ def test_an_incoming_alert_delivered_twice_is_stored_once(partner):
         "payload": {"id": "HC-2026-17"},
     }
 
-    first, created = monitoring.incoming_alert_receive(**fields)
-    again, created_again = monitoring.incoming_alert_receive(**fields)
+    first, created = partners.incoming_alert_receive(**fields)
+    again, created_again = partners.incoming_alert_receive(**fields)
 
     assert (created, created_again) == (True, False)
     assert first == again

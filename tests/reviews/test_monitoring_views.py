@@ -236,7 +236,9 @@ def test_sharing_from_the_page(
         name="Health Canada", country="Canada", webhook_url="https://hc.example/alerts"
     )
     sent = []
-    monkeypatch.setattr(airlock.queue, "enqueue", lambda task, *args: sent.append(args) or True)
+    monkeypatch.setattr(
+        airlock.queue, "enqueue", lambda task_name, *args: sent.append(args) or True
+    )
     client.force_login(reviewer)
 
     with django_capture_on_commit_callbacks(execute=True):

@@ -1,0 +1,33 @@
+"""Controlled testing and safety monitoring, one subject per module:
+
+- `checkpoints`: the checkpoint schedule and the daily checkpoint sweep;
+- `reports`: checkpoint reports, their figures and their evaluation against the plan;
+- `incidents`: serious incident reports;
+- `signals`: safety signals, from raising to sharing;
+- `partners`: the partner-regulator network (outbound webhook, feed payload, inbound alerts);
+- `clocks`: the review-clock sweep; `digest`: the weekly reviewer digest;
+- `recipients`: who hears about a case;
+- `performance` and `dashboard`: reads for the monitoring pages.
+
+Scheduled jobs are set-based and safe to run twice. Missing rows are inserted by the database in
+one statement under a unique constraint; the rows a job acts on are stamped with a single UPDATE
+carrying the run's timestamp (or recorded as new notice rows), and email goes out for exactly
+those rows, so a rerun finds nothing left to do. Stamps and sends share a transaction: a failed
+send rolls the stamps back and the next run tries again.
+
+Tasks started by a user's action (evaluating a report, telling a reviewer about a signal,
+delivering an alert) use a column on the row as their outbox; a sweep picks up any row a dead
+broker or a lost message left behind. Services queue those tasks by name (`airlock.queue`), so
+this package never imports `reviews.tasks`, which imports it.
+"""
+
+from datetime import timedelta
+
+from devices.models import ApplicationState
+
+# Give an on-commit task time to run before a sweep treats its row as missed.
+SWEEP_GRACE = timedelta(minutes=2)
+# How many missed rows one repair sweep takes on; the next run takes the rest.
+SWEEP_BATCH = 500
+
+TESTING = ApplicationState.IN_CONTROLLED_TESTING

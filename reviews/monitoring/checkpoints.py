@@ -1,0 +1,338 @@
+"""The checkpoint schedule of a testing plan and the daily checkpoint sweep."""
+
+import logging
+from collections import defaultdict
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.models import Case, DateTimeField, Max, Min, QuerySet, Value, When
+from django.urls import reverse
+from django.utils import timezone
+
+from airlock.emails import send_templated
+from devices.models import (
+    Application,
+)
+from reviews.models import (
+    Checkpoint,
+    CheckpointStatus,
+    TestingPlan,
+)
+from reviews.monitoring import TESTING
+from reviews.monitoring.recipients import ReviewerDirectory, team_emails
+
+logger = logging.getLogger(__name__)
+
+# Checkpoints appear this many days before they fall due, so the 7-day reminder always has a
+# row to stamp and the manufacturer can see what is coming.
+CHECKPOINT_LEAD_DAYS = 14
+# An overdue checkpoint goes to the assigned reviewer once it is this many days late.
+ESCALATE_AFTER_DAYS = 3
+# A scheduled email lists this many checkpoints at most and counts the rest.
+EMAIL_LIST_LIMIT = 20
+
+
+def checkpoint_due_dates(*, starts_on: date, ends_on: date, cadence_days: int) -> list[date]:
+    """Every checkpoint date of a plan: one each `cadence_days` after the start, up to its end."""
+    count = (ends_on - starts_on).days // cadence_days
+    return [starts_on + timedelta(days=cadence_days * n) for n in range(1, count + 1)]
+
+
+@dataclass(frozen=True)
+class CheckpointSweepResult:
+    created: int = 0
+    reminded_7_days: int = 0
+    reminded_1_day: int = 0
+    overdue: int = 0
+    escalated: int = 0
+
+
+# The missing checkpoints of every plan in testing, inserted by the database in one statement.
+# A recursive CTE numbers the checkpoints 1..n; each plan takes the numbers whose due date
+# (start + n x cadence) falls by its end and by the horizon, above its last existing sequence.
+# Only the date arithmetic differs between PostgreSQL and SQLite.
+# (The CTE follows INSERT INTO so that Python's sqlite3 reports the inserted row count.)
+_CREATE_CHECKPOINTS_SQL = """
+INSERT INTO {checkpoint} ({application_id}, {sequence}, {due_on}, {status})
+WITH RECURSIVE numbers(k) AS (
+    SELECT 1 UNION ALL SELECT k + 1 FROM numbers WHERE k < %(count)s
+)
+SELECT plan.{plan_application_id}, numbers.k, {due_date}, %(scheduled)s
+FROM {plan} plan
+JOIN {application} app ON app.{id} = plan.{plan_application_id}
+JOIN numbers ON numbers.k * plan.{cadence} <= {days_to_last}
+LEFT JOIN (
+    SELECT {application_id} AS application_id, MAX({sequence}) AS last
+    FROM {checkpoint} GROUP BY {application_id}
+) existing ON existing.application_id = plan.{plan_application_id}
+WHERE app.{state} = %(testing)s
+  AND plan.{agreed_at} IS NOT NULL
+  AND numbers.k > COALESCE(existing.last, 0)
+ON CONFLICT DO NOTHING
+"""
+_DATE_ARITHMETIC = {
+    "postgresql": {
+        "due_date": "plan.{starts_on} + numbers.k * plan.{cadence}",
+        "days_to_last": "(LEAST(plan.{ends_on}, %(horizon)s) - plan.{starts_on})",
+    },
+    "sqlite": {
+        "due_date": "date(plan.{starts_on}, '+' || (numbers.k * plan.{cadence}) || ' days')",
+        "days_to_last": (
+            "(julianday(MIN(plan.{ends_on}, %(horizon)s)) - julianday(plan.{starts_on}))"
+        ),
+    },
+}
+
+
+def _create_due_checkpoints(today: date) -> int:
+    """Insert the checkpoint rows that plans say should exist by now and do not yet, in one
+    INSERT ... SELECT. The unique (application, sequence) constraint makes a concurrent or
+    repeated run harmless (ON CONFLICT DO NOTHING)."""
+    horizon = today + timedelta(days=CHECKPOINT_LEAD_DAYS)
+    span = TestingPlan.objects.filter(application__state=TESTING).aggregate(
+        first=Min("starts_on"), last=Max("ends_on"), cadence=Min("cadence_days")
+    )
+    if span["first"] is None:
+        return 0
+    count = (min(span["last"], horizon) - span["first"]).days // span["cadence"]
+    if count < 1:
+        return 0
+    plan, checkpoint, application = TestingPlan._meta, Checkpoint._meta, Application._meta
+    names = {
+        "checkpoint": connection.ops.quote_name(checkpoint.db_table),
+        "application_id": checkpoint.get_field("application").column,
+        "sequence": checkpoint.get_field("sequence").column,
+        "due_on": checkpoint.get_field("due_on").column,
+        "status": checkpoint.get_field("status").column,
+        "plan": connection.ops.quote_name(plan.db_table),
+        "plan_application_id": plan.get_field("application").column,
+        "starts_on": plan.get_field("starts_on").column,
+        "ends_on": plan.get_field("ends_on").column,
+        "cadence": plan.get_field("cadence_days").column,
+        "agreed_at": plan.get_field("agreed_at").column,
+        "application": connection.ops.quote_name(application.db_table),
+        "id": application.pk.column,
+        "state": application.get_field("state").column,
+    }
+    arithmetic = {
+        key: template.format(**names)
+        for key, template in _DATE_ARITHMETIC[connection.vendor].items()
+    }
+    sql = _CREATE_CHECKPOINTS_SQL.format(**names, **arithmetic)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            sql,
+            {
+                "count": count,
+                "scheduled": CheckpointStatus.SCHEDULED.value,
+                "testing": TESTING.value,
+                # SQLite compares ISO date strings; PostgreSQL takes a date.
+                "horizon": horizon if connection.vendor == "postgresql" else horizon.isoformat(),
+            },
+        )
+        return max(cursor.rowcount, 0)
+
+
+@dataclass(frozen=True)
+class _Stamped:
+    """One checkpoint a run stamped, with what is needed to group it by recipient."""
+
+    pk: int
+    organisation_id: int
+    assignee_id: int | None
+
+
+def _stamp_and_notify(
+    candidates: QuerySet[Checkpoint], updates, notifications: Mapping[str, object]
+) -> dict[str, int]:
+    """Stamp every candidate with this run's timestamp in one UPDATE (`updates(now)` gives the
+    columns), then, per stamped column, notify about exactly the rows carrying that timestamp.
+    A rerun's candidates no longer include them. Returns how many rows each column stamped."""
+    now = timezone.now()
+    counts = dict.fromkeys(notifications, 0)
+    with transaction.atomic():
+        if not candidates.update(**updates(now)):
+            return counts
+        for field, notify in notifications.items():
+            rows = [
+                _Stamped(*row)
+                for row in Checkpoint.objects.filter(**{field: now})
+                .order_by("application_id", "sequence")
+                .values_list("pk", "application__organisation_id", "application__assignee_id")
+                .iterator(chunk_size=10_000)
+            ]
+            if rows:
+                notify(rows)
+            counts[field] = len(rows)
+    return counts
+
+
+@dataclass(frozen=True)
+class ListedCheckpoint:
+    """A checkpoint as a scheduled email lists it (plain values: cheap to load and render)."""
+
+    reference: str
+    device: str
+    organisation: str
+    sequence: int
+    due_on: date
+    days: int  # until due (reminders) or since due (escalations)
+    url: str
+
+
+def _send_grouped(
+    name: str, groups: Mapping[tuple, list[_Stamped]], *, url, days, context: Mapping
+) -> None:
+    """One email per group of recipients, listing at most EMAIL_LIST_LIMIT checkpoints and
+    counting the rest. The listed rows are read as plain values, a few thousand per query."""
+    shown = [row.pk for group in groups.values() for row in group[:EMAIL_LIST_LIMIT]]
+    fields = (
+        "pk",
+        "sequence",
+        "due_on",
+        "application_id",
+        "application__reference",
+        "application__device__name",
+        "application__device__version",
+        "application__organisation__name",
+    )
+    values = {}
+    for start in range(0, len(shown), 5000):
+        for row in Checkpoint.objects.filter(pk__in=shown[start : start + 5000]).values(*fields):
+            device = " ".join(
+                filter(
+                    None, [row["application__device__name"], row["application__device__version"]]
+                )
+            )
+            values[row["pk"]] = ListedCheckpoint(
+                reference=row["application__reference"],
+                device=device,
+                organisation=row["application__organisation__name"],
+                sequence=row["sequence"],
+                due_on=row["due_on"],
+                days=days(row["due_on"]),
+                url=settings.SITE_URL + url(row["application_id"], row["sequence"]),
+            )
+    for recipients, group in groups.items():
+        listed = [values[row.pk] for row in group[:EMAIL_LIST_LIMIT]]
+        send_templated(
+            name,
+            {
+                **context,
+                "checkpoints": listed,
+                "first": listed[0],
+                "more": len(group) - len(listed),
+            },
+            list(recipients),
+        )
+
+
+def _remind_manufacturers(kind: str):
+    """One email per organisation per run, listing its checkpoints: a manufacturer with several
+    cases hears once, and a catch-up run over thousands of checkpoints sends few emails."""
+
+    def notify(rows: list[_Stamped]) -> None:
+        teams = team_emails({row.organisation_id for row in rows})
+        groups: dict[tuple, list[_Stamped]] = defaultdict(list)
+        for row in rows:
+            recipients = tuple(sorted(teams.get(row.organisation_id, [])))
+            if recipients:
+                groups[recipients].append(row)
+        today = timezone.localdate()
+        _send_grouped(
+            "checkpoint_reminder",
+            groups,
+            url=lambda pk, sequence: reverse("devices:checkpoint-report", args=[pk, sequence]),
+            days=lambda due_on: (due_on - today).days,
+            context={"kind": kind, "escalate_after_days": ESCALATE_AFTER_DAYS},
+        )
+
+    return notify
+
+
+def _escalate_to_reviewers(rows: list[_Stamped]) -> None:
+    """One email per reviewer (or group of lead reviewers) per run, listing the checkpoints."""
+    reviewers = ReviewerDirectory(row.assignee_id for row in rows)
+    groups: dict[tuple, list[_Stamped]] = defaultdict(list)
+    for row in rows:
+        recipients = reviewers.emails(
+            assignee_id=row.assignee_id, organisation_id=row.organisation_id
+        )
+        if recipients:
+            groups[recipients].append(row)
+    today = timezone.localdate()
+    _send_grouped(
+        "checkpoint_escalation",
+        groups,
+        url=lambda pk, sequence: reverse("reviews:performance", args=[pk]),
+        days=lambda due_on: (today - due_on).days,
+        context={},
+    )
+
+
+def checkpoints_sweep() -> CheckpointSweepResult:
+    """The daily checkpoint job, for every application in controlled testing.
+
+    Steps: create the checkpoints falling due within CHECKPOINT_LEAD_DAYS; remind the
+    manufacturer 7 days and 1 day before; mark unreported checkpoints overdue the day after
+    they fall due (telling the manufacturer); escalate to the assigned reviewer once
+    ESCALATE_AFTER_DAYS late. Each step is one statement over the whole set, and each row is
+    stamped once, so running the job twice sends nothing the second time.
+    """
+    today = timezone.localdate()
+    escalate_by = today - timedelta(days=ESCALATE_AFTER_DAYS)
+    created = _create_due_checkpoints(today)
+    open_in_testing = Checkpoint.objects.filter(
+        status=CheckpointStatus.SCHEDULED, application__state=TESTING
+    )
+    reminded_7 = _stamp_and_notify(
+        open_in_testing.filter(
+            reminded_7_days_at__isnull=True,
+            due_on__gt=today + timedelta(days=1),
+            due_on__lte=today + timedelta(days=7),
+        ),
+        lambda now: {"reminded_7_days_at": now},
+        {"reminded_7_days_at": _remind_manufacturers("7_days")},
+    )["reminded_7_days_at"]
+    reminded_1 = _stamp_and_notify(
+        open_in_testing.filter(
+            reminded_1_day_at__isnull=True, due_on__gte=today, due_on__lte=today + timedelta(days=1)
+        ),
+        lambda now: {"reminded_1_day_at": now},
+        {"reminded_1_day_at": _remind_manufacturers("1_day")},
+    )["reminded_1_day_at"]
+    # Checkpoints that went overdue in an earlier run and have now been late long enough.
+    escalated_earlier = _stamp_and_notify(
+        Checkpoint.objects.filter(
+            status=CheckpointStatus.OVERDUE,
+            application__state=TESTING,
+            escalated_at__isnull=True,
+            due_on__lte=escalate_by,
+        ),
+        lambda now: {"escalated_at": now},
+        {"escalated_at": _escalate_to_reviewers},
+    )["escalated_at"]
+    # Newly overdue checkpoints. One found already past the escalation point (the job was
+    # paused, or a plan started in the past) is escalated in the same statement, so a
+    # catch-up run writes each row once.
+    overdue = _stamp_and_notify(
+        open_in_testing.filter(due_on__lt=today),
+        lambda now: {
+            "status": CheckpointStatus.OVERDUE,
+            "overdue_at": now,
+            "escalated_at": Case(
+                When(due_on__lte=escalate_by, then=Value(now)),
+                default=None,
+                output_field=DateTimeField(),
+            ),
+        },
+        {"overdue_at": _remind_manufacturers("overdue"), "escalated_at": _escalate_to_reviewers},
+    )
+    escalated = escalated_earlier + overdue["escalated_at"]
+    overdue = overdue["overdue_at"]
+    result = CheckpointSweepResult(created, reminded_7, reminded_1, overdue, escalated)
+    logger.info("checkpoint sweep: %s", result)
+    return result

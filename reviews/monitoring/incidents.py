@@ -1,0 +1,96 @@
+"""Serious incident reports and their statutory reporting clocks."""
+
+from datetime import date
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from airlock.models import User
+from airlock.queue import enqueue_on_commit
+from devices.models import (
+    INCIDENT_REPORT_DAYS,
+    ApplicationState,
+    IncidentReport,
+    IncidentSeverity,
+    is_team_member,
+)
+from devices.services import TransitionRefused, lock_application
+from reviews.models import (
+    SafetySignal,
+    SignalSeverity,
+    SignalSource,
+)
+from reviews.monitoring import TESTING
+
+INCIDENT_SIGNAL_SEVERITY = {
+    IncidentSeverity.PUBLIC_HEALTH_THREAT: SignalSeverity.CRITICAL,
+    IncidentSeverity.DEATH_OR_DETERIORATION: SignalSeverity.CRITICAL,
+    IncidentSeverity.OTHER_SERIOUS: SignalSeverity.HIGH,
+}
+INCIDENT_STATES = {TESTING, ApplicationState.SUSPENDED, ApplicationState.EVIDENCE_REVIEW}
+
+
+def incident_report_submit(
+    *,
+    actor: User,
+    application_id: int,
+    severity: str,
+    occurred_on: date,
+    aware_on: date,
+    description: str,
+    actions_taken: str = "",
+) -> IncidentReport:
+    """Record a serious incident and raise a safety signal for the reviewers.
+
+    The statutory reporting deadline (2, 10 or 15 days from awareness) is computed on save;
+    a late report is still accepted and says so in the signal.
+    """
+    today = timezone.localdate()
+    errors = {}
+    if occurred_on > today:
+        errors["occurred_on"] = "The incident date cannot be in the future."
+    if aware_on > today:
+        errors["aware_on"] = "The date you became aware cannot be in the future."
+    elif aware_on < occurred_on:
+        errors["aware_on"] = "You cannot have become aware before the incident happened."
+    if not description.strip():
+        errors["description"] = "Describe what happened."
+    if errors:
+        raise ValidationError(errors)
+    with transaction.atomic():
+        application = lock_application(application_id)
+        if not is_team_member(actor, application.organisation_id):
+            raise PermissionError("Only the organisation's own team can report incidents.")
+        if application.state not in INCIDENT_STATES:
+            raise TransitionRefused(
+                "Incident reports are taken once controlled testing has begun; this "
+                f"application is {application.state_enum.label.lower()}."
+            )
+        incident = IncidentReport.objects.create(
+            application=application,
+            reported_by=actor,
+            severity=severity,
+            occurred_on=occurred_on,
+            aware_on=aware_on,
+            description=description.strip(),
+            actions_taken=actions_taken.strip(),
+        )
+        days = INCIDENT_REPORT_DAYS[IncidentSeverity(severity)]
+        timing = (
+            f"Reported late: due within {days} days of awareness, by "
+            f"{incident.report_due_on:%-d %B %Y}."
+            if incident.reported_late
+            else f"Reported within the {days}-day statutory period."
+        )
+        signal = SafetySignal.objects.create(
+            application=application,
+            incident=incident,
+            severity=INCIDENT_SIGNAL_SEVERITY[IncidentSeverity(severity)],
+            source=SignalSource.INCIDENT,
+            title=f"Incident: {incident.get_severity_display()} ({application.reference})"[:200],
+            description=f"{incident.description}\n\n{timing}",
+        )
+
+        enqueue_on_commit("reviews.tasks.notify_safety_signal", signal.pk)
+    return incident
