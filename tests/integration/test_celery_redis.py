@@ -1,6 +1,8 @@
 """A real Celery worker on real Redis: report submission -> evaluation -> signal -> email.
 
-Runs when REDIS_URL is set (as in CI); skipped otherwise. No eager mode: the web request commits,
+Runs on Redis and PostgreSQL (as in CI); skipped otherwise, with the reason (tests/integration/
+needs.py). The worker is a thread of this process writing to the test database beside the test,
+which SQLite's in-memory test database cannot take. No eager mode: the web request commits,
 the on-commit hook sends the evaluation task to Redis, the worker evaluates the report, raises
 the signal, suspends testing, and sends the notification task back through Redis, which the
 worker runs to email the assigned reviewer.
@@ -13,19 +15,18 @@ from datetime import date
 import pytest
 from celery.contrib.testing.worker import start_worker
 from django.core import mail
+from django.db import connection
 from django.urls import reverse
 
 from airlock.celery import app as celery_app
 from devices.models import ApplicationEvent, ApplicationState, CheckpointReport
 from reviews.models import Checkpoint, SafetySignal, SignalSeverity
 from tests.factories import make_application
+from tests.needs import missing, require
 
 REDIS_URL = os.environ.get("REDIS_URL", "")
 
-pytestmark = [
-    pytest.mark.skipif(not REDIS_URL, reason="needs Redis: set REDIS_URL"),
-    pytest.mark.django_db(transaction=True),
-]
+pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def wait_for(condition, timeout: float = 30.0):
@@ -40,6 +41,11 @@ def wait_for(condition, timeout: float = 30.0):
 
 @pytest.fixture
 def redis_worker(settings):
+    require(
+        missing(
+            vendor=connection.vendor, redis_url=REDIS_URL, needs_redis=True, needs_postgresql=True
+        )
+    )
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
     conf = celery_app.conf
     saved = conf.broker_url, conf.broker_transport_options

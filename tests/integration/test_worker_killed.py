@@ -11,7 +11,7 @@ process killed after the mail server took an email but before the transaction co
 that email again.)
 
 The last test kills a real worker process with SIGKILL on real Redis; it runs when REDIS_URL
-is set and the test database can be reached from another process (PostgreSQL, as in CI).
+is set and the test database is PostgreSQL, which another process can open (as in CI).
 """
 
 import os
@@ -37,10 +37,11 @@ from devices import notifications
 from devices.models import ApplicationEvent, ApplicationState
 from devices.notifications import event_notify, pending_events_notify
 from devices.services import application_transition
-from reviews import monitoring
 from reviews.models import Checkpoint, TestingPlan
-from reviews.monitoring import CheckpointSweepResult, checkpoints_sweep
+from reviews.monitoring import checkpoints
+from reviews.monitoring.checkpoints import CheckpointSweepResult, checkpoints_sweep
 from tests.factories import make_application, make_manufacturer
+from tests.needs import missing, require
 
 S = ApplicationState
 LONDON = ZoneInfo("Europe/London")
@@ -83,7 +84,7 @@ def case(organisation, team, reviewer):
 def test_a_sweep_that_dies_before_its_reminders_went_sends_each_once_on_the_rerun(
     case, team, monkeypatch
 ):
-    monkeypatch.setattr(monitoring, "send_templated", dies)
+    monkeypatch.setattr(checkpoints, "send_templated", dies)
     with at(date(2026, 6, 22)), pytest.raises(WorkerLost):
         checkpoints_sweep()
     # The checkpoint was inserted (and committed) before the crash; the reminder's stamp
@@ -114,9 +115,9 @@ def test_a_sweep_that_dies_part_way_through_a_step_repeats_that_step_and_nothing
     # Three days late, the checkpoint goes overdue (the team is told) and is escalated (the
     # reviewer is told) in one step; the process dies as the escalation is sent, after the
     # overdue notices went.
-    send = monitoring.send_templated
+    send = checkpoints.send_templated
     monkeypatch.setattr(
-        monitoring,
+        checkpoints,
         "send_templated",
         lambda name, *args: dies() if name == "checkpoint_escalation" else send(name, *args),
     )
@@ -171,11 +172,12 @@ def test_a_transition_email_that_died_is_sent_once_by_the_outbox_sweep(
     assert sorted(m.to[0] for m in mail.outbox) == sorted(u.email for u in team)
 
 
-@pytest.mark.skipif(connection.vendor != "postgresql", reason="row locks need PostgreSQL")
 @pytest.mark.django_db(transaction=True)
 def test_two_deliveries_of_one_transition_email_at_once_send_it_once(
     organisation, team, reviewer, monkeypatch
 ):
+    # Row locks: SQLite serialises whole transactions instead.
+    require(missing(vendor=connection.vendor, redis_url=REDIS_URL, needs_postgresql=True))
     application = make_application(S.SCREENING, organisation=organisation, assignee=reviewer)
     event = ApplicationEvent.objects.create(
         application=application,
@@ -218,16 +220,12 @@ def test_two_deliveries_of_one_transition_email_at_once_send_it_once(
 # --- A real worker, killed -------------------------------------------------------------------
 
 
-def _database_url() -> str | None:
-    """The test database as another process can reach it, or None if it cannot."""
+def _database_url() -> str:
+    """The PostgreSQL test database as another process can reach it."""
     settings = connection.settings_dict
-    if connection.vendor == "postgresql":
-        password = f":{quote(settings['PASSWORD'], safe='')}" if settings["PASSWORD"] else ""
-        host = f"{settings['HOST'] or 'localhost'}:{settings['PORT'] or 5432}"
-        return f"postgres://{quote(settings['USER'], safe='')}{password}@{host}/{settings['NAME']}"
-    if connection.vendor == "sqlite" and not connection.creation.is_in_memory_db(settings["NAME"]):
-        return f"sqlite:///{settings['NAME']}"
-    return None
+    password = f":{quote(settings['PASSWORD'], safe='')}" if settings["PASSWORD"] else ""
+    host = f"{settings['HOST'] or 'localhost'}:{settings['PORT'] or 5432}"
+    return f"postgres://{quote(settings['USER'], safe='')}{password}@{host}/{settings['NAME']}"
 
 
 def _wait_for(condition, what: str, timeout: float = 60.0):
@@ -243,9 +241,12 @@ def _wait_for(condition, what: str, timeout: float = 60.0):
 @pytest.fixture
 def worker_process(tmp_path):
     """Start tests/integration/killable_worker.py on its own queue; stop it afterwards."""
+    require(
+        missing(
+            vendor=connection.vendor, redis_url=REDIS_URL, needs_redis=True, needs_postgresql=True
+        )
+    )
     database_url = _database_url()
-    if not REDIS_URL or database_url is None:
-        pytest.skip("needs REDIS_URL and a test database another process can open")
     queue = f"killed-{uuid.uuid4().hex[:8]}"
     files = {"hang": tmp_path / "hang.pid", "sent": tmp_path / "sent.log"}
     env = os.environ | {
