@@ -25,7 +25,7 @@ def missing(
         # SQLite's test database is in memory, shared between threads by table locks: a
         # worker writing beside the test fails with "database table is locked", and another
         # process cannot open it at all.
-        wanted.append("PostgreSQL (set DATABASE_URL), which a worker can write beside the test")
+        wanted.append("PostgreSQL (set DATABASE_URL) for row locks and writers beside the test")
     return "needs " + " and ".join(wanted) if wanted else None
 
 

@@ -13,13 +13,13 @@ from tests import needs
         (
             "sqlite",
             "redis://127.0.0.1:6379/1",
-            "needs PostgreSQL (set DATABASE_URL), which a worker can write beside the test",
+            "needs PostgreSQL (set DATABASE_URL) for row locks and writers beside the test",
         ),
         (
             "sqlite",
             "",
-            "needs Redis (set REDIS_URL) and PostgreSQL (set DATABASE_URL), which a worker can "
-            "write beside the test",
+            "needs Redis (set REDIS_URL) and PostgreSQL (set DATABASE_URL) for row locks and "
+            "writers beside the test",
         ),
     ],
 )
