@@ -127,9 +127,13 @@ def _carry_context(headers: dict | None = None, **kwargs) -> None:
 @signals.task_prerun.connect
 def _enter_task(task_id: str | None = None, task=None, **kwargs) -> None:
     request = getattr(task, "request", None)
+    # A worker puts a message's headers on the request itself; an eager apply() keeps them
+    # in request.headers.
+    headers = getattr(request, "headers", None) or {}
     FIELDS["task_id"].set(task_id or "")
     for name in ("request_id", "user_id", "case"):
-        FIELDS[name].set(str(getattr(request, HEADER_PREFIX + name, None) or ""))
+        key = HEADER_PREFIX + name
+        FIELDS[name].set(str(getattr(request, key, None) or headers.get(key) or ""))
 
 
 @signals.task_postrun.connect

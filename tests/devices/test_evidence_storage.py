@@ -119,7 +119,8 @@ def test_an_upload_the_store_does_not_keep_intact_is_refused_and_not_recorded(
     assert response.status_code == 200
     assert "did not arrive intact in storage" in response.content.decode()
     assert not EvidenceDocument.objects.exists()
-    assert kept and not storage.backend().exists(kept[0])
+    assert kept
+    assert not storage.backend().exists(kept[0])
 
 
 def test_a_new_version_is_stored_beside_the_old_one(
@@ -255,7 +256,8 @@ def test_migrate_evidence_copies_each_file_once_verifying_its_hash(
     assert "Copied 0 evidence files to" in again.getvalue()
     assert "3 were there already" in again.getvalue()
     after = dict(EvidenceDocument.objects.values_list("pk", "file"))
-    assert after[legacy.pk] != legacy_name and ANONYMOUS_KEY.match(after[legacy.pk])
+    assert after[legacy.pk] != legacy_name
+    assert ANONYMOUS_KEY.match(after[legacy.pk])
     assert {pk: name for pk, name in after.items() if pk != legacy.pk} == {
         pk: name for pk, name in before.items() if pk != legacy.pk
     }
@@ -284,7 +286,7 @@ def test_migrate_evidence_leaves_a_file_changed_on_disk_behind_and_says_so(
     }
     err = StringIO()
 
-    with pytest.raises(CommandError, match="Copied 0 evidence files to .*; 1 could not be copied"):
+    with pytest.raises(CommandError, match=r"Copied 0 evidence files to .*; 1 could not be copied"):
         call_command("migrate_evidence", "--to", "s3", stdout=StringIO(), stderr=err)
 
     assert f"NOT COPIED, CHANGED: evidence {document.pk}" in err.getvalue()
