@@ -224,7 +224,9 @@ class SingleBeatScheduler(DatabaseScheduler):
 
     def _stand_down(self) -> None:
         logger.error("beat: lost the scheduler lock (%s); standing by", self._lock.name)
-        self.sync()
+        # Every job sent was saved as it went (CELERY_BEAT_SYNC_EVERY = 1); what is left is a
+        # job reserved but not sent, which the next leader must still see as due.
+        self._dirty.clear()
         self._leading = False
         self._lock.release()
         self._schedule, self._heap = None, None
