@@ -167,7 +167,7 @@ def _database(url: str) -> dict:
             "DATABASE_POOL and DATABASE_PGBOUNCER are alternatives: pgbouncer is the pool."
         )
     if DATABASE_POOL:
-        config["OPTIONS"]["pool"] = {
+        config.setdefault("OPTIONS", {})["pool"] = {
             "min_size": env_int("DATABASE_POOL_MIN_SIZE", 2),
             "max_size": env_int("DATABASE_POOL_MAX_SIZE", 10),
             # A request waits this long for a free connection before failing.
