@@ -124,3 +124,13 @@ def evidence_store(request):
     if request.param == "s3":
         request.getfixturevalue("s3_storage")
     return request.param
+
+
+@pytest.fixture
+def running_stack(db, settings):
+    """The heartbeats a running beat and a worker on every queue leave (airlock/beat.py,
+    airlock/tasks.py), so /healthz/ready/ answers as it does in a healthy deployment."""
+    from airlock.models import heartbeat_stamp
+
+    for name in ["beat", *(f"worker:{queue}" for queue in settings.CELERY_TASK_QUEUES)]:
+        heartbeat_stamp(name)
