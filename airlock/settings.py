@@ -320,7 +320,7 @@ STORAGES = {
     # Hashed, compressed names that WhiteNoise serves with far-future caching; needs
     # collectstatic (the Containerfile runs it), so only in production.
     "staticfiles": {
-        "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        "BACKEND": "airlock.staticfiles.StaticFilesStorage"
         if PRODUCTION
         else "django.contrib.staticfiles.storage.StaticFilesStorage"
     },
@@ -531,6 +531,8 @@ CELERY_WORKER_HIJACK_ROOT_LOGGER = LOG_FORMAT == "plain"
 if PRODUCTION:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
+    # The platform's probes speak plain HTTP to the container, inside the cluster.
+    SECURE_REDIRECT_EXEMPT = [r"^healthz/"]
     SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31536000)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = True

@@ -132,7 +132,7 @@ def test_static_files_are_hashed_and_compressed_in_production_only():
     from tests.security.test_deploy import PRODUCTION
 
     assert read('settings.STORAGES["staticfiles"]["BACKEND"]', **PRODUCTION) == (
-        "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        "airlock.staticfiles.StaticFilesStorage"
     )
     assert read('settings.STORAGES["staticfiles"]["BACKEND"]') == (
         "django.contrib.staticfiles.storage.StaticFilesStorage"
