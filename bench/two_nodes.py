@@ -50,19 +50,25 @@ def start_node(url: str, redis_url: str, workers: int) -> tuple[int, subprocess.
 
 
 def load(ports: list[int], cookie: str, connections: int, seconds: int) -> list[dict]:
-    """wrk against every port at once, `connections` each; one parsed result per port."""
+    """wrk against every port at once, `connections` each; one parsed result per port. Two
+    load-generating threads in all, as for one node, so the load itself costs the same."""
     outputs: list[str] = [""] * len(ports)
+    per_node_threads = max(1, 2 // len(ports))
 
     def run(index: int, port: int) -> None:
         outputs[index] = wrk(
-            f"http://127.0.0.1:{port}{QUEUE}", cookie, connections=connections, seconds=seconds
+            f"http://127.0.0.1:{port}{QUEUE}",
+            cookie,
+            connections=connections,
+            seconds=seconds,
+            threads=per_node_threads,
         )
 
-    threads = [threading.Thread(target=run, args=pair) for pair in enumerate(ports)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    runners = [threading.Thread(target=run, args=pair) for pair in enumerate(ports)]
+    for runner in runners:
+        runner.start()
+    for runner in runners:
+        runner.join()
     return [parse_wrk(output) for output in outputs]
 
 
@@ -142,7 +148,7 @@ def main() -> None:
         {
             "target": f"{QUEUE} as the lead reviewer (25 a page)",
             "cache": "Redis, shared by every node",
-            "load_generator": "wrk, 2 threads per node",
+            "load_generator": "wrk, 2 threads and 6 connections in all",
             "duration_seconds": args.duration,
             "rounds": args.rounds,
             "scenarios": results,
