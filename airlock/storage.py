@@ -39,6 +39,10 @@ class IntegrityFailure(Exception):
     """The store does not hold the bytes it was given (or no longer does)."""
 
 
+class StoreUnavailable(OSError):
+    """The object store did not answer, or answered with an error (after boto3's retries)."""
+
+
 class PrivateFileSystemStorage(FileSystemStorage):
     """Files under PRIVATE_STORAGE_ROOT, read from settings on every use (a test's or a
     command's PRIVATE_STORAGE_ROOT applies without rebuilding anything)."""
@@ -89,13 +93,16 @@ class RangedObjectReader(io.RawIOBase):
     def readinto(self, buffer) -> int:
         if self._position >= self.size:
             return 0
-        if self._body is None or self._body_position != self._position:
-            self._close_body()
-            response = self._client.get_object(
-                Bucket=self._bucket, Key=self._key, Range=f"bytes={self._position}-"
-            )
-            self._body, self._body_position = response["Body"], self._position
-        data = self._body.read(len(buffer))
+        try:
+            if self._body is None or self._body_position != self._position:
+                self._close_body()
+                response = self._client.get_object(
+                    Bucket=self._bucket, Key=self._key, Range=f"bytes={self._position}-"
+                )
+                self._body, self._body_position = response["Body"], self._position
+            data = self._body.read(len(buffer))
+        except (BotoCoreError, ClientError) as error:
+            raise StoreUnavailable(str(error)) from error
         buffer[: len(data)] = data
         self._position += len(data)
         self._body_position = self._position
@@ -151,11 +158,31 @@ class PrivateS3Storage(S3Storage):
         except ClientError as error:
             if error.response["ResponseMetadata"]["HTTPStatusCode"] == 404:
                 raise FileNotFoundError(f"No object {key} in {self.bucket_name}") from None
-            raise
+            raise StoreUnavailable(str(error)) from error
+        except BotoCoreError as error:
+            raise StoreUnavailable(str(error)) from error
         reader = RangedObjectReader(
             self.connection.meta.client, self.bucket_name, key, head["ContentLength"]
         )
         return File(io.BufferedReader(reader, buffer_size=CHUNK_SIZE), name=name)
+
+    def _save(self, name, content):
+        try:
+            return super()._save(name, content)
+        except (BotoCoreError, ClientError) as error:
+            raise StoreUnavailable(str(error)) from error
+
+    def delete(self, name):
+        try:
+            return super().delete(name)
+        except (BotoCoreError, ClientError) as error:
+            raise StoreUnavailable(str(error)) from error
+
+    def exists(self, name):
+        try:
+            return super().exists(name)
+        except (BotoCoreError, ClientError) as error:
+            raise StoreUnavailable(str(error)) from error
 
     def presigned_download_url(self, name: str, *, filename: str, content_type: str) -> str:
         """A GET link to the object that expires in EVIDENCE_URL_EXPIRY_SECONDS and makes the

@@ -5,6 +5,7 @@ already hold the row lock), so the rules, the audit row and the side effects liv
 """
 
 import hashlib
+import logging
 from collections.abc import Iterator
 from datetime import date
 
@@ -30,6 +31,8 @@ from devices.models import (
 )
 from devices.selectors import device_is_fixed
 from devices.uploads import InspectedUpload
+
+logger = logging.getLogger(__name__)
 
 
 class TransitionRefused(Exception):
@@ -308,6 +311,12 @@ def evidence_upload(
     except storage.IntegrityFailure:
         raise TransitionRefused(
             "The file did not arrive intact in storage, so it was not saved. Upload it again."
+        ) from None
+    except storage.StoreUnavailable:
+        logger.exception("evidence upload: the file store is unavailable")
+        raise TransitionRefused(
+            "The file store is not answering, so the file was not saved. Try again in a few "
+            "minutes."
         ) from None
     try:
         with transaction.atomic():

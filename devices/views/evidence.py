@@ -80,7 +80,7 @@ def evidence_upload(request: HttpRequest, pk: int) -> HttpResponse:
 @require_GET
 @never_cache
 @login_required
-def evidence_download(request: HttpRequest, pk: int) -> FileResponse | HttpResponseRedirect:
+def evidence_download(request: HttpRequest, pk: int) -> HttpResponse:
     """Stream one stored file to someone allowed to see its case (anyone else: 404)."""
     document = selectors.evidence_get(request.user, pk)
     if storage.redirects_downloads():
@@ -96,6 +96,14 @@ def evidence_download(request: HttpRequest, pk: int) -> FileResponse | HttpRespo
     except FileNotFoundError:
         logger.error("Evidence %s is missing from private storage (%s)", pk, document.file.name)
         raise Http404("This file is not available.") from None
+    except storage.StoreUnavailable:
+        logger.exception("Evidence %s: the file store is unavailable", pk)
+        return HttpResponse(
+            "The file store is not answering. Try the download again in a few minutes.",
+            status=503,
+            content_type="text/plain; charset=utf-8",
+            headers={"Retry-After": "60"},
+        )
     response = FileResponse(
         handle,
         as_attachment=True,

@@ -296,3 +296,57 @@ def test_migrate_evidence_leaves_a_file_changed_on_disk_behind_and_says_so(
 def test_migrate_evidence_needs_an_object_store_to_copy_to(db):
     with pytest.raises(CommandError, match="set STORAGE_URL"):
         call_command("migrate_evidence", "--to", "s3")
+
+
+# --- An object store that does not answer -------------------------------------------------
+
+
+@pytest.fixture
+def dead_store(settings, s3_storage):
+    """The bucket's settings, pointed at a port where nothing listens."""
+    options = settings.STORAGES["private"]["OPTIONS"]
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "private": {
+            **settings.STORAGES["private"],
+            "OPTIONS": {**options, "endpoint_url": "http://127.0.0.1:9"},
+        },
+    }
+    settings.STORAGE_CONNECT_TIMEOUT = 1
+
+
+def test_an_upload_while_the_store_is_down_is_refused_with_a_reason(
+    client, manufacturer, application, dead_store
+):
+    client.force_login(manufacturer)
+
+    response = _upload(client, application)
+
+    assert response.status_code == 200
+    assert "The file store is not answering" in response.content.decode()
+    assert not EvidenceDocument.objects.exists()
+
+
+def test_a_download_while_the_store_is_down_says_try_again_not_500(
+    client, manufacturer, application, s3_storage, settings
+):
+    client.force_login(manufacturer)
+    _upload(client, application)
+    document = EvidenceDocument.objects.get()
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "private": {
+            **settings.STORAGES["private"],
+            "OPTIONS": {
+                **settings.STORAGES["private"]["OPTIONS"],
+                "endpoint_url": "http://127.0.0.1:9",
+            },
+        },
+    }
+
+    response = client.get(reverse("devices:evidence-download", args=[document.pk]))
+
+    assert response.status_code == 503
+    assert response["Retry-After"] == "60"
+    assert "not answering" in response.content.decode()
+    assert storage.check() is not None  # and readiness says so
