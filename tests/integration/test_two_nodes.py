@@ -10,7 +10,8 @@ server over HTTP). Nothing is shared through a local disk or a process's memory:
 - a checkpoint sweep sent once is run by exactly one of the two workers, and its reminders go
   out once; sent again while both workers are free, it repeats nothing.
 
-Runs on PostgreSQL and Redis, with moto installed (as in CI); skipped otherwise with the reason.
+The nodes and workers use Django's connection pool (DATABASE_POOL). Runs on PostgreSQL and
+Redis, with moto installed (as in CI); skipped otherwise with the reason.
 """
 
 import hashlib
@@ -100,6 +101,9 @@ def stack(tmp_path, s3_server):
         | CREDENTIALS
         | {
             "DATABASE_URL": database_url(),
+            # Each node and worker process keeps its connections in Django's native pool.
+            "DATABASE_POOL": "on",
+            "DATABASE_POOL_MAX_SIZE": "4",
             "REDIS_URL": REDIS_URL,
             "CELERY_BROKER_URL": REDIS_URL,
             "STORAGE_URL": s3_server.storage_url(bucket),
