@@ -10,8 +10,10 @@ from django.core.files.storage import Storage
 from airlock import storage
 from devices.models import EvidenceDocument, evidence_path
 
-# Keys from before they were made anonymous: evidence/<application id>/<random>.
-REVEALING_KEY = re.compile(r"^evidence/\d+/")
+# The keys devices.models.evidence_path makes: a fan-out folder of the key's first two hex
+# digits, then the random key. Anything else (evidence/<application id>/<random>, from before
+# keys were anonymous) names the case, and is replaced when the file moves.
+ANONYMOUS_KEY = re.compile(r"^evidence/([0-9a-f]{2})/\1[0-9a-f]{30}$")
 
 
 @dataclass
@@ -83,7 +85,7 @@ def evidence_migrate(*, source: Storage, target: Storage) -> MigrationResult:
         if problem:
             result.problems.append(Finding(document, problem))
             continue
-        new_name = evidence_path(document, name) if REVEALING_KEY.match(name) else name
+        new_name = name if ANONYMOUS_KEY.match(name) else evidence_path(document, name)
         if target.exists(new_name):
             # A copy that failed its check earlier: replaced, never kept beside.
             target.delete(new_name)

@@ -25,7 +25,7 @@ pytestmark = pytest.mark.django_db
 PDF = b"%PDF-1.7\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
 # Past one read chunk, so a download streams in pieces (ranged GETs on S3).
 LARGE_PDF = PDF + b"%" + bytes(range(256)) * (3 * 4096)
-ANONYMOUS_KEY = re.compile(r"^evidence/[0-9a-f]{2}/[0-9a-f]{32}$")
+ANONYMOUS_KEY = re.compile(r"^evidence/([0-9a-f]{2})/\1[0-9a-f]{30}$")
 
 
 @pytest.fixture
@@ -350,3 +350,13 @@ def test_a_download_while_the_store_is_down_says_try_again_not_500(
     assert response["Retry-After"] == "60"
     assert "not answering" in response.content.decode()
     assert storage.check() is not None  # and readiness says so
+
+
+def test_new_keys_are_told_apart_from_keys_that_name_the_case():
+    from devices.evidence_store import ANONYMOUS_KEY as KEPT
+    from devices.models import evidence_path
+
+    # Fan-out folders made only of digits ("33") included: 2,000 keys make that near certain.
+    assert all(KEPT.match(evidence_path(None, "x.pdf")) for _ in range(2000))
+    assert not KEPT.match(f"evidence/33/{'a' * 32}")
+    assert not KEPT.match(f"evidence/1234/{'0' * 32}")
