@@ -53,7 +53,8 @@ def healthz(request: HttpRequest) -> JsonResponse:
 
 
 def _heartbeats() -> dict[str, str]:
-    """ "ok", or how long ago (or that never), for beat and a worker on each queue."""
+    """For beat and a worker on each queue: "ok", how long ago it was last heard from, or
+    "never"."""
     names = ["beat", *(f"worker:{queue}" for queue in settings.CELERY_TASK_QUEUES)]
     try:
         seen = dict(Heartbeat.objects.filter(name__in=names).values_list("name", "at"))

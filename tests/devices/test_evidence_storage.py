@@ -360,3 +360,22 @@ def test_new_keys_are_told_apart_from_keys_that_name_the_case():
     assert all(KEPT.match(evidence_path(None, "x.pdf")) for _ in range(2000))
     assert not KEPT.match(f"evidence/33/{'a' * 32}")
     assert not KEPT.match(f"evidence/1234/{'0' * 32}")
+
+
+def test_the_commands_say_so_when_the_store_does_not_answer(db, dead_store, manufacturer):
+    application = ApplicationFactory(organisation=manufacturer.membership.organisation)
+    EvidenceDocument.objects.create(
+        application=application,
+        kind="risk_management",
+        file=f"evidence/ab/ab{'0' * 30}",
+        original_name="risk.pdf",
+        content_type="application/pdf",
+        size=len(PDF),
+        sha256=hashlib.sha256(PDF).hexdigest(),
+        uploaded_by=manufacturer,
+    )
+
+    with pytest.raises(CommandError, match="The file store is not answering"):
+        call_command("verify_evidence", stdout=StringIO())
+    with pytest.raises(CommandError, match="The object store stopped answering"):
+        call_command("migrate_evidence", "--to", "s3", stdout=StringIO())

@@ -20,7 +20,12 @@ class Command(BaseCommand):
                 "Evidence is stored on the local disk: set STORAGE_URL (or "
                 "AWS_STORAGE_BUCKET_NAME) to the bucket to copy it to, then run this again."
             )
-        result = evidence_migrate(source=storage.PrivateFileSystemStorage(), target=target)
+        try:
+            result = evidence_migrate(source=storage.PrivateFileSystemStorage(), target=target)
+        except storage.StoreUnavailable as error:
+            raise CommandError(
+                f"The object store stopped answering; run this again to carry on: {error}"
+            ) from None
         for finding in result.problems:
             self.stderr.write(f"NOT COPIED, {finding}")
         summary = (

@@ -1,5 +1,6 @@
 from django.core.management.base import BaseCommand, CommandError
 
+from airlock import storage
 from devices.evidence_store import evidence_verify
 
 
@@ -10,7 +11,10 @@ class Command(BaseCommand):
     )
 
     def handle(self, *args, **options):
-        checked, findings = evidence_verify()
+        try:
+            checked, findings = evidence_verify()
+        except storage.StoreUnavailable as error:
+            raise CommandError(f"The file store is not answering: {error}") from None
         for finding in findings:
             self.stderr.write(str(finding))
         summary = f"Checked {checked} evidence files: {checked - len(findings)} intact"
