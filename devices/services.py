@@ -4,6 +4,7 @@ State changes all go through `application_transition` (or `transition_locked`, f
 already hold the row lock), so the rules, the audit row and the side effects live in one place.
 """
 
+import contextlib
 import hashlib
 import logging
 from collections.abc import Iterator
@@ -343,14 +344,21 @@ def evidence_upload(
                 uploaded_by=actor,
             )
     except IntegrityError:
-        field.storage.delete(stored)
+        _discard(field.storage, stored)
         raise TransitionRefused(
             "Someone uploaded a new version of this document at the same moment; "
             "reload the page and try again."
         ) from None
     except BaseException:
-        field.storage.delete(stored)
+        _discard(field.storage, stored)
         raise
+
+
+def _discard(store, name: str) -> None:
+    # Best effort: an object no record points to is harmless, and the refusal that brought us
+    # here is what the person needs to see.
+    with contextlib.suppress(OSError):
+        store.delete(name)
 
 
 def message_post(*, application: Application, author: User, body: str) -> Message:
