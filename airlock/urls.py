@@ -10,6 +10,7 @@ admin.site.site_title = "Airlock admin"
 urlpatterns = [
     path("", views.home, name="home"),
     path("healthz/", views.healthz, name="healthz"),
+    path("healthz/ready/", views.healthz_ready, name="healthz-ready"),
     path("help/", views.help_page, name="help"),
     path(
         "accounts/login/",

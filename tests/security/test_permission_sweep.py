@@ -206,7 +206,7 @@ def all_routes() -> list[Route]:
 
 
 @pytest.fixture
-def world(manufacturer) -> World:
+def world(manufacturer, running_stack) -> World:
     organisation = manufacturer.membership.organisation
     device = DeviceFactory(
         organisation=organisation, name=f"Sentinel {MARKER}", created_by=manufacturer
