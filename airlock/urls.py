@@ -11,6 +11,7 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("healthz/", views.healthz, name="healthz"),
     path("help/", views.help_page, name="help"),
+    path("favicon.ico", views.favicon, name="favicon"),
     path(
         "accounts/login/",
         auth_views.LoginView.as_view(redirect_authenticated_user=True),
@@ -27,6 +28,7 @@ urlpatterns = [
     path("accounts/", include("django.contrib.auth.urls")),
     path("admin/", admin.site.urls),
     path("reviews/", include("reviews.urls")),
+    path("notifications/", include("notifications.urls")),
     path("", include("devices.urls")),
     path("api/", include("airlock.api_urls")),
 ]

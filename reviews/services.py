@@ -9,23 +9,25 @@ Refusals raise `TransitionRefused` (the case is not in a state that allows it) o
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
-from decimal import Decimal
 
 from django.db import IntegrityError, transaction
+from django.urls import reverse
 from django.utils import timezone
 
 from airlock.models import User
-from devices.models import REVIEWER, Application, ApplicationState, Organisation
+from devices.models import NO_OPEN_SIGNALS, REVIEWER, Application, ApplicationState, Organisation
 from devices.services import (
     TransitionRefused,
     check_fresh,
     lock_application,
     transition_locked,
 )
+from notifications import recipients
+from notifications.models import NotificationKind
+from notifications.services import notify
 from reviews.models import (
     Assignment,
     Cohort,
-    Comparator,
     ConflictOfInterest,
     Decision,
     DecisionKind,
@@ -34,22 +36,14 @@ from reviews.models import (
     GmlpPrinciple,
     InformationRequest,
     InternalNote,
-    Metric,
-    MetricThreshold,
     ScreeningAssessment,
-    TestingPlan,
 )
 
 S = ApplicationState
 
-# Metrics that are proportions: a threshold outside 0-1 is a typing mistake.
-PROPORTION_METRICS = frozenset(Metric) - {Metric.CALIBRATION_SLOPE}
-# The plan can change until testing ends; after that it is the record of what was tested.
-PLAN_EDITABLE_STATES = frozenset({S.ACCEPTED, S.IN_CONTROLLED_TESTING, S.SUSPENDED})
-
 
 def _state_label(application: Application) -> str:
-    return application.state_enum.label.lower()
+    return application.state_enum.in_words
 
 
 def _require_reviewer(application: Application, actor: User) -> None:
@@ -59,7 +53,7 @@ def _require_reviewer(application: Application, actor: User) -> None:
 
 def _require_state(application: Application, states: set[str], doing: str) -> None:
     if application.state not in states:
-        allowed = " or ".join(sorted(S(state).label.lower() for state in states))
+        allowed = " or ".join(sorted(S(state).in_words for state in states))
         raise TransitionRefused(
             f"You can {doing} only while an application is {allowed}; this one is "
             f"{_state_label(application)}."
@@ -226,150 +220,6 @@ def information_request_create(
         )
 
 
-# --- Testing plan ----------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class ThresholdSpec:
-    metric: str
-    comparator: str
-    value: Decimal
-    critical_value: Decimal | None = None
-
-
-def threshold_problem(
-    *, metric: str, comparator: str, value: Decimal, critical_value: Decimal | None
-) -> tuple[str, str] | None:
-    """What is wrong with one metric threshold: (the field at fault, why), or None."""
-    label = Metric(metric).label
-    if metric in PROPORTION_METRICS and not Decimal(0) <= value <= Decimal(1):
-        return "value", f"{label} is a proportion: give a value between 0 and 1."
-    if critical_value is None:
-        return None
-    if metric in PROPORTION_METRICS and not Decimal(0) <= critical_value <= Decimal(1):
-        return "critical_value", f"{label} is a proportion: give a value between 0 and 1."
-    if comparator == Comparator.AT_LEAST and critical_value >= value:
-        return (
-            "critical_value",
-            "The threshold is a minimum, so the critical value must be below it.",
-        )
-    if comparator == Comparator.AT_MOST and critical_value <= value:
-        return (
-            "critical_value",
-            "The threshold is a maximum, so the critical value must be above it.",
-        )
-    return None
-
-
-@dataclass(frozen=True)
-class PlanDetails:
-    environment: str
-    starts_on: date
-    ends_on: date
-    cadence_days: int
-    nhs_sites: str = ""
-    suspend_on_critical_breach: bool = True
-    notes: str = ""
-    thresholds: Sequence[ThresholdSpec] = field(default_factory=tuple)
-
-
-def _plan_problem(details: PlanDetails) -> str | None:
-    if details.ends_on <= details.starts_on:
-        return "Testing must end after it starts."
-    if details.cadence_days < 1:
-        return "Checkpoints need at least one day between them."
-    if not details.thresholds:
-        return "Set at least one metric threshold."
-    metrics = [spec.metric for spec in details.thresholds]
-    if len(metrics) != len(set(metrics)):
-        return "Set each metric's threshold once."
-    for spec in details.thresholds:
-        problem = threshold_problem(
-            metric=spec.metric,
-            comparator=spec.comparator,
-            value=spec.value,
-            critical_value=spec.critical_value,
-        )
-        if problem:
-            return f"{Metric(spec.metric).label}: {problem[1]}"
-    return None
-
-
-def testing_plan_save(
-    *,
-    application_id: int,
-    actor: User,
-    details: PlanDetails,
-    expected_state: str | None = None,  # noqa: PT028 (a service, not a test)
-) -> TestingPlan:
-    """Draft or change the testing plan and replace its metric thresholds.
-
-    Steps: lock; refuse unless the case is accepted or in testing and the actor is an
-    unconflicted reviewer; check the plan; save it and its thresholds. Before testing begins a
-    change un-agrees the plan, so what is tested is always what was agreed. During testing a
-    change applies at once, so it is recorded as agreed by whoever made it.
-    """
-    problem = _plan_problem(details)
-    if problem:
-        raise TransitionRefused(problem)
-    with transaction.atomic():
-        application = _locked_for_reviewer(application_id, actor, expected_state)
-        _require_state(application, set(PLAN_EDITABLE_STATES), "change the testing plan")
-        plan = TestingPlan.objects.filter(application=application).first() or TestingPlan(
-            application=application, drafted_by=actor
-        )
-        for name in (
-            "environment",
-            "starts_on",
-            "ends_on",
-            "cadence_days",
-            "nhs_sites",
-            "suspend_on_critical_breach",
-            "notes",
-        ):
-            setattr(plan, name, getattr(details, name))
-        if application.state == S.ACCEPTED:
-            plan.agreed_by, plan.agreed_at = None, None
-        else:
-            plan.agreed_by, plan.agreed_at = actor, timezone.now()
-        plan.save()
-        plan.thresholds.all().delete()
-        MetricThreshold.objects.bulk_create(
-            MetricThreshold(
-                plan=plan,
-                metric=spec.metric,
-                comparator=spec.comparator,
-                value=spec.value,
-                critical_value=spec.critical_value,
-            )
-            for spec in details.thresholds
-        )
-    return plan
-
-
-def testing_plan_agree(
-    *,
-    application_id: int,
-    actor: User,
-    expected_state: str | None = None,  # noqa: PT028 (a service, not a test)
-) -> TestingPlan:
-    """Agree the drafted plan so controlled testing can begin."""
-    with transaction.atomic():
-        application = _locked_for_reviewer(application_id, actor, expected_state)
-        _require_state(application, {S.ACCEPTED}, "agree a testing plan")
-        plan = TestingPlan.objects.filter(application=application).first()
-        if plan is None:
-            raise TransitionRefused("Draft the testing plan first.")
-        if plan.agreed_at is not None:
-            agreed_on = timezone.localtime(plan.agreed_at)
-            raise TransitionRefused(f"{plan.agreed_by} agreed this plan on {agreed_on:%-d %B %Y}.")
-        if not plan.thresholds.exists():
-            raise TransitionRefused("Set at least one metric threshold first.")
-        plan.agreed_by, plan.agreed_at = actor, timezone.now()
-        plan.save(update_fields=["agreed_by", "agreed_at"])
-    return plan
-
-
 # --- Evidence review and decisions -----------------------------------------------------------
 
 
@@ -427,6 +277,28 @@ def _withdraw_pending_clearance(application: Application) -> None:
 DECIDABLE = (DecisionKind.CLEAR, DecisionKind.NOT_CLEAR, DecisionKind.EXTEND_TESTING)
 
 
+def clearance_refusal(application: Application, actor: User) -> str | None:
+    """Why `actor` cannot propose clearing this case now, in words; None if they can."""
+    if not REVIEWER(application, actor):
+        return REVIEWER.refusal(application, actor)
+    if application.state != S.EVIDENCE_REVIEW:
+        return (
+            "Clearance is proposed while an application is in evidence review; this one is "
+            f"{application.state_enum.in_words}."
+        )
+    if application.pending_clearance() is not None:
+        return "A clearance is already waiting for a countersignature; withdraw it first."
+    unassessed = _gmlp_unassessed(application)
+    if unassessed:
+        return (
+            f"Assess all ten GMLP principles before proposing clearance "
+            f"({unassessed} still to assess)."
+        )
+    if not NO_OPEN_SIGNALS(application):
+        return NO_OPEN_SIGNALS.refusal(application)
+    return None
+
+
 def decision_record(
     *,
     application_id: int,
@@ -437,9 +309,10 @@ def decision_record(
 ) -> Decision:
     """Decide an evidence review: propose clearance, do not clear, or extend testing.
 
-    A clearance is only proposed here: it takes effect when another lead reviewer
-    countersigns it (`clearance_countersign`). "Do not clear" and "extend testing" take effect
-    at once and set aside any clearance still waiting for a countersignature.
+    A clearance is only proposed here, and never over an open safety signal: it takes effect
+    when another lead reviewer countersigns it (`clearance_countersign`), and the lead
+    reviewers are told it is waiting. "Do not clear" and "extend testing" take effect at once
+    and set aside any clearance still waiting for a countersignature.
     """
     if kind not in DECIDABLE:
         raise TransitionRefused("Choose clear, do not clear, or extend testing.")
@@ -449,18 +322,11 @@ def decision_record(
         application = lock_application(application_id)
         if kind == DecisionKind.CLEAR:
             check_fresh(application, expected_state)
-            _require_reviewer(application, actor)
-            _require_state(application, {S.EVIDENCE_REVIEW}, "propose clearance")
-            if application.pending_clearance() is not None:
-                raise TransitionRefused(
-                    "A clearance is already waiting for a countersignature; withdraw it first."
-                )
-            unassessed = _gmlp_unassessed(application)
-            if unassessed:
-                raise TransitionRefused(
-                    f"Assess all ten GMLP principles before proposing clearance "
-                    f"({unassessed} still to assess)."
-                )
+            refusal = clearance_refusal(application, actor)
+            if refusal:
+                if not REVIEWER(application, actor):
+                    raise PermissionError(refusal)
+                raise TransitionRefused(refusal)
         else:
             transition_locked(
                 application,
@@ -470,9 +336,22 @@ def decision_record(
                 expected_state=expected_state,
             )
             _withdraw_pending_clearance(application)
-        return Decision.objects.create(
+        decision = Decision.objects.create(
             application=application, kind=kind, rationale=rationale.strip(), decided_by=actor
         )
+        if kind == DecisionKind.CLEAR:
+            notify(
+                recipients.lead_reviewers(application),
+                application=application,
+                kind=NotificationKind.COUNTERSIGNATURE,
+                key=f"decision:{decision.pk}:proposed",
+                title=f"{application.reference}: clearance to countersign",
+                body=f"{actor} proposed clearing {application.title}. It takes effect only when "
+                "a lead reviewer other than the proposer countersigns it.",
+                url=reverse("reviews:countersign", args=[application.pk]),
+                exclude=actor,
+            )
+    return decision
 
 
 def clearance_countersign(

@@ -16,6 +16,7 @@ from devices.services import (
     application_transition,
     available_actions,
     message_post,
+    refusal_reason,
 )
 from reviews.forms import AssignForm, MessageForm, NoteForm, ReasonForm
 from reviews.models import DecisionKind
@@ -39,17 +40,19 @@ from reviews.views.access import (
 S = ApplicationState
 
 # State changes taken straight from the review page, each with an optional or required reason.
-PANEL_TRANSITIONS = ("start_screening", "begin_testing", "suspend", "resume", "complete_testing")
+PANEL_TRANSITIONS = ("start_screening", "begin_testing", "suspend", "resume")
 # "Extend testing" is a decision: it is recorded with its rationale as well as moving the case.
 PANEL_ACTIONS = (*PANEL_TRANSITIONS, "extend_testing")
-WITH_REASON = {"suspend", "resume", "complete_testing", "extend_testing"}
-# Actions that have a page of their own, where the decision is made with its context.
+WITH_REASON = {"suspend", "resume", "extend_testing"}
+# Actions that have a page of their own, where the decision is made with its context and
+# confirmed on a page that says what will happen.
 ACTION_PAGES = {
     "request_information": ("reviews:information-request", ""),
     "accept": ("reviews:screening", "#decide"),
     "reject": ("reviews:screening", "#decide"),
+    "complete_testing": ("reviews:complete-testing", ""),
     "not_clear": ("reviews:decision", ""),
-    "clear": ("reviews:decision", "#countersign"),
+    "clear": ("reviews:countersign", ""),
 }
 
 
@@ -80,6 +83,11 @@ def _panel(request: HttpRequest, application: Application, bound: ReasonForm | N
             # The manufacturer's own actions (submit, respond, withdraw) are not ours to offer.
             continue
         actions.append(item)
+    if application.state == S.SUSPENDED and not any(a.name == "resume" for a in actions):
+        # Resuming may be a lead reviewer's call: say so rather than leave no way forward.
+        refusal = refusal_reason(application, "resume", request.user)
+        if refusal:
+            actions.append(PanelAction(name="resume", label="Resume testing", refusal=refusal))
     return actions
 
 
@@ -181,11 +189,13 @@ def message_add(request: HttpRequest, pk: int) -> HttpResponse:
     if not form.is_valid():
         return render_case(request, application, message_form=form)
     try:
-        message_post(application=application, author=request.user, body=form.cleaned_data["body"])
-    except PermissionError as error:
+        sent = message_post(
+            application=application, author=request.user, body=form.cleaned_data["body"]
+        )
+    except (TransitionRefused, PermissionError) as error:
         refused(request, error)
     else:
-        messages.success(request, "Message sent to the manufacturer.")
+        messages.success(request, f"Message sent to the manufacturer. {sent.told}")
     return redirect(case_url(application, "#timeline"))
 
 
@@ -221,7 +231,7 @@ def transition(request: HttpRequest, pk: int, action: str) -> HttpResponse:
         refused(request, error)
         return redirect(case_url(application))
     application.refresh_from_db()
-    messages.success(request, f"{application} is now {application.state_enum.label.lower()}.")
+    messages.success(request, f"{application} is now {application.state_enum.in_words}.")
     if action == "start_screening":
         return redirect("reviews:screening", pk=application.pk)
     return redirect(case_url(application))
