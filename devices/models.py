@@ -958,7 +958,7 @@ class ApplicationEvent(models.Model):
 
     @property
     def actor_label(self) -> str:
-        return str(self.actor) if self.actor_id else "Airlock (scheduled job)"
+        return str(self.actor) if self.actor_id else "Airlock (automatically)"
 
 
 # --- Evidence --------------------------------------------------------------------------------

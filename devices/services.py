@@ -83,7 +83,8 @@ def _refusals(application: Application, action: str, actor: User | None) -> Iter
 def refusal_reason(application: Application, action: str, actor: User | None) -> str | None:
     """Why `actor` cannot `action` this application now, in words; None if they can.
 
-    `actor=None` is the system (a scheduled job), which needs no permission.
+    `actor=None` is the system (a scheduled job, or an automatic step such as suspending on a
+    critical breach), which needs no permission.
     """
     return next(_refusals(application, action, actor), None)
 

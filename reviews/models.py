@@ -813,7 +813,7 @@ class AuditEntry(models.Model):
 
     @property
     def actor_label(self) -> str:
-        return str(self.actor) if self.actor_id else "Airlock (scheduled job)"
+        return str(self.actor) if self.actor_id else "Airlock (automatically)"
 
 
 # --- Records of what scheduled jobs have sent -------------------------------------------------

@@ -104,6 +104,15 @@ def checkpoint_report(request: HttpRequest, pk: int, sequence: int) -> HttpRespo
     )
 
 
+def _breach_words(signal) -> str:
+    """ "sensitivity 0.78 (critical)", or "sensitivity in a subgroup (medium)"."""
+    metric = signal.get_metric_display().lower()
+    severity = signal.get_severity_display().lower()
+    if signal.severity == "medium" or signal.observed_value is None:
+        return f"{metric} in a subgroup ({severity})"
+    return f"{metric} {signal.observed_value.normalize()} ({severity})"
+
+
 def _report_outcome(request: HttpRequest, application, sequence: int) -> None:
     """Say what the figures showed: they were checked against the plan as the report was
     saved, so a breach, and a suspension it caused, are known now."""
@@ -126,19 +135,19 @@ def _report_outcome(request: HttpRequest, application, sequence: int) -> None:
             "your reviewer can see it now.",
         )
         return
-    what = "; ".join(signal.title for signal in breached)
+    what = "; ".join(_breach_words(signal) for signal in breached)
     if application.state == ApplicationState.SUSPENDED:
         messages.error(
             request,
-            f"Checkpoint {sequence} report submitted. It breaches the agreed thresholds ({what}), "
-            "and testing is suspended. Your reviewer has been told and will say what is needed "
-            "to resume.",
+            f"Checkpoint {sequence} report submitted. It breaches the agreed thresholds: "
+            f"{what}. Testing is suspended; your reviewer has been told and will say what is "
+            "needed to resume.",
         )
     else:
         messages.warning(
             request,
-            f"Checkpoint {sequence} report submitted. It breaches the agreed thresholds ({what}); "
-            "your reviewer has been told.",
+            f"Checkpoint {sequence} report submitted. It breaches the agreed thresholds: "
+            f"{what}. Your reviewer has been told.",
         )
 
 

@@ -20,6 +20,7 @@ from devices.services import (
 )
 from reviews.forms import AssignForm, MessageForm, NoteForm, ReasonForm
 from reviews.models import DecisionKind
+from reviews.plans import open_version
 from reviews.selectors import decisions_of, screening_rows, testing_plan_of
 from reviews.services import (
     application_assign,
@@ -106,6 +107,8 @@ def render_case(
         "kind", "-is_current", "-version"
     )
     screening = screening_rows(application)
+    plan = testing_plan_of(application)
+    open_plan = open_version(application)
     context = {
         "application": application,
         "device": application.device,
@@ -116,7 +119,9 @@ def render_case(
         "open_request": application.open_information_request(),
         "screening": screening,
         "screening_assessed": sum(1 for row in screening if row.assessment),
-        "plan": testing_plan_of(application),
+        "plan": plan,
+        "open_plan": open_plan,
+        "open_plan_status": open_plan.status(plan.version if plan else None) if open_plan else None,
         "decisions": decisions_of(application),
         "pending_clearance": application.pending_clearance(),
         "is_lead": is_lead,

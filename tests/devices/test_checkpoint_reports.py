@@ -243,8 +243,8 @@ def test_a_report_is_evaluated_in_the_request_so_the_page_shows_the_breach(
     assert SafetySignal.objects.get().severity == SignalSeverity.CRITICAL
     case.refresh_from_db()
     assert case.state == ApplicationState.SUSPENDED
-    assert "It breaches the agreed thresholds" in page
-    assert "testing is suspended" in page
+    assert "It breaches the agreed thresholds: sensitivity 0.75 (critical)." in page
+    assert "Testing is suspended; your reviewer has been told" in page
     assert "Testing is suspended" in page  # the banner, with the suspension's reason
     assert "Critical breach" in page
     assert "Reported, thresholds met" not in page

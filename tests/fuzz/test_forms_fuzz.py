@@ -371,7 +371,7 @@ class Stage:
                 email_to=person.email,
                 application=application,
                 kind="transition",
-                key=f"fuzz:{n}",
+                key=f"fuzz:{application.pk}:{n}",
                 title=f"{application.reference}: now submitted",
                 body="Changed by: Fuzz",
                 url=f"/applications/{application.pk}/",

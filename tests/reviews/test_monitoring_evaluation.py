@@ -223,7 +223,7 @@ def test_a_critical_breach_suspends_testing_as_the_scheduled_job(manufacturer, c
     assert case.state == ApplicationState.SUSPENDED
     event = ApplicationEvent.objects.get(application=case, transition="suspend")
     assert event.actor is None
-    assert event.actor_label == "Airlock (scheduled job)"
+    assert event.actor_label == "Airlock (automatically)"
     assert "Sensitivity 0.75 passed the critical limit of 0.8" in event.reason
 
 

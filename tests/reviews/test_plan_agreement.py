@@ -417,3 +417,31 @@ def test_the_manufacturer_s_agreement_form_needs_the_box_ticked(
     assert response.status_code == 200
     assert "Tick the box to agree the plan" in response.content.decode()
     assert testing.testing_plan.version == 1
+
+
+@pytest.mark.parametrize(
+    ("name", "persona"),
+    [("reviews:testing-plan", "reviewer"), ("devices:testing-plan", "manufacturer")],
+)
+def test_the_plan_pages_cost_the_same_however_many_versions(
+    client, request, testing, reviewer, manufacturer, name, persona, django_assert_max_num_queries
+):
+    client.force_login(request.getfixturevalue(persona))
+    url = reverse(name, args=[testing.pk])
+    client.get(url)
+    with django_assert_max_num_queries(30) as few:
+        client.get(url)
+    for cadence in (14, 21, 7):
+        version = plan_version_save(
+            application_id=testing.pk,
+            actor=reviewer,
+            details=_in_force_details(testing.testing_plan, cadence_days=cadence),
+        )
+        plan_version_send(application_id=testing.pk, actor=reviewer)
+        version.refresh_from_db()
+        _agree(testing, manufacturer, version)
+
+    with django_assert_max_num_queries(len(few.captured_queries)):
+        page = client.get(url).content.decode()
+
+    assert "Version 4 (amendment 3)" in page
