@@ -48,13 +48,8 @@ from reviews.models import (
 )
 from reviews.monitoring.checkpoints import checkpoints_sweep
 from reviews.monitoring.reports import checkpoint_report_submit
-from reviews.plans import (
-    PlanDetails,
-    ThresholdSpec,
-    plan_version_agree,
-    plan_version_save,
-    plan_version_send,
-)
+from reviews.plan_terms import PlanDetails, ThresholdSpec
+from reviews.plans import plan_version_agree, plan_version_save, plan_version_send
 from reviews.services import (
     CriterionOutcome,
     application_accept,

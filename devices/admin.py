@@ -20,6 +20,7 @@ from devices.services import (
     application_transition,
     information_respond,
 )
+from reviews import decisions as review_decisions
 from reviews import services as review_services
 from reviews.models import Cohort
 
@@ -140,7 +141,7 @@ class CompleteTestingForm(TransitionReasonForm):
 
 def _decide(kind):
     def decide(*, application_id, actor, expected_state, data):
-        review_services.decision_record(
+        review_decisions.decision_record(
             application_id=application_id,
             actor=actor,
             kind=kind,
@@ -189,7 +190,7 @@ SPECIAL_SERVICES = {
     "not_clear": _decide("not_clear"),
     "extend_testing": _decide("extend_testing"),
     "clear": lambda *, application_id, actor, expected_state, data: (
-        review_services.clearance_countersign(
+        review_decisions.clearance_countersign(
             application_id=application_id, actor=actor, expected_state=expected_state
         )
     ),

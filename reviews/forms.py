@@ -8,6 +8,7 @@ from airlock.models import User
 from devices.clocks import add_working_days
 from devices.models import Application, ClinicalArea, ImdrfCategory, MdrClass, Organisation
 from devices.services import REASON_REQUIRED, action_label
+from reviews.decisions import PrincipleRating
 from reviews.models import (
     Cohort,
     DecisionKind,
@@ -16,7 +17,7 @@ from reviews.models import (
     ScreeningOutcome,
 )
 from reviews.selectors import QUEUE_STATES, SORTS, ClockStatus, QueueFilters, reviewers
-from reviews.services import CriterionOutcome, PrincipleRating
+from reviews.services import CriterionOutcome
 
 DEFAULT_PAGE_SIZE = 25
 MAX_PAGE_SIZE = 100

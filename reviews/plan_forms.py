@@ -7,7 +7,7 @@ from decimal import Decimal
 from django import forms
 
 from reviews.models import Comparator, Metric, PlanVersion, TestingPlan
-from reviews.plans import (
+from reviews.plan_terms import (
     PLAN_FIELDS,
     PlanDetails,
     ThresholdSpec,

@@ -35,7 +35,7 @@ from reviews.models import (
     ScreeningOutcome,
     TestingPlan,
 )
-from reviews.plans import plan_history
+from reviews.plan_terms import plan_history
 from reviews.safety import SafetyRecord, safety_record
 
 S = ApplicationState

@@ -1,4 +1,5 @@
-"""Every operation a reviewer performs on a case.
+"""Every operation a reviewer performs on a case, but the evidence review and its decisions
+(reviews.decisions) and the testing plan (reviews.plans).
 
 State changes go through `devices.services.transition_locked` while the service holds the
 application's row lock, so the rules, the audit row and the notifications stay in one place.
@@ -11,20 +12,16 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from django.db import IntegrityError, transaction
-from django.urls import reverse
 from django.utils import timezone
 
 from airlock.models import User
-from devices.models import NO_OPEN_SIGNALS, REVIEWER, Application, ApplicationState, Organisation
+from devices.models import REVIEWER, Application, ApplicationState, Organisation
 from devices.services import (
     TransitionRefused,
     check_fresh,
     lock_application,
     transition_locked,
 )
-from notifications import recipients
-from notifications.models import NotificationKind
-from notifications.services import notify
 from reviews.models import (
     Assignment,
     Cohort,
@@ -32,8 +29,6 @@ from reviews.models import (
     Decision,
     DecisionKind,
     EligibilityCriterion,
-    EvidenceAssessment,
-    GmlpPrinciple,
     InformationRequest,
     InternalNote,
     ScreeningAssessment,
@@ -42,30 +37,30 @@ from reviews.models import (
 S = ApplicationState
 
 
-def _state_label(application: Application) -> str:
+def state_label(application: Application) -> str:
     return application.state_enum.in_words
 
 
-def _require_reviewer(application: Application, actor: User) -> None:
+def require_reviewer(application: Application, actor: User) -> None:
     if not REVIEWER(application, actor):
         raise PermissionError(REVIEWER.refusal(application, actor))
 
 
-def _require_state(application: Application, states: set[str], doing: str) -> None:
+def require_state(application: Application, states: set[str], doing: str) -> None:
     if application.state not in states:
         allowed = " or ".join(sorted(S(state).in_words for state in states))
         raise TransitionRefused(
             f"You can {doing} only while an application is {allowed}; this one is "
-            f"{_state_label(application)}."
+            f"{state_label(application)}."
         )
 
 
-def _locked_for_reviewer(
+def locked_for_reviewer(
     application_id: int, actor: User, expected_state: str | None
 ) -> Application:
     application = lock_application(application_id)
     check_fresh(application, expected_state)
-    _require_reviewer(application, actor)
+    require_reviewer(application, actor)
     return application
 
 
@@ -93,8 +88,8 @@ def screening_assess(
     assessment per criterion.
     """
     with transaction.atomic():
-        application = _locked_for_reviewer(application_id, actor, expected_state)
-        _require_state(application, {S.SCREENING}, "assess eligibility")
+        application = locked_for_reviewer(application_id, actor, expected_state)
+        require_state(application, {S.SCREENING}, "assess eligibility")
         active = set(
             EligibilityCriterion.objects.filter(is_active=True).values_list("pk", flat=True)
         )
@@ -144,7 +139,7 @@ def application_accept(
     if not rationale.strip():
         raise TransitionRefused("Give the rationale for accepting: it goes on the case record.")
     with transaction.atomic():
-        application = _locked_for_reviewer(application_id, actor, expected_state)
+        application = locked_for_reviewer(application_id, actor, expected_state)
         cohort = Cohort.objects.select_for_update().get(pk=cohort.pk)
         refusal = cohort_refusal(cohort)
         if refusal:
@@ -220,193 +215,6 @@ def information_request_create(
         )
 
 
-# --- Evidence review and decisions -----------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class PrincipleRating:
-    principle: int
-    rating: str
-    comment: str
-
-
-def evidence_assess(
-    *,
-    application_id: int,
-    actor: User,
-    ratings: Sequence[PrincipleRating],
-    expected_state: str | None = None,
-) -> int:
-    """Record (or revise) the actor's rating of GMLP principles; return how many."""
-    with transaction.atomic():
-        application = _locked_for_reviewer(application_id, actor, expected_state)
-        _require_state(application, {S.EVIDENCE_REVIEW}, "assess the evidence")
-        for item in ratings:
-            if item.principle not in GmlpPrinciple.values:
-                raise TransitionRefused("There are ten GMLP principles, numbered 1 to 10.")
-            if not item.comment.strip():
-                raise TransitionRefused("Every rating needs a comment.")
-        now = timezone.now()
-        for item in ratings:
-            EvidenceAssessment.objects.update_or_create(
-                application=application,
-                principle=item.principle,
-                defaults={
-                    "rating": item.rating,
-                    "comment": item.comment.strip(),
-                    "assessor": actor,
-                    "assessed_at": now,
-                },
-            )
-    return len(ratings)
-
-
-def _gmlp_unassessed(application: Application) -> int:
-    return len(GmlpPrinciple) - application.evidence_assessments.count()
-
-
-def _withdraw_pending_clearance(application: Application) -> None:
-    Decision.objects.filter(
-        application=application,
-        kind=DecisionKind.CLEAR,
-        countersigned_at__isnull=True,
-        withdrawn_at__isnull=True,
-    ).update(withdrawn_at=timezone.now())
-
-
-DECIDABLE = (DecisionKind.CLEAR, DecisionKind.NOT_CLEAR, DecisionKind.EXTEND_TESTING)
-
-
-def clearance_refusal(application: Application, actor: User) -> str | None:
-    """Why `actor` cannot propose clearing this case now, in words; None if they can."""
-    if not REVIEWER(application, actor):
-        return REVIEWER.refusal(application, actor)
-    if application.state != S.EVIDENCE_REVIEW:
-        return (
-            "Clearance is proposed while an application is in evidence review; this one is "
-            f"{application.state_enum.in_words}."
-        )
-    if application.pending_clearance() is not None:
-        return "A clearance is already waiting for a countersignature; withdraw it first."
-    unassessed = _gmlp_unassessed(application)
-    if unassessed:
-        return (
-            f"Assess all ten GMLP principles before proposing clearance "
-            f"({unassessed} still to assess)."
-        )
-    if not NO_OPEN_SIGNALS(application):
-        return NO_OPEN_SIGNALS.refusal(application)
-    return None
-
-
-def decision_record(
-    *,
-    application_id: int,
-    actor: User,
-    kind: str,
-    rationale: str,
-    expected_state: str | None = None,
-) -> Decision:
-    """Decide an evidence review: propose clearance, do not clear, or extend testing.
-
-    A clearance is only proposed here, and never over an open safety signal: it takes effect
-    when another lead reviewer countersigns it (`clearance_countersign`), and the lead
-    reviewers are told it is waiting. "Do not clear" and "extend testing" take effect at once
-    and set aside any clearance still waiting for a countersignature.
-    """
-    if kind not in DECIDABLE:
-        raise TransitionRefused("Choose clear, do not clear, or extend testing.")
-    if not rationale.strip():
-        raise TransitionRefused("Give the rationale for the decision: it goes on the case record.")
-    with transaction.atomic():
-        application = lock_application(application_id)
-        if kind == DecisionKind.CLEAR:
-            check_fresh(application, expected_state)
-            refusal = clearance_refusal(application, actor)
-            if refusal:
-                if not REVIEWER(application, actor):
-                    raise PermissionError(refusal)
-                raise TransitionRefused(refusal)
-        else:
-            transition_locked(
-                application,
-                action=kind,
-                actor=actor,
-                reason=rationale,
-                expected_state=expected_state,
-            )
-            _withdraw_pending_clearance(application)
-        decision = Decision.objects.create(
-            application=application, kind=kind, rationale=rationale.strip(), decided_by=actor
-        )
-        if kind == DecisionKind.CLEAR:
-            notify(
-                recipients.lead_reviewers(application),
-                application=application,
-                kind=NotificationKind.COUNTERSIGNATURE,
-                key=f"decision:{decision.pk}:proposed",
-                title=f"{application.reference}: clearance to countersign",
-                body=f"{actor} proposed clearing {application.title}. It takes effect only when "
-                "a lead reviewer other than the proposer countersigns it.",
-                url=reverse("reviews:countersign", args=[application.pk]),
-                exclude=actor,
-            )
-    return decision
-
-
-def clearance_countersign(
-    *, application_id: int, actor: User, expected_state: str | None = None
-) -> Decision:
-    """Countersign a proposed clearance: the case is cleared.
-
-    Four eyes: the "clear" transition refuses anyone but a lead reviewer who did not propose
-    it, and the database refuses a decision countersigned by its own decider.
-    """
-    with transaction.atomic():
-        application = lock_application(application_id)
-        decision = application.pending_clearance()
-        reason = (
-            f"{decision.rationale}\n\nProposed by {decision.decided_by}, countersigned by {actor}."
-            if decision
-            else ""
-        )
-        transition_locked(
-            application, action="clear", actor=actor, reason=reason, expected_state=expected_state
-        )
-        decision.countersigned_by = actor
-        decision.countersigned_at = timezone.now()
-        decision.save(update_fields=["countersigned_by", "countersigned_at"])
-    return decision
-
-
-def clearance_withdraw(
-    *, application_id: int, actor: User, reason: str, expected_state: str | None = None
-) -> Decision:
-    """Set aside a proposed clearance before it is countersigned (the proposer or a lead).
-
-    The reason is kept as an internal note, so the record shows why.
-    """
-    if not reason.strip():
-        raise TransitionRefused("Say why the clearance is withdrawn.")
-    with transaction.atomic():
-        application = _locked_for_reviewer(application_id, actor, expected_state)
-        decision = application.pending_clearance()
-        if decision is None:
-            raise TransitionRefused("There is no clearance waiting for a countersignature.")
-        if decision.decided_by_id != actor.pk and not actor.has_perm("airlock.lead_review"):
-            raise PermissionError(
-                "Only the reviewer who proposed the clearance or a lead reviewer can withdraw it."
-            )
-        decision.withdrawn_at = timezone.now()
-        decision.save(update_fields=["withdrawn_at"])
-        InternalNote.objects.create(
-            application=application,
-            author=actor,
-            body=f"Withdrew the clearance proposed by {decision.decided_by}: {reason.strip()}",
-        )
-    return decision
-
-
 # --- Assignment and conflicts ----------------------------------------------------------------
 
 
@@ -425,7 +233,7 @@ def assignment_refusal(
     if application.state == S.DRAFT:
         return "This application has not been submitted yet."
     if application.state_enum.is_final:
-        return f"This application is {_state_label(application)}: it needs no reviewer now."
+        return f"This application is {state_label(application)}: it needs no reviewer now."
     if not reviewer.is_active or not reviewer.has_perm("airlock.access_review_workspace"):
         return f"{reviewer} is not a reviewer."
     if conflicted:
@@ -475,7 +283,7 @@ def application_assign(*, application_id: int, actor: User, reviewer: User) -> A
         raise PermissionError("Only a lead reviewer can assign cases to other reviewers.")
     with transaction.atomic():
         application = lock_application(application_id)
-        _require_reviewer(application, actor)
+        require_reviewer(application, actor)
         refusal = assignment_refusal(
             application,
             reviewer=reviewer,
@@ -581,5 +389,5 @@ def internal_note_add(*, application_id: int, actor: User, body: str) -> Interna
     if not body.strip():
         raise TransitionRefused("Write the note first.")
     application = Application.objects.select_related("organisation").get(pk=application_id)
-    _require_reviewer(application, actor)
+    require_reviewer(application, actor)
     return InternalNote.objects.create(application=application, author=actor, body=body.strip())

@@ -14,14 +14,8 @@ from devices.testing_forms import add_service_errors
 from devices.views.access import manufacturer_required
 from reviews.models import PlanVersionStatus, TestingPlan
 from reviews.plan_forms import AgreePlanForm, ReturnPlanForm
-from reviews.plans import (
-    Terms,
-    open_version,
-    plan_changes,
-    plan_history,
-    plan_version_agree,
-    plan_version_return,
-)
+from reviews.plan_terms import Terms, open_version, plan_changes, plan_history
+from reviews.plans import plan_version_agree, plan_version_return
 
 
 def _render(

@@ -18,16 +18,12 @@ from devices.services import (
     message_post,
     refusal_reason,
 )
+from reviews.decisions import decision_record
 from reviews.forms import AssignForm, MessageForm, NoteForm, ReasonForm
 from reviews.models import DecisionKind
-from reviews.plans import open_version
+from reviews.plan_terms import open_version
 from reviews.selectors import decisions_of, screening_rows, testing_plan_of
-from reviews.services import (
-    application_assign,
-    application_claim,
-    decision_record,
-    internal_note_add,
-)
+from reviews.services import application_assign, application_claim, internal_note_add
 from reviews.views.access import (
     LEAD_PERMISSION,
     case_get,

@@ -8,17 +8,17 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from devices.models import Application, ApplicationState
 from devices.services import TransitionRefused, refusal_reason
-from reviews.forms import DecisionForm, GmlpFormSet, WithdrawClearanceForm
-from reviews.models import DecisionKind, GmlpPrinciple
-from reviews.safety import safety_record
-from reviews.selectors import decisions_of, gmlp_rows, pending_clearances
-from reviews.services import (
+from reviews.decisions import (
     clearance_countersign,
     clearance_refusal,
     clearance_withdraw,
     decision_record,
     evidence_assess,
 )
+from reviews.forms import DecisionForm, GmlpFormSet, WithdrawClearanceForm
+from reviews.models import DecisionKind, GmlpPrinciple
+from reviews.safety import safety_record
+from reviews.selectors import decisions_of, gmlp_rows, pending_clearances
 from reviews.views.access import (
     LEAD_PERMISSION,
     case_get,

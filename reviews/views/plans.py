@@ -18,15 +18,8 @@ from reviews.plan_forms import (
     plan_details,
     threshold_initial,
 )
-from reviews.plans import (
-    PLAN_EDITABLE_STATES,
-    PLAN_FIELDS,
-    open_version,
-    plan_history,
-    plan_version_save,
-    plan_version_send,
-    plan_version_withdraw,
-)
+from reviews.plan_terms import PLAN_EDITABLE_STATES, PLAN_FIELDS, open_version, plan_history
+from reviews.plans import plan_version_save, plan_version_send, plan_version_withdraw
 from reviews.selectors import testing_plan_of
 from reviews.views.access import case_get, expected_state, refused, reviewer_required
 

@@ -7,6 +7,12 @@ from airlock.roles import Role
 from devices.models import ApplicationEvent, ApplicationState
 from devices.services import TransitionRefused
 from notifications.models import Notification
+from reviews.decisions import (
+    PrincipleRating,
+    clearance_countersign,
+    decision_record,
+    evidence_assess,
+)
 from reviews.models import (
     ConflictOfInterest,
     Decision,
@@ -15,12 +21,6 @@ from reviews.models import (
     GmlpPrinciple,
     GmlpRating,
     InternalNote,
-)
-from reviews.services import (
-    PrincipleRating,
-    clearance_countersign,
-    decision_record,
-    evidence_assess,
 )
 from tests.factories import UserFactory, make_application
 

@@ -6,6 +6,7 @@ from django.utils import timezone
 
 from airlock.roles import Role
 from devices.models import ApplicationState, CheckpointReport
+from reviews.decisions import clearance_countersign
 from reviews.models import (
     Checkpoint,
     CheckpointStatus,
@@ -17,7 +18,6 @@ from reviews.models import (
     MetricThreshold,
 )
 from reviews.selectors import exit_report
-from reviews.services import clearance_countersign
 from tests.factories import UserFactory, make_application, make_manufacturer
 
 S = ApplicationState

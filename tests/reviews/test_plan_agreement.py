@@ -25,9 +25,8 @@ from reviews.models import (
 from reviews.models import TestingPlan as Plan  # not "Test…": pytest would try to collect it
 from reviews.monitoring.checkpoints import checkpoints_sweep
 from reviews.monitoring.reports import checkpoint_report_submit
+from reviews.plan_terms import PlanDetails, ThresholdSpec
 from reviews.plans import (
-    PlanDetails,
-    ThresholdSpec,
     plan_version_agree,
     plan_version_return,
     plan_version_save,

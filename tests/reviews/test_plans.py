@@ -10,7 +10,8 @@ from devices.models import ApplicationState
 from devices.services import TransitionRefused
 from reviews.models import PlanVersion
 from reviews.models import TestingPlan as Plan  # not "Test…": pytest would try to collect it
-from reviews.plans import PlanDetails, ThresholdSpec, plan_version_save
+from reviews.plan_terms import PlanDetails, ThresholdSpec
+from reviews.plans import plan_version_save
 from tests.factories import make_application
 
 S = ApplicationState

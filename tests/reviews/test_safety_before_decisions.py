@@ -15,6 +15,7 @@ from django.utils import timezone
 from airlock.roles import Role
 from devices.models import ApplicationState, CheckpointReport, IncidentReport, IncidentSeverity
 from devices.services import TransitionRefused, application_transition
+from reviews.decisions import clearance_countersign, decision_record
 from reviews.models import (
     AuditAction,
     AuditEntry,
@@ -32,7 +33,6 @@ from reviews.models import (
 )
 from reviews.monitoring.reports import checkpoint_report_submit
 from reviews.monitoring.signals import safety_signal_status_set
-from reviews.services import clearance_countersign, decision_record
 from tests.factories import UserFactory, make_application
 
 pytestmark = pytest.mark.django_db

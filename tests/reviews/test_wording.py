@@ -6,8 +6,8 @@ from django.urls import reverse
 
 from devices.models import STATE_WORDS, ApplicationState
 from devices.services import TransitionRefused, application_transition, refusal_reason
+from reviews.decisions import clearance_countersign
 from reviews.models import EligibilityCriterion, ScreeningAssessment, ScreeningOutcome
-from reviews.services import clearance_countersign
 from tests.factories import make_application
 
 pytestmark = pytest.mark.django_db
