@@ -29,23 +29,29 @@ class NotificationKind(models.TextChoices):
 class Notification(models.Model):
     """What one person (or, for email only, a shared mailbox) was told about one event."""
 
+    # No index of its own: the inbox index below starts with it. The sweep inserts hundreds of
+    # thousands of rows in a catch-up, and every index costs each of them.
     recipient = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.CASCADE,
         null=True,
         blank=True,
         related_name="notifications",
+        db_index=False,
         help_text="Empty for an email to a shared mailbox (the reviewers' team address).",
     )
     email_to = models.EmailField(
         blank=True, help_text="Where the email goes; empty when it is shown in Airlock only."
     )
+    # Unindexed for the same reason: nothing reads notifications by case, and a case is never
+    # deleted (the only thing such an index would speed up).
     application = models.ForeignKey(
         "devices.Application",
         on_delete=models.PROTECT,
         null=True,
         blank=True,
         related_name="notifications",
+        db_index=False,
     )
     kind = models.CharField(max_length=30, choices=NotificationKind.choices)
     # Names the event, e.g. "event:42" or "checkpoint:7:overdue": the unique constraints make

@@ -6,7 +6,6 @@ from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
@@ -35,11 +34,9 @@ def notification_open(request: HttpRequest, pk: int) -> HttpResponse:
     """Follow a notification to what it is about, marking it read on the way. Only the
     person's own notification is found; its link is always a path on this site."""
     notification = get_object_or_404(inbox(request.user), pk=pk)
-    if notification.read_at is None:
-        notification.read_at = timezone.now()
-        notification.save(update_fields=["read_at"])
     if not url_has_allowed_host_and_scheme(notification.url, allowed_hosts=None):
         raise Http404("This notification has no page to open.")
+    notifications_mark_read(actor=request.user, ids=[notification.pk])
     return redirect(notification.url)
 
 
