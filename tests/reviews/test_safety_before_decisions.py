@@ -489,3 +489,40 @@ def test_the_complete_testing_page_asks_for_the_reason_and_the_confirmation(clie
     assert done.status_code == 302
     application.refresh_from_db()
     assert application.state == S.EVIDENCE_REVIEW
+
+
+@pytest.mark.parametrize(
+    ("name", "persona", "state"),
+    [
+        ("reviews:complete-testing", "reviewer", S.IN_CONTROLLED_TESTING),
+        ("devices:application-submit", "manufacturer", S.DRAFT),
+        ("devices:exit-report", "manufacturer", S.NOT_CLEARED),
+    ],
+)
+def test_the_confirmation_and_report_pages_keep_their_query_counts_bounded(
+    client,
+    request,
+    organisation,
+    manufacturer,
+    name,
+    persona,
+    state,
+    django_assert_max_num_queries,
+):
+    application = make_application(state, organisation=organisation, created_by=manufacturer)
+    client.force_login(request.getfixturevalue(persona))
+    url = reverse(name, args=[application.pk])
+    client.get(url)
+    with django_assert_max_num_queries(35) as few:
+        assert client.get(url).status_code == 200
+    for sequence in range(1, 6):
+        Checkpoint.objects.create(
+            application=application,
+            sequence=sequence,
+            due_on=timezone.localdate() - timedelta(days=7 * sequence),
+            status=CheckpointStatus.OVERDUE,
+        )
+        _signal(application, title=f"Signal {sequence}")
+
+    with django_assert_max_num_queries(len(few.captured_queries)):
+        assert client.get(url).status_code == 200
