@@ -195,7 +195,7 @@ def plan_version_send(
             application=application,
             kind=NotificationKind.PLAN_FOR_AGREEMENT,
             key=f"plan:{version.pk}:sent:{version.revision}",
-            title=f"{application.reference}: {label} to agree",
+            title=f"{application.reference}: {label} sent for your agreement",
             body="\n".join(body),
             url=reverse("devices:testing-plan", args=[application.pk]),
             exclude=actor,

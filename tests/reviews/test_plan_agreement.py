@@ -444,3 +444,11 @@ def test_the_plan_pages_cost_the_same_however_many_versions(
         page = client.get(url).content.decode()
 
     assert "Version 4 (amendment 3)" in page
+
+
+def test_the_notice_of_a_plan_sent_says_what_to_do(accepted, reviewer, manufacturer):
+    plan_version_save(application_id=accepted.pk, actor=reviewer, details=_details())
+    plan_version_send(application_id=accepted.pk, actor=reviewer)
+
+    notice = Notification.objects.filter(kind=NotificationKind.PLAN_FOR_AGREEMENT).first()
+    assert notice.title == f"{accepted.reference}: the testing plan sent for your agreement"
