@@ -19,6 +19,8 @@ $(VENV)/.installed-dev: $(VENV)/.installed
 install: $(VENV)/.installed
 install-dev: $(VENV)/.installed-dev
 
+# PORT=8001 make run serves on another port; REDIS_URL=redis://127.0.0.1:6379/3 picks the
+# Redis database (README, "Quick start").
 run: install
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py seed_demo

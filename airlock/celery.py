@@ -36,14 +36,10 @@ app.conf.beat_schedule = {
         "task": "reviews.tasks.evaluate_pending_reports",
         "schedule": crontab(minute="*/5"),
     },
-    # Every 5 minutes: tell reviewers about safety signals whose email never went.
-    "notify pending safety signals": {
-        "task": "reviews.tasks.notify_pending_signals",
-        "schedule": crontab(minute="*/5"),
-    },
-    # Every 5 minutes: send state-change emails whose on-commit task never ran.
-    "notify pending state changes": {
-        "task": "devices.tasks.notify_pending_events",
+    # Every 5 minutes: send notification emails (state changes, messages, safety signals,
+    # testing plans) whose on-commit task never ran.
+    "send pending notification emails": {
+        "task": "notifications.tasks.send_pending_notification_emails",
         "schedule": crontab(minute="*/5"),
     },
     # Every 10 minutes: queue partner alert deliveries never attempted or whose retry was lost.

@@ -34,6 +34,7 @@ from devices.services import (
     application_transition,
     device_save,
     evidence_upload,
+    message_post,
 )
 from devices.uploads import inspect_upload
 from reviews.models import (
@@ -47,16 +48,14 @@ from reviews.models import (
 )
 from reviews.monitoring.checkpoints import checkpoints_sweep
 from reviews.monitoring.reports import checkpoint_report_submit
+from reviews.plan_terms import PlanDetails, ThresholdSpec
+from reviews.plans import plan_version_agree, plan_version_save, plan_version_send
 from reviews.services import (
     CriterionOutcome,
-    PlanDetails,
-    ThresholdSpec,
     application_accept,
     application_assign,
     information_request_create,
     screening_assess,
-    testing_plan_agree,
-    testing_plan_save,
 )
 
 DEMO_PASSWORD = "airlock-demo"
@@ -160,7 +159,7 @@ def _in_testing(application, owner, reviewer, cohort, today) -> None:
         cohort=cohort,
         rationale="Meets every criterion; a clear regulatory question about drift monitoring.",
     )
-    testing_plan_save(
+    version = plan_version_save(
         application_id=application.pk,
         actor=reviewer,
         details=PlanDetails(
@@ -177,7 +176,13 @@ def _in_testing(application, owner, reviewer, cohort, today) -> None:
             ],
         ),
     )
-    testing_plan_agree(application_id=application.pk, actor=reviewer)
+    plan_version_send(application_id=application.pk, actor=reviewer)
+    plan_version_agree(
+        application_id=application.pk,
+        actor=owner,
+        number=version.number,
+        revision=version.revision,
+    )
     application_transition(application_id=application.pk, action="begin_testing", actor=reviewer)
 
 
@@ -250,8 +255,33 @@ def seed_demo_cases() -> None:
         narrative="Stable performance across both sites; no incidents.",
     )
 
+    # The regulator asks about a site, and proposes a longer plan: both wait for the maker.
+    message_post(
+        application=testing,
+        author=reviewer,
+        body="Could you confirm the scanner settings at Bradford before the next checkpoint?",
+    )
+    plan = testing.testing_plan
+    plan_version_save(
+        application_id=testing.pk,
+        actor=reviewer,
+        details=PlanDetails(
+            environment=plan.environment,
+            starts_on=plan.starts_on,
+            ends_on=plan.ends_on + timedelta(days=28),
+            cadence_days=plan.cadence_days,
+            nhs_sites=plan.nhs_sites,
+            thresholds=[
+                ThresholdSpec(t.metric, t.comparator, t.value, t.critical_value)
+                for t in plan.thresholds.all()
+            ],
+        ),
+    )
+    plan_version_send(application_id=testing.pk, actor=reviewer)
+
     questioned = _draft(maker, onco, maturity=Maturity.PROTOTYPE)
     _screened(questioned, maker, reviewer)
+    application_assign(application_id=questioned.pk, actor=lead, reviewer=reviewer)
     information_request_create(
         application_id=questioned.pk,
         actor=reviewer,

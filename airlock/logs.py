@@ -140,3 +140,14 @@ def _enter_task(task_id: str | None = None, task=None, **kwargs) -> None:
 def _leave_task(**kwargs) -> None:
     for variable in FIELDS.values():
         variable.set("")
+
+
+class ClientErrorsWithoutTraceback(logging.Filter):
+    """A refused request (403, 404...) is worth a line in the log, not a traceback: the
+    "exception" was Django's way of answering, not a fault. Server errors keep theirs."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if getattr(record, "status_code", 500) < 500:
+            record.exc_info = None
+            record.exc_text = None
+        return True

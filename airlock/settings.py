@@ -84,6 +84,7 @@ INSTALLED_APPS = [
     "airlock",
     "devices",
     "reviews",
+    "notifications",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -140,6 +141,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "notifications.context_processors.unread_notifications",
             ],
         },
     },
@@ -342,6 +344,10 @@ EVIDENCE_URL_EXPIRY_SECONDS = env_int("EVIDENCE_URL_EXPIRY_SECONDS", 30)
 if not 1 <= EVIDENCE_URL_EXPIRY_SECONDS <= 60:
     raise ImproperlyConfigured("EVIDENCE_URL_EXPIRY_SECONDS must be between 1 and 60.")
 EVIDENCE_MAX_UPLOAD_BYTES = env_int("EVIDENCE_MAX_UPLOAD_MB", 25) * 1024 * 1024
+
+# The longest a testing plan may run, from its start to its end: the sandbox's programme
+# length. A plan (or an amendment) asking for longer is refused with a field error.
+MAX_TESTING_DAYS = env_int("AIRLOCK_MAX_TESTING_DAYS", 365)
 # Larger uploads go to a temporary file instead of memory.
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 # The size limit comes first: once a file passes EVIDENCE_MAX_UPLOAD_BYTES, the rest of it is
@@ -384,8 +390,13 @@ EMAIL_HOST = env_str("EMAIL_HOST", "localhost")
 EMAIL_PORT = env_int("EMAIL_PORT", 25)
 # Where Django's file-based email backend writes (the multi-node test reads every node's mail).
 EMAIL_FILE_PATH = env_str("EMAIL_FILE_PATH", str(BASE_DIR / "var" / "mail"))
-# Absolute links in emails point here.
-SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+# The port `make run` serves on (runall), and so the one links in development emails use.
+PORT = env_int("PORT", 8000)
+# Absolute links in emails point here: set it to the address people use in production.
+SITE_URL = env_str("SITE_URL", f"http://127.0.0.1:{PORT}").rstrip("/")
+# A case nobody is assigned to yet is emailed to this shared mailbox of the reviewers' team,
+# if set; otherwise to every lead reviewer. (Everyone still sees it in their notifications.)
+REVIEW_TEAM_EMAIL = env_str("REVIEW_TEAM_EMAIL", "")
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Airlock <no-reply@airlock.example>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
@@ -511,7 +522,10 @@ LOG_REQUESTS = env_bool("LOG_REQUESTS", PRODUCTION)
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"context": {"()": "airlock.logs.ContextFilter"}},
+    "filters": {
+        "context": {"()": "airlock.logs.ContextFilter"},
+        "client_errors": {"()": "airlock.logs.ClientErrorsWithoutTraceback"},
+    },
     "formatters": {
         "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
         "json": {"()": "airlock.logs.JsonFormatter"},
@@ -524,6 +538,13 @@ LOGGING = {
         }
     },
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
+    "loggers": {
+        # Django's own console handler would print every record a second time (it also
+        # reaches the root handler); the root handler alone writes them.
+        "django": {"handlers": [], "level": env_str("LOG_LEVEL", "INFO"), "propagate": True},
+        "django.request": {"filters": ["client_errors"], "propagate": True},
+        "django.security": {"filters": ["client_errors"], "propagate": True},
+    },
 }
 # Celery's workers log through the same handlers (and so in JSON) instead of their own.
 CELERY_WORKER_HIJACK_ROOT_LOGGER = LOG_FORMAT == "plain"

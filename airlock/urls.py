@@ -12,6 +12,7 @@ urlpatterns = [
     path("healthz/", views.healthz, name="healthz"),
     path("healthz/ready/", views.healthz_ready, name="healthz-ready"),
     path("help/", views.help_page, name="help"),
+    path("favicon.ico", views.favicon, name="favicon"),
     path(
         "accounts/login/",
         auth_views.LoginView.as_view(redirect_authenticated_user=True),
@@ -28,6 +29,7 @@ urlpatterns = [
     path("accounts/", include("django.contrib.auth.urls")),
     path("admin/", admin.site.urls),
     path("reviews/", include("reviews.urls")),
+    path("notifications/", include("notifications.urls")),
     path("", include("devices.urls")),
     path("api/", include("airlock.api_urls")),
 ]

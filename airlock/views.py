@@ -6,9 +6,10 @@ from django.contrib.auth.decorators import login_required
 from django.db import DatabaseError, connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.templatetags.static import static
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_safe
 
 from airlock import storage
 from airlock.celery import app as celery_app
@@ -41,7 +42,8 @@ def _broker_ok() -> bool:
     return True
 
 
-@require_GET
+# require_safe: GET and HEAD, because uptime monitors ask with HEAD.
+@require_safe
 @never_cache
 def healthz(request: HttpRequest) -> JsonResponse:
     checks = {
@@ -75,7 +77,7 @@ def _heartbeats() -> dict[str, str]:
     return checks
 
 
-@require_GET
+@require_safe
 @never_cache
 def healthz_ready(request: HttpRequest) -> JsonResponse:
     """Readiness, for a platform's probes and alerts: what /healthz/ checks, plus the private
@@ -92,7 +94,7 @@ def healthz_ready(request: HttpRequest) -> JsonResponse:
     return JsonResponse(checks, status=200 if healthy else 503)
 
 
-@require_GET
+@require_safe
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
     user = request.user
@@ -107,7 +109,7 @@ def home(request: HttpRequest) -> HttpResponse:
     return render(request, "airlock/home.html", context)
 
 
-@require_GET
+@require_safe
 def help_page(request: HttpRequest) -> HttpResponse:
     """How the sandbox works: the stages in plain words, the state diagram and every
     transition, all read from the state machine so the page cannot drift from the code."""
@@ -119,3 +121,9 @@ def help_page(request: HttpRequest) -> HttpResponse:
             "transitions": transition_table(),
         },
     )
+
+
+@require_safe
+def favicon(request: HttpRequest) -> HttpResponse:
+    """Browsers ask for /favicon.ico whatever the page says; send them to the real icon."""
+    return redirect(static("favicon.svg"), permanent=True)

@@ -77,7 +77,6 @@ def seed_case() -> None:
                 to_state=target,
                 reason=f"Step {n + 1} of the benchmark history.",
                 created_at=started + timedelta(days=n * 4),
-                notified_at=started + timedelta(days=n * 4),
             )
             for n, (action, source, target) in enumerate(steps)
         )

@@ -20,6 +20,7 @@ from devices.services import (
     application_transition,
     information_respond,
 )
+from reviews import decisions as review_decisions
 from reviews import services as review_services
 from reviews.models import Cohort
 
@@ -129,9 +130,18 @@ class RespondForm(forms.Form):
     response = forms.CharField(widget=forms.Textarea(attrs={"rows": 5}))
 
 
+class CompleteTestingForm(TransitionReasonForm):
+    confirmed = forms.BooleanField(
+        required=False,
+        label="Confirm completing testing early",
+        help_text="Needed, with a reason, when the plan has time left to run or checkpoints "
+        "have no report; the refusal says which.",
+    )
+
+
 def _decide(kind):
     def decide(*, application_id, actor, expected_state, data):
-        review_services.decision_record(
+        review_decisions.decision_record(
             application_id=application_id,
             actor=actor,
             kind=kind,
@@ -180,7 +190,7 @@ SPECIAL_SERVICES = {
     "not_clear": _decide("not_clear"),
     "extend_testing": _decide("extend_testing"),
     "clear": lambda *, application_id, actor, expected_state, data: (
-        review_services.clearance_countersign(
+        review_decisions.clearance_countersign(
             application_id=application_id, actor=actor, expected_state=expected_state
         )
     ),
@@ -200,6 +210,7 @@ class ApplicationAdmin(FSMAdminMixin, admin.ModelAdmin):
         "accept": AcceptForm,
         "request_information": RequestInformationForm,
         "respond": RespondForm,
+        "complete_testing": CompleteTestingForm,
     }
     list_display = [
         "reference",
@@ -236,6 +247,11 @@ class ApplicationAdmin(FSMAdminMixin, admin.ModelAdmin):
     def is_fsm_transition_visible(self, transition) -> bool:
         return True
 
+    def has_delete_permission(self, request, obj=None) -> bool:
+        # A case is a record: its audit trail, evidence and decisions protect it, so deleting
+        # one always fails. No "Delete selected applications" to offer, and no delete button.
+        return False
+
     def fsm_transition_view(self, request, object_id, transition_name, **kwargs):
         # django-fsm raises (a 500) for a name that is not a transition, e.g. .../transition/save/;
         # a mistyped or tampered address is a page that does not exist.
@@ -259,6 +275,7 @@ class ApplicationAdmin(FSMAdminMixin, admin.ModelAdmin):
                     action=transition_name,
                     actor=request.user,
                     reason=data.get("reason", ""),
+                    confirmed=bool(data.get("confirmed")),
                     expected_state=obj.state,
                 )
         except (TransitionRefused, PermissionError) as refused:
@@ -267,7 +284,7 @@ class ApplicationAdmin(FSMAdminMixin, admin.ModelAdmin):
         obj.refresh_from_db()
         self.message_user(
             request,
-            f"{obj.reference} is now {obj.state_enum.label.lower()}.",
+            f"{obj.reference} is now {obj.state_enum.in_words}.",
             level=messages.SUCCESS,
         )
         return True

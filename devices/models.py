@@ -223,10 +223,30 @@ class ApplicationState(models.TextChoices):
     def is_final(self) -> bool:
         return self in FINAL_STATES
 
+    @property
+    def in_words(self) -> str:
+        """The state as it reads after "is" or "is now": "in evidence review", "being
+        screened", never "is now screening"."""
+        return STATE_WORDS[self]
+
 
 S = ApplicationState
 FINAL_STATES = frozenset({S.CLEARED, S.NOT_CLEARED, S.REJECTED, S.WITHDRAWN})
 NON_FINAL_STATES = [state for state in S if state not in FINAL_STATES]
+STATE_WORDS = {
+    S.DRAFT: "a draft",
+    S.SUBMITTED: "submitted",
+    S.SCREENING: "being screened",
+    S.INFORMATION_REQUESTED: "waiting for information from the manufacturer",
+    S.ACCEPTED: "accepted into the sandbox",
+    S.IN_CONTROLLED_TESTING: "in controlled testing",
+    S.SUSPENDED: "suspended",
+    S.EVIDENCE_REVIEW: "in evidence review",
+    S.CLEARED: "cleared",
+    S.NOT_CLEARED: "not cleared",
+    S.REJECTED: "rejected",
+    S.WITHDRAWN: "withdrawn",
+}
 STATE_BADGES = {
     S.DRAFT: "secondary",
     S.SUBMITTED: "info",
@@ -343,11 +363,14 @@ REVIEWER = Rule(
 
 
 def _countersigner_refusal(app: "Application", user) -> str:
-    if not user.has_perm("airlock.lead_review"):
-        return "Only a lead reviewer can countersign a clearance."
     decision = app.pending_clearance()
     if decision and decision.decided_by_id == user.pk:
-        return "You proposed this clearance: another lead reviewer must countersign it."
+        # "Another" lead reviewer only when the proposer is one: four eyes either way.
+        if user.has_perm("airlock.lead_review"):
+            return "You proposed this clearance: another lead reviewer must countersign it."
+        return "You proposed this clearance: a lead reviewer must countersign it."
+    if not user.has_perm("airlock.lead_review"):
+        return "Only a lead reviewer can countersign a clearance."
     return _reviewer_refusal(app, user)
 
 
@@ -362,6 +385,32 @@ def _may_countersign(app: "Application", user) -> bool:
 
 
 LEAD_COUNTERSIGNER = Rule(test=_may_countersign, refusal=_countersigner_refusal)
+
+
+def _needs_lead_to_resume(app: "Application") -> bool:
+    signal = app.suspended_for
+    return signal is not None and signal.severity == "critical"
+
+
+def _may_resume(app: "Application", user) -> bool:
+    if not REVIEWER(app, user):
+        return False
+    return (
+        not _needs_lead_to_resume(app) or user.is_superuser or user.has_perm("airlock.lead_review")
+    )
+
+
+def _resumer_refusal(app: "Application", user) -> str:
+    if not REVIEWER(app, user):
+        return REVIEWER.refusal(app, user)
+    return (
+        f"Testing was suspended while the critical safety signal “{app.suspended_for}” was "
+        "open: only a lead reviewer can resume it."
+    )
+
+
+# Resuming after a suspension that a critical safety signal caused is a lead reviewer's call.
+RESUMER = Rule(test=_may_resume, refusal=_resumer_refusal)
 
 
 def _missing_details(app: "Application") -> list[str]:
@@ -392,30 +441,72 @@ EVIDENCE_PRESENT = Rule(
 )
 
 
-def _screening_gaps(app: "Application") -> tuple[int, list[str]]:
+def _screening_gaps(app: "Application") -> tuple[int, list[str], list[str]]:
+    """How many active criteria are unassessed, and the titles of those not met and unclear."""
     from reviews.models import EligibilityCriterion, ScreeningOutcome
 
     criteria = list(EligibilityCriterion.objects.filter(is_active=True))
     outcomes = dict(app.screening_assessments.values_list("criterion_id", "outcome"))
     unassessed = sum(1 for c in criteria if c.pk not in outcomes)
-    unmet = [c.title for c in criteria if outcomes.get(c.pk, ScreeningOutcome.MET) != "met"]
-    return unassessed, unmet
+    unmet = [c.title for c in criteria if outcomes.get(c.pk) == ScreeningOutcome.NOT_MET]
+    unclear = [c.title for c in criteria if outcomes.get(c.pk) == ScreeningOutcome.UNCLEAR]
+    return unassessed, unmet, unclear
 
 
 def _screening_refusal(app: "Application") -> str:
-    unassessed, unmet = _screening_gaps(app)
+    unassessed, unmet, unclear = _screening_gaps(app)
     if unassessed:
         return f"Assess every eligibility criterion first ({unassessed} still to assess)."
-    return "Every eligibility criterion must be met to accept; not met: " + ", ".join(unmet) + "."
+    gaps = []
+    if unmet:
+        gaps.append("not met: " + ", ".join(unmet))
+    if unclear:
+        gaps.append("unclear (ask the manufacturer for more information): " + ", ".join(unclear))
+    return "Every eligibility criterion must be met to accept; " + "; ".join(gaps) + "."
 
 
 SCREENING_PASSED = Rule(
-    test=lambda app: _screening_gaps(app) == (0, []),
+    test=lambda app: _screening_gaps(app) == (0, [], []),
     refusal=_screening_refusal,
 )
-PLAN_AGREED = Rule(
-    test=lambda app: app.testing_plan_agreed(),
-    refusal=lambda app: "Agree a testing plan (with its metric thresholds) first.",
+
+
+def _plan_refusal(app: "Application") -> str:
+    from reviews.models import PlanVersion
+
+    version = PlanVersion.objects.filter(application=app).open().first()
+    if version is not None and version.reviewer_agreed_at is not None:
+        return (
+            f"The manufacturer has not agreed the testing plan yet (sent to them on "
+            f"{timezone.localtime(version.reviewer_agreed_at):%-d %B %Y}): testing begins once "
+            "both sides agree it."
+        )
+    return (
+        "Agree a testing plan with the manufacturer first: draft it with its metric "
+        "thresholds, send it, and testing can begin once they agree it."
+    )
+
+
+PLAN_AGREED = Rule(test=lambda app: app.testing_plan_agreed(), refusal=_plan_refusal)
+
+
+def _open_signals_refusal(app: "Application") -> str:
+    signals = app.open_safety_signals()
+    named = "; ".join(f"“{s.title}” ({s.get_severity_display().lower()})" for s in signals)
+    if len(signals) == 1:
+        return (
+            "A device cannot be cleared while a safety signal is open: close it with a written "
+            f"resolution first. Open: {named}."
+        )
+    return (
+        f"A device cannot be cleared while safety signals are open: close all {len(signals)} "
+        f"with a written resolution first. Open: {named}."
+    )
+
+
+# Safety before decisions: no clearance (proposed or countersigned) over an open signal.
+NO_OPEN_SIGNALS = Rule(
+    test=lambda app: not app.open_safety_signals(), refusal=_open_signals_refusal
 )
 OPEN_REQUEST = Rule(
     test=lambda app: app.open_information_request() is not None,
@@ -483,6 +574,16 @@ class Application(FSMModelMixin, models.Model):
         null=True,
         blank=True,
     )
+    # The open critical safety signal testing was suspended under, if any: then only a lead
+    # reviewer may resume it (RESUMER).
+    suspended_for = models.ForeignKey(
+        "reviews.SafetySignal",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        editable=False,
+    )
     # Where an information request was raised from, so the response returns there.
     return_state = models.CharField(max_length=30, choices=ApplicationState.choices, blank=True)
     clock_stage = models.CharField(max_length=20, choices=ClockStage.choices, blank=True)
@@ -542,6 +643,53 @@ class Application(FSMModelMixin, models.Model):
     def testing_plan_agreed(self) -> bool:
         plan = getattr(self, "testing_plan", None)
         return plan is not None and plan.agreed_at is not None and plan.thresholds.exists()
+
+    def open_safety_signals(self) -> list:
+        """Safety signals not yet closed (open or being investigated), oldest first."""
+        from reviews.models import SafetySignal, SignalStatus
+
+        return list(
+            SafetySignal.objects.filter(application=self)
+            .exclude(status=SignalStatus.CLOSED)
+            .order_by("raised_at", "pk")
+        )
+
+    def latest_open_critical_signal(self):
+        from reviews.models import SafetySignal, SignalSeverity, SignalStatus
+
+        return (
+            SafetySignal.objects.filter(application=self, severity=SignalSeverity.CRITICAL)
+            .exclude(status=SignalStatus.CLOSED)
+            .order_by("-raised_at", "-pk")
+            .first()
+        )
+
+    def testing_shortfalls(self) -> list[str]:
+        """Why completing testing now would be early, in words: the plan still has time to
+        run, or checkpoints have no report. Empty when testing ran its course."""
+        from reviews.models import Checkpoint, CheckpointStatus
+
+        shortfalls = []
+        plan = getattr(self, "testing_plan", None)
+        today = timezone.localdate()
+        if plan is not None and plan.ends_on > today:
+            shortfalls.append(
+                f"The agreed plan runs until {plan.ends_on:%-d %B %Y}: "
+                f"{(plan.ends_on - today).days} days early."
+            )
+        unreported = list(
+            Checkpoint.objects.filter(application=self)
+            .exclude(status=CheckpointStatus.SUBMITTED)
+            .order_by("sequence")
+            .values_list("sequence", flat=True)
+        )
+        if unreported:
+            numbers = ", ".join(str(n) for n in unreported)
+            shortfalls.append(
+                f"{len(unreported)} checkpoint{'s have' if len(unreported) > 1 else ' has'} "
+                f"no report ({numbers})."
+            )
+        return shortfalls
 
     # --- clocks (pure: they only change fields on self) ---
 
@@ -664,17 +812,21 @@ class Application(FSMModelMixin, models.Model):
         custom=transition_meta("Suspend testing", "reviewer"),
     )
     def suspend(self) -> None:
-        pass
+        self.suspended_for = self.latest_open_critical_signal()
 
     @transition(
         field=state,
         source=S.SUSPENDED,
         target=S.IN_CONTROLLED_TESTING,
-        permission=REVIEWER,
-        custom=transition_meta("Resume testing", "reviewer"),
+        permission=RESUMER,
+        custom=transition_meta(
+            "Resume testing",
+            "reviewer",
+            "A lead reviewer, if suspended while a critical signal was open.",
+        ),
     )
     def resume(self) -> None:
-        pass
+        self.suspended_for = None
 
     @transition(
         field=state,
@@ -701,7 +853,7 @@ class Application(FSMModelMixin, models.Model):
         source=S.EVIDENCE_REVIEW,
         target=S.CLEARED,
         permission=LEAD_COUNTERSIGNER,
-        conditions=[CLEARANCE_PROPOSED],
+        conditions=[CLEARANCE_PROPOSED, NO_OPEN_SIGNALS],
         custom=transition_meta(
             "Countersign clearance", "lead reviewer", "Four eyes: not the proposer."
         ),
@@ -759,15 +911,9 @@ class ReferenceCounter(models.Model):
         return f"{self.year}: {self.last_number}"
 
 
-# The one permitted change to an audit row is stamping its outbox column.
-OUTBOX_FIELDS = {"notified_at"}
-
-
 class AuditQuerySet(models.QuerySet):
     def update(self, **kwargs):
-        if set(kwargs) - OUTBOX_FIELDS:
-            raise PermissionError("The audit trail is append-only.")
-        return super().update(**kwargs)
+        raise PermissionError("The audit trail is append-only.")
 
     def delete(self):
         raise PermissionError("The audit trail is append-only.")
@@ -776,8 +922,7 @@ class AuditQuerySet(models.QuerySet):
 class ApplicationEvent(models.Model):
     """One audit row per transition: who, when, from, to, why. Never edited or deleted.
 
-    The row doubles as the outbox for notifications: `notified_at` stays empty until the
-    notification task has sent the emails, and a sweep retries rows a lost message missed.
+    Who was told about it is recorded in notifications.Notification (key "event:<pk>").
     """
 
     application = models.ForeignKey(Application, on_delete=models.PROTECT, related_name="events")
@@ -794,27 +939,17 @@ class ApplicationEvent(models.Model):
     to_state = models.CharField(max_length=30, choices=ApplicationState.choices)
     reason = models.TextField(blank=True)
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
-    notified_at = models.DateTimeField(null=True, blank=True)
 
     objects = AuditQuerySet.as_manager()
 
     class Meta:
         ordering = ["created_at", "pk"]
-        indexes = [
-            # The notification sweep looks only for rows still waiting.
-            models.Index(
-                fields=["created_at"],
-                condition=Q(notified_at__isnull=True),
-                name="event_unnotified_idx",
-            )
-        ]
 
     def __str__(self) -> str:
         return f"{self.application}: {self.from_state} → {self.to_state}"
 
     def save(self, *args, **kwargs) -> None:
-        update_fields = kwargs.get("update_fields")
-        if not self._state.adding and (update_fields is None or set(update_fields) - OUTBOX_FIELDS):
+        if not self._state.adding:
             raise PermissionError("The audit trail is append-only.")
         super().save(*args, **kwargs)
 
@@ -823,7 +958,7 @@ class ApplicationEvent(models.Model):
 
     @property
     def actor_label(self) -> str:
-        return str(self.actor) if self.actor_id else "Airlock (scheduled job)"
+        return str(self.actor) if self.actor_id else "Airlock (automatically)"
 
 
 # --- Evidence --------------------------------------------------------------------------------

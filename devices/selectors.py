@@ -26,7 +26,7 @@ from devices.models import (
     EvidenceKind,
     Message,
 )
-from reviews.models import ConflictOfInterest, InformationRequest
+from reviews.models import ConflictOfInterest
 
 
 def _organisation_id(user: User) -> int | None:
@@ -150,17 +150,6 @@ def timeline(application: Application) -> list[TimelineEntry]:
                 )
             )
     return sorted(entries, key=lambda entry: entry.at)
-
-
-def open_information_requests_for(user: User) -> QuerySet[InformationRequest]:
-    """Unanswered information requests on the cases `user` may see, soonest due first."""
-    return (
-        InformationRequest.objects.filter(
-            application__in=applications_for(user), responded_at__isnull=True
-        )
-        .select_related("application__device")
-        .order_by("due_on", "pk")
-    )
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ import contextlib
 import hashlib
 import logging
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import date
 
 from django.db import IntegrityError, transaction
@@ -17,7 +18,6 @@ from django.utils import timezone
 from airlock import storage
 from airlock.logs import bind_case
 from airlock.models import User
-from airlock.queue import enqueue_on_commit
 from devices.models import (
     TRANSITIONS,
     Application,
@@ -30,6 +30,7 @@ from devices.models import (
     Organisation,
     ReferenceCounter,
 )
+from devices.notifications import message_notify, told_sentence, transition_notify
 from devices.selectors import device_is_fixed
 from devices.uploads import InspectedUpload
 
@@ -41,7 +42,10 @@ class TransitionRefused(Exception):
 
 
 # Transitions whose audit row must carry a reason a person wrote.
-REASON_REQUIRED = {"withdraw", "reject", "not_clear", "suspend", "extend_testing"}
+REASON_REQUIRED = {"withdraw", "reject", "not_clear", "suspend", "resume", "extend_testing"}
+# Transitions that, when these read-only checks find something, need a reason and an explicit
+# confirmation from the person that they have seen it ("complete testing" early).
+WARNINGS = {"complete_testing": Application.testing_shortfalls}
 
 
 def _transition_meta(application: Application, action: str):
@@ -52,7 +56,7 @@ def _allowed_states_text(action: str) -> str:
     sources = getattr(Application, action)._django_fsm.transitions
     if len(sources) > 4:
         return "not yet decided"
-    return " or ".join(ApplicationState(state).label.lower() for state in sources)
+    return " or ".join(ApplicationState(state).in_words for state in sources)
 
 
 def action_label(action: str) -> str:
@@ -71,7 +75,7 @@ def _refusals(application: Application, action: str, actor: User | None) -> Iter
     if transition is None:
         yield (
             f"“{action_label(action)}” is only possible when an application is "
-            f"{_allowed_states_text(action)}; this one is {application.state_enum.label.lower()}."
+            f"{_allowed_states_text(action)}; this one is {application.state_enum.in_words}."
         )
         return
     if actor is not None and not transition.permission(application, actor):
@@ -85,7 +89,8 @@ def _refusals(application: Application, action: str, actor: User | None) -> Iter
 def refusal_reason(application: Application, action: str, actor: User | None) -> str | None:
     """Why `actor` cannot `action` this application now, in words; None if they can.
 
-    `actor=None` is the system (a scheduled job), which needs no permission.
+    `actor=None` is the system (a scheduled job, or an automatic step such as suspending on a
+    critical breach), which needs no permission.
     """
     return next(_refusals(application, action, actor), None)
 
@@ -125,11 +130,17 @@ def lock_application(application_id: int) -> Application:
 def check_fresh(application: Application, expected_state: str | None) -> None:
     """Refuse when the page the person acted on showed a state the case has since left."""
     if expected_state and application.state != expected_state:
-        now = application.state_enum.label.lower()
         raise TransitionRefused(
             f"Someone else changed this application while you were looking at it: it is now "
-            f"{now}. Nothing was changed; check the page and try again."
+            f"{application.state_enum.in_words}. Nothing was changed; check the page and try "
+            "again."
         )
+
+
+def warnings(application: Application, action: str) -> list[str]:
+    """What the person must see and confirm before taking `action` now (empty: nothing)."""
+    check = WARNINGS.get(action)
+    return check(application) if check else []
 
 
 def transition_locked(
@@ -139,13 +150,14 @@ def transition_locked(
     actor: User | None,
     reason: str = "",
     expected_state: str | None = None,
+    confirmed: bool = False,
     **kwargs,
 ) -> ApplicationEvent:
     """Check, transition, save and audit an application whose row the caller has locked.
 
     Steps: refuse with a reason (stale page, wrong state, permission, conditions, missing
-    reason); call the @transition method; save; write the audit row; queue notifications for
-    after commit.
+    reason, a warning not confirmed); call the @transition method; save; write the audit row;
+    tell both sides (rows now, emails after commit).
     """
     check_fresh(application, expected_state)
     refusal = refusal_reason(application, action, actor)
@@ -153,6 +165,11 @@ def transition_locked(
         raise TransitionRefused(refusal)
     if action in REASON_REQUIRED and not reason.strip():
         raise TransitionRefused("Give a reason: it goes on the case record.")
+    found = warnings(application, action)
+    if found and not (confirmed and reason.strip()):
+        raise TransitionRefused(
+            f"“{action_label(action)}” now needs a reason and your confirmation: " + " ".join(found)
+        )
     from_state = application.state
     getattr(application, action)(**kwargs)
     application.state_changed_at = timezone.now()
@@ -165,8 +182,7 @@ def transition_locked(
         to_state=application.state,
         reason=reason.strip(),
     )
-
-    enqueue_on_commit("devices.tasks.send_event_notifications", event.pk)
+    transition_notify(event)
     return event
 
 
@@ -177,6 +193,7 @@ def application_transition(
     actor: User | None,
     reason: str = "",
     expected_state: str | None = None,
+    confirmed: bool = False,
     **kwargs,
 ) -> Application:
     """Move one application through the state machine; the single entry point for views,
@@ -189,6 +206,7 @@ def application_transition(
             actor=actor,
             reason=reason,
             expected_state=expected_state,
+            confirmed=confirmed,
             **kwargs,
         )
     return application
@@ -273,8 +291,8 @@ def device_save(*, actor: User, device: Device) -> Device:
 def _refuse_upload(application: Application, actor: User) -> None:
     if application.state_enum.is_final:
         raise TransitionRefused(
-            f"This application is {application.state_enum.label.lower()}: no more evidence "
-            "can be added."
+            f"This application is {application.state_enum.in_words}: no more evidence can be "
+            "added."
         )
     if not _acts_for(actor, application.organisation_id):
         raise PermissionError("Only the organisation's own team can upload evidence.")
@@ -361,13 +379,36 @@ def _discard(store, name: str) -> None:
         store.delete(name)
 
 
-def message_post(*, application: Application, author: User, body: str) -> Message:
-    """Add a message both sides see. Manufacturers post for their own organisation only."""
+@dataclass(frozen=True)
+class MessageSent:
+    message: Message
+    # Who was told, in a sentence for the sender's confirmation.
+    told: str
+
+
+def message_post(*, application: Application, author: User, body: str) -> MessageSent:
+    """Add a message both sides see, and tell the other side.
+
+    Manufacturers post for their own organisation only. A message from the manufacturer goes
+    to the assigned reviewer (or, with nobody assigned, the lead reviewers or the reviewers'
+    team address); one from the regulator to the manufacturer's team.
+    """
     from_regulator = author.has_perm("airlock.access_review_workspace")
     if not from_regulator and not _acts_for(author, application.organisation_id):
         raise PermissionError("Only the organisation's own team can message on this case.")
-    return Message.objects.create(
-        application=application, author=author, from_regulator=from_regulator, body=body.strip()
+    if not body.strip():
+        raise TransitionRefused("Write a message before sending.")
+    with transaction.atomic():
+        message = Message.objects.create(
+            application=application,
+            author=author,
+            from_regulator=from_regulator,
+            body=body.strip(),
+        )
+        told = message_notify(message)
+    return MessageSent(
+        message,
+        told_sentence(told, to_regulator=not from_regulator, assignee=application.assignee),
     )
 
 

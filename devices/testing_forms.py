@@ -5,14 +5,25 @@ from django.core.exceptions import ValidationError
 
 from devices.models import IncidentReport
 from reviews.models import Metric
-from reviews.monitoring.reports import METRIC_RANGES, PROPORTION, report_figures_clean
+from reviews.monitoring.reports import (
+    METRIC_RANGES,
+    PROPORTION,
+    metric_range_message,
+    report_figures_clean,
+)
 
 METRIC_FIELD_PREFIX = "metric_"
 _METRIC_NAMES = {**{m.value: m.value for m in Metric}, **{m.label.lower(): m.value for m in Metric}}
 
 
+def _in_sentence(label: str) -> str:
+    """ "Sensitivity" -> "sensitivity", but "AUROC" stays as it is."""
+    return label if label[:2].isupper() else label[:1].lower() + label[1:]
+
+
 def _metric_field(metric: Metric, *, required: bool) -> forms.DecimalField:
     low, high = METRIC_RANGES.get(metric, PROPORTION)
+    out_of_range = metric_range_message(metric)
     return forms.DecimalField(
         label=metric.label,
         required=required,
@@ -20,6 +31,16 @@ def _metric_field(metric: Metric, *, required: bool) -> forms.DecimalField:
         max_value=high,
         max_digits=6,
         decimal_places=4,
+        error_messages={
+            "min_value": out_of_range,
+            "max_value": out_of_range,
+            "invalid": f"{metric.label} must be a number, such as 0.92.",
+            "max_digits": f"{metric.label} can have at most 4 decimal places.",
+            "max_decimal_places": f"{metric.label} can have at most 4 decimal places.",
+            "max_whole_digits": out_of_range,
+            "required": f"Enter the {_in_sentence(metric.label)}: the testing plan sets a "
+            "threshold for it.",
+        },
         help_text=f"Between {low} and {high}."
         + (" Required: the testing plan sets a threshold." if required else ""),
         widget=forms.NumberInput(attrs={"step": "0.0001", "inputmode": "decimal"}),
@@ -54,7 +75,14 @@ def parse_subgroup_lines(text: str) -> dict[str, dict[str, str]]:
 
 class CheckpointReportForm(forms.Form):
     cases_processed = forms.IntegerField(
-        label="Cases processed in this period", min_value=0, max_value=100_000_000
+        label="Cases processed in this period",
+        min_value=0,
+        max_value=100_000_000,
+        error_messages={
+            "min_value": "The number of cases cannot be negative.",
+            "max_value": "That is more cases than any site processes: check the number.",
+            "invalid": "Give the number of cases as a whole number, such as 640.",
+        },
     )
     subgroup_figures = forms.CharField(
         label="Subgroup figures",
@@ -68,6 +96,11 @@ class CheckpointReportForm(forms.Form):
         min_value=0,
         max_value=100_000,
         initial=0,
+        error_messages={
+            "min_value": "The number of incidents cannot be negative.",
+            "max_value": "That is more incidents than a period can hold: check the number.",
+            "invalid": "Give the number of incidents as a whole number, such as 0.",
+        },
         help_text="Report each serious incident separately as well, within its statutory time.",
     )
     narrative = forms.CharField(

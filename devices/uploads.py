@@ -138,6 +138,10 @@ def inspect_upload(file: UploadedFile) -> InspectedUpload:
     detected = _sniff(file)
     if detected != extension:
         described = ALLOWED[detected][1] if detected else "not one of the accepted formats"
+        if detected == "csv":
+            # Text with commas reads as CSV to the sniffer; a person who saved notes as .pdf
+            # knows it as text.
+            described = "plain text"
         raise ValidationError(
             f"This file is named .{extension} but its contents are {described}. "
             f"Upload a genuine {ALLOWED_DESCRIPTION} file.",

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from devices.views import applications, devices, evidence, testing
+from devices.views import applications, devices, evidence, plans, testing
 
 app_name = "devices"
 
@@ -44,9 +44,20 @@ urlpatterns = [
         name="application-respond",
     ),
     path("applications/<int:pk>/messages/", applications.message_create, name="message-create"),
+    path(
+        "applications/<int:pk>/exit-report/",
+        applications.application_exit_report,
+        name="exit-report",
+    ),
     # Evidence
     path("applications/<int:pk>/evidence/", evidence.evidence_upload, name="evidence-upload"),
     path("evidence/<int:pk>/download/", evidence.evidence_download, name="evidence-download"),
+    # The testing plan: every version, and agreeing or returning the one sent
+    path("applications/<int:pk>/testing-plan/", plans.testing_plan, name="testing-plan"),
+    path("applications/<int:pk>/testing-plan/agree/", plans.plan_agree, name="testing-plan-agree"),
+    path(
+        "applications/<int:pk>/testing-plan/return/", plans.plan_return, name="testing-plan-return"
+    ),
     # Controlled testing: checkpoint reports and incidents
     path("applications/<int:pk>/testing/", testing.testing, name="testing"),
     path(

@@ -4,6 +4,7 @@ from devices.admin import ReadOnlyAdminMixin
 from reviews.models import (
     AlertDelivery,
     Assignment,
+    AuditEntry,
     Checkpoint,
     Cohort,
     ConflictOfInterest,
@@ -15,6 +16,8 @@ from reviews.models import (
     InternalNote,
     MetricThreshold,
     PartnerRegulator,
+    PlanVersion,
+    PlanVersionThreshold,
     SafetySignal,
     ScreeningAssessment,
     TestingPlan,
@@ -77,26 +80,60 @@ class InternalNoteAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     search_fields = ["^application__reference"]
 
 
-class MetricThresholdInline(admin.TabularInline):
+class MetricThresholdInline(ReadOnlyAdminMixin, admin.TabularInline):
     model = MetricThreshold
     extra = 0
+    can_delete = False
 
 
 @admin.register(TestingPlan)
-class TestingPlanAdmin(admin.ModelAdmin):
+class TestingPlanAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """The plan in force changes only when both sides agree a version (reviews.plans), never
+    by editing it here."""
+
     list_display = [
         "application",
         "environment",
         "starts_on",
         "ends_on",
         "cadence_days",
+        "version",
         "agreed_at",
     ]
     list_filter = ["environment"]
     list_select_related = ["application"]
     search_fields = ["^application__reference"]
-    autocomplete_fields = ["application", "drafted_by", "agreed_by"]
     inlines = [MetricThresholdInline]
+
+
+class PlanVersionThresholdInline(ReadOnlyAdminMixin, admin.TabularInline):
+    model = PlanVersionThreshold
+    extra = 0
+    can_delete = False
+
+
+@admin.register(PlanVersion)
+class PlanVersionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = [
+        "application",
+        "number",
+        "reviewer_agreed_at",
+        "manufacturer_agreed_at",
+        "returned_at",
+        "withdrawn_at",
+    ]
+    list_select_related = ["application"]
+    search_fields = ["^application__reference"]
+    inlines = [PlanVersionThresholdInline]
+
+
+@admin.register(AuditEntry)
+class AuditEntryAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ["created_at", "application", "actor", "action", "summary"]
+    list_filter = ["action"]
+    list_select_related = ["application", "actor"]
+    search_fields = ["^application__reference"]
+    show_full_result_count = False
 
 
 @admin.register(Checkpoint)
@@ -142,6 +179,19 @@ class SafetySignalAdmin(admin.ModelAdmin):
     search_fields = ["title", "^application__reference"]
     autocomplete_fields = ["application", "raised_by"]
     raw_id_fields = ["checkpoint_report", "incident"]
+    # Closing a signal needs a written resolution and is audited: status changes go through
+    # the signal's page (reviews.monitoring.signals.safety_signal_status_set), not this form.
+    readonly_fields = [
+        "status",
+        "resolution_findings",
+        "resolution_actions",
+        "closed_by",
+        "closed_at",
+        "shared_at",
+    ]
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
 
 
 @admin.register(PartnerRegulator)

@@ -1,8 +1,6 @@
 """Input validation for the review workspace. Forms only check what people typed; the services
 decide whether it may happen."""
 
-from decimal import Decimal
-
 from django import forms
 from django.utils import timezone
 
@@ -10,24 +8,16 @@ from airlock.models import User
 from devices.clocks import add_working_days
 from devices.models import Application, ClinicalArea, ImdrfCategory, MdrClass, Organisation
 from devices.services import REASON_REQUIRED, action_label
+from reviews.decisions import PrincipleRating
 from reviews.models import (
     Cohort,
-    Comparator,
     DecisionKind,
     GmlpPrinciple,
     GmlpRating,
-    Metric,
     ScreeningOutcome,
-    TestingPlan,
 )
 from reviews.selectors import QUEUE_STATES, SORTS, ClockStatus, QueueFilters, reviewers
-from reviews.services import (
-    CriterionOutcome,
-    PlanDetails,
-    PrincipleRating,
-    ThresholdSpec,
-    threshold_problem,
-)
+from reviews.services import CriterionOutcome
 
 DEFAULT_PAGE_SIZE = 25
 MAX_PAGE_SIZE = 100
@@ -310,19 +300,60 @@ class DecisionForm(RationaleForm):
     rationale = forms.CharField(
         label="Rationale",
         widget=forms.Textarea(attrs={"rows": 4}),
+        max_length=10_000,
         help_text="This goes on the case record and is sent to the manufacturer when the "
         "decision takes effect.",
+        error_messages={"required": "Give the rationale for the decision."},
     )
     kind = forms.ChoiceField(
         label="Decision",
         widget=forms.RadioSelect,
-        choices=[
-            (DecisionKind.CLEAR, "Propose clearance (another lead reviewer must countersign)"),
-            (DecisionKind.NOT_CLEAR, "Do not clear"),
-            (DecisionKind.EXTEND_TESTING, "Extend testing"),
-        ],
+        choices=[],
+        error_messages={"required": "Choose a decision."},
     )
     field_order = ["kind", "rationale"]
+
+    def __init__(self, *args, lead: bool, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Four eyes: a lead reviewer's proposal needs *another* lead reviewer; anyone else's,
+        # a lead reviewer.
+        countersigner = "another lead reviewer" if lead else "a lead reviewer"
+        self.fields["kind"].choices = [
+            (DecisionKind.CLEAR, f"Propose clearance ({countersigner} must countersign)"),
+            (DecisionKind.NOT_CLEAR, "Do not clear"),
+            (DecisionKind.EXTEND_TESTING, "Extend testing"),
+        ]
+
+
+class CompleteTestingForm(forms.Form):
+    """Completing testing: a reason, and an explicit confirmation when it is early."""
+
+    reason = forms.CharField(
+        label="Reason for completing testing",
+        widget=forms.Textarea(attrs={"rows": 3}),
+        required=False,
+        max_length=5000,
+        help_text="It goes on the case record and to the manufacturer.",
+    )
+    confirm = forms.BooleanField(required=False)
+
+    def __init__(self, *args, shortfalls: list[str], **kwargs):
+        super().__init__(*args, **kwargs)
+        self.shortfalls = shortfalls
+        if shortfalls:
+            self.fields["reason"].required = True
+            self.fields["reason"].error_messages["required"] = "Testing is ending early: say why."
+            self.fields["confirm"].required = True
+            self.fields["confirm"].label = (
+                "I confirm testing ends early, as described above, and the evidence review "
+                "will be based on what has been reported"
+            )
+            self.fields["confirm"].error_messages["required"] = (
+                "Confirm that testing ends early, or keep it running."
+            )
+        else:
+            del self.fields["confirm"]
+            self.fields["reason"].label += " (optional)"
 
 
 class ReasonForm(forms.Form):
@@ -353,142 +384,6 @@ class WithdrawClearanceForm(forms.Form):
     )
 
 
-class TestingPlanForm(forms.ModelForm):
-    cadence_days = forms.IntegerField(
-        label="Days between checkpoints", min_value=1, max_value=365, initial=28
-    )
-
-    class Meta:
-        model = TestingPlan
-        fields = [
-            "environment",
-            "starts_on",
-            "ends_on",
-            "cadence_days",
-            "nhs_sites",
-            "suspend_on_critical_breach",
-            "notes",
-        ]
-        labels = {
-            "starts_on": "Testing starts on",
-            "ends_on": "Testing ends on",
-            "suspend_on_critical_breach": "Suspend testing automatically on a critical breach",
-        }
-        widgets = {
-            "starts_on": forms.DateInput(attrs={"type": "date"}, format=ISO_DATE),
-            "ends_on": forms.DateInput(attrs={"type": "date"}, format=ISO_DATE),
-            "nhs_sites": forms.Textarea(attrs={"rows": 3}),
-            "notes": forms.Textarea(attrs={"rows": 3}),
-        }
-        help_texts = {"nhs_sites": "One a line."}
-
-    def clean(self):
-        data = super().clean()
-        starts_on, ends_on = data.get("starts_on"), data.get("ends_on")
-        if starts_on and ends_on and ends_on <= starts_on:
-            self.add_error("ends_on", "Testing must end after it starts.")
-        return data
-
-
-class MetricThresholdForm(forms.Form):
-    metric = forms.ChoiceField(label="Metric", choices=_any("Choose a metric", Metric.choices))
-    # The initial value is what the select shows by default, so a spare row left alone
-    # counts as untouched.
-    comparator = forms.ChoiceField(
-        label="Must be", choices=Comparator.choices, initial=Comparator.AT_LEAST
-    )
-    value = forms.DecimalField(label="Threshold", max_digits=6, decimal_places=4, min_value=0)
-    critical_value = forms.DecimalField(
-        label="Critical value",
-        max_digits=6,
-        decimal_places=4,
-        min_value=0,
-        required=False,
-    )
-
-    def clean(self):
-        data = super().clean()
-        if {"metric", "comparator", "value"} <= data.keys():
-            problem = threshold_problem(
-                metric=data["metric"],
-                comparator=data["comparator"],
-                value=data["value"],
-                critical_value=data.get("critical_value"),
-            )
-            if problem:
-                self.add_error(*problem)
-        return data
-
-
-def decimal_text(value: Decimal | None) -> str:
-    """A decimal as people write it: 0.9, not 0.9000 (nor 1E+1 for ten)."""
-    if value is None:
-        return ""
-    return format(Decimal(value).normalize(), "f")
-
-
-class BaseThresholdFormSet(forms.BaseFormSet):
-    def add_fields(self, form, index):
-        super().add_fields(form, index)
-        if "DELETE" in form.fields:
-            form.fields["DELETE"].label = "Remove this threshold"
-
-    def _kept(self) -> list[forms.Form]:
-        # Spare rows left blank have no cleaned data; removed rows are ticked for deletion.
-        return [
-            form
-            for form in self.forms
-            if form.cleaned_data.get("metric") and not self._should_delete_form(form)
-        ]
-
-    def clean(self):
-        if any(self.errors):
-            return
-        kept = self._kept()
-        if not kept:
-            raise forms.ValidationError("Set at least one metric threshold.")
-        metrics = [form.cleaned_data["metric"] for form in kept]
-        if len(metrics) != len(set(metrics)):
-            raise forms.ValidationError("Set each metric's threshold once.")
-
-    def thresholds(self) -> list[ThresholdSpec]:
-        return [
-            ThresholdSpec(
-                metric=form.cleaned_data["metric"],
-                comparator=form.cleaned_data["comparator"],
-                value=form.cleaned_data["value"],
-                critical_value=form.cleaned_data.get("critical_value"),
-            )
-            for form in self._kept()
-        ]
-
-
-# absolute_max: a tampered TOTAL_FORMS is refused beyond this many rows; Django's default cap
-# (max_num + 1000) would build, validate and draw a thousand forms for one request.
-ThresholdFormSet = forms.formset_factory(
-    MetricThresholdForm,
-    formset=BaseThresholdFormSet,
-    extra=2,
-    can_delete=True,
-    max_num=20,
-    absolute_max=20,
-)
-
-
-def plan_details(form: TestingPlanForm, formset: BaseThresholdFormSet) -> PlanDetails:
-    data = form.cleaned_data
-    return PlanDetails(
-        environment=data["environment"],
-        starts_on=data["starts_on"],
-        ends_on=data["ends_on"],
-        cadence_days=data["cadence_days"],
-        nhs_sites=data["nhs_sites"],
-        suspend_on_critical_breach=data["suspend_on_critical_breach"],
-        notes=data["notes"],
-        thresholds=formset.thresholds(),
-    )
-
-
 class ConflictForm(forms.Form):
     organisation = forms.ModelChoiceField(
         label="Organisation",
@@ -513,12 +408,23 @@ class NoteForm(forms.Form):
         label="Internal note",
         widget=forms.Textarea(attrs={"rows": 3}),
         help_text="Only reviewers see internal notes; the manufacturer never does.",
+        error_messages={"required": "Write the note before adding it."},
     )
+
+    def __init__(self, *args, **kwargs):
+        # Prefixed, as the message form on the same page has a "body" too: each label must
+        # point at its own field.
+        super().__init__(*args, prefix="note", **kwargs)
 
 
 class MessageForm(forms.Form):
     body = forms.CharField(
         label="Message to the manufacturer",
         widget=forms.Textarea(attrs={"rows": 3}),
-        help_text="The manufacturer's team sees this on their case page.",
+        max_length=5000,
+        help_text="The manufacturer's team sees this on their case page and is told it is there.",
+        error_messages={"required": "Write a message before sending."},
     )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, prefix="message", **kwargs)

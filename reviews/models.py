@@ -208,6 +208,14 @@ class Comparator(models.TextChoices):
 
 
 class TestingPlan(models.Model):
+    """The testing plan in force: the terms of the latest version both sides agreed.
+
+    It is written only when a version is agreed by the manufacturer (reviews.plans), so an
+    amendment cannot change what the checkpoint sweep schedules or what reports are
+    evaluated against before both sides agree it. Every version, agreed or not, is a
+    PlanVersion.
+    """
+
     application = models.OneToOneField(
         "devices.Application", on_delete=models.PROTECT, related_name="testing_plan"
     )
@@ -226,6 +234,8 @@ class TestingPlan(models.Model):
     drafted_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
     )
+    # Who completed the agreement of the version in force (the manufacturer, whose agreement
+    # comes second), and when it took effect.
     agreed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.PROTECT,
@@ -234,6 +244,9 @@ class TestingPlan(models.Model):
         related_name="+",
     )
     agreed_at = models.DateTimeField(null=True, blank=True)
+    version = models.PositiveSmallIntegerField(
+        default=1, help_text="The number of the plan version in force."
+    )
 
     class Meta:
         constraints = [
@@ -266,6 +279,151 @@ class MetricThreshold(models.Model):
         ordering = ["metric"]
         constraints = [
             models.UniqueConstraint(fields=["plan", "metric"], name="threshold_one_per_metric")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_metric_display()} {self.get_comparator_display()} {self.value}"
+
+
+class PlanVersionQuerySet(models.QuerySet):
+    def open(self):
+        """The version being drafted, sent or returned: agreed by neither side yet, or by the
+        reviewer only. There is at most one per case."""
+        return self.filter(manufacturer_agreed_at__isnull=True, withdrawn_at__isnull=True)
+
+
+class PlanVersionStatus(models.TextChoices):
+    DRAFT = "draft", "Draft"
+    RETURNED = "returned", "Returned with comments"
+    WITH_MANUFACTURER = "with_manufacturer", "Waiting for the manufacturer's agreement"
+    IN_FORCE = "in_force", "Agreed, in force"
+    SUPERSEDED = "superseded", "Agreed, since amended"
+    WITHDRAWN = "withdrawn", "Withdrawn"
+
+    @property
+    def badge(self) -> str:
+        return {
+            "draft": "secondary",
+            "returned": "warning",
+            "with_manufacturer": "info",
+            "in_force": "success",
+            "superseded": "light",
+            "withdrawn": "light",
+        }[self]
+
+
+class PlanVersion(models.Model):
+    """One version of a case's testing plan: number 1 is the plan first agreed, each later one
+    an amendment. A version takes effect only when the reviewer and then the manufacturer have
+    agreed it (who and when are kept here and in the audit trail); it is then copied onto the
+    TestingPlan in force and never changes again."""
+
+    application = models.ForeignKey(
+        "devices.Application", on_delete=models.PROTECT, related_name="plan_versions"
+    )
+    number = models.PositiveSmallIntegerField()
+    environment = models.CharField(max_length=20, choices=SandboxEnvironment.choices)
+    starts_on = models.DateField()
+    ends_on = models.DateField()
+    cadence_days = models.PositiveSmallIntegerField(help_text="Days between checkpoints.")
+    nhs_sites = models.TextField("NHS sites", blank=True)
+    suspend_on_critical_breach = models.BooleanField(default=True)
+    notes = models.TextField(blank=True)
+    drafted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    drafted_at = models.DateTimeField(default=timezone.now)
+    # Goes up with every revision of a draft, so an agreement given to what one page showed
+    # cannot land on terms revised since.
+    revision = models.PositiveIntegerField(default=1)
+    reviewer_agreed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    reviewer_agreed_at = models.DateTimeField(null=True, blank=True)
+    manufacturer_agreed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    manufacturer_agreed_at = models.DateTimeField(null=True, blank=True)
+    # The latest return, kept here for the page; every return is also in the audit trail.
+    returned_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    returned_at = models.DateTimeField(null=True, blank=True)
+    return_comments = models.TextField(blank=True)
+    withdrawn_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    withdrawn_at = models.DateTimeField(null=True, blank=True)
+
+    objects = PlanVersionQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["application", "number"]
+        constraints = [
+            models.UniqueConstraint(fields=["application", "number"], name="plan_version_unique"),
+            models.UniqueConstraint(
+                fields=["application"],
+                condition=Q(manufacturer_agreed_at__isnull=True, withdrawn_at__isnull=True),
+                name="plan_version_one_open",
+            ),
+            models.CheckConstraint(
+                condition=Q(ends_on__gt=models.F("starts_on")), name="plan_version_ends_after_start"
+            ),
+            models.CheckConstraint(
+                condition=Q(cadence_days__gte=1), name="plan_version_cadence_positive"
+            ),
+            # The manufacturer agrees what the regulator has agreed, never before.
+            models.CheckConstraint(
+                condition=Q(manufacturer_agreed_at__isnull=True)
+                | Q(reviewer_agreed_at__isnull=False),
+                name="plan_version_reviewer_agrees_first",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.application} testing plan, {self.label}"
+
+    @property
+    def label(self) -> str:
+        if self.number == 1:
+            return "version 1 (the plan)"
+        return f"version {self.number} (amendment {self.number - 1})"
+
+    @property
+    def is_amendment(self) -> bool:
+        return self.number > 1
+
+    def status(self, in_force_number: int | None) -> PlanVersionStatus:
+        if self.withdrawn_at is not None:
+            return PlanVersionStatus.WITHDRAWN
+        if self.manufacturer_agreed_at is not None:
+            if self.number == in_force_number:
+                return PlanVersionStatus.IN_FORCE
+            return PlanVersionStatus.SUPERSEDED
+        if self.reviewer_agreed_at is not None:
+            return PlanVersionStatus.WITH_MANUFACTURER
+        if self.returned_at is not None:
+            return PlanVersionStatus.RETURNED
+        return PlanVersionStatus.DRAFT
+
+
+class PlanVersionThreshold(models.Model):
+    """A metric threshold as one plan version states it."""
+
+    version = models.ForeignKey(PlanVersion, on_delete=models.CASCADE, related_name="thresholds")
+    metric = models.CharField(max_length=30, choices=Metric.choices)
+    comparator = models.CharField(
+        max_length=3, choices=Comparator.choices, default=Comparator.AT_LEAST
+    )
+    value = models.DecimalField(max_digits=6, decimal_places=4)
+    critical_value = models.DecimalField(max_digits=6, decimal_places=4, null=True, blank=True)
+
+    class Meta:
+        ordering = ["metric"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["version", "metric"], name="plan_version_threshold_one_per_metric"
+            )
         ]
 
     def __str__(self) -> str:
@@ -479,8 +637,14 @@ class SafetySignal(models.Model):
     shared_at = models.DateTimeField(
         null=True, blank=True, help_text="When it was shared with partner regulators."
     )
-    # Outbox for the reviewer's email: empty until they have been told about the signal.
-    notified_at = models.DateTimeField(null=True, blank=True)
+    # A signal is closed only with a written resolution; reopening it clears these (every
+    # change of status stays in the audit trail, AuditEntry).
+    resolution_findings = models.TextField("what was found", blank=True)
+    resolution_actions = models.TextField("what was done", blank=True)
+    closed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    closed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-raised_at"]
@@ -499,6 +663,10 @@ class SafetySignal(models.Model):
     @property
     def severity_enum(self) -> SignalSeverity:
         return SignalSeverity(self.severity)
+
+    @property
+    def is_open(self) -> bool:
+        return self.status != SignalStatus.CLOSED
 
 
 class PartnerRegulator(models.Model):
@@ -578,6 +746,74 @@ class IncomingAlert(models.Model):
     @property
     def severity_enum(self) -> SignalSeverity:
         return SignalSeverity(self.severity)
+
+
+# --- The audit trail of decisions that are not state changes ---------------------------------
+
+
+class AuditAction(models.TextChoices):
+    PLAN_DRAFTED = "plan_drafted", "Testing plan drafted"
+    PLAN_REVISED = "plan_revised", "Testing plan revised"
+    PLAN_SENT = "plan_sent", "Testing plan agreed by the regulator and sent"
+    PLAN_AGREED = "plan_agreed", "Testing plan agreed by the manufacturer"
+    PLAN_RETURNED = "plan_returned", "Testing plan returned with comments"
+    PLAN_WITHDRAWN = "plan_withdrawn", "Testing plan amendment withdrawn"
+    SIGNAL_STATUS = "signal_status", "Safety signal status changed"
+    SIGNAL_CLOSED = "signal_closed", "Safety signal closed"
+    SIGNAL_REOPENED = "signal_reopened", "Safety signal reopened"
+
+
+class AuditQuerySet(models.QuerySet):
+    def update(self, **kwargs):
+        raise PermissionError("The audit trail is append-only.")
+
+    def delete(self):
+        raise PermissionError("The audit trail is append-only.")
+
+
+class AuditEntry(models.Model):
+    """Who did what, when and why, for the decisions on a case that do not change its state:
+    each side's agreement to a testing plan version, a return with comments, a safety signal
+    investigated, closed with its resolution, or reopened. Never edited or deleted (state
+    changes have their own trail, devices.ApplicationEvent)."""
+
+    application = models.ForeignKey(
+        "devices.Application", on_delete=models.PROTECT, related_name="audit_entries"
+    )
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    action = models.CharField(max_length=20, choices=AuditAction.choices)
+    summary = models.CharField(max_length=300)
+    detail = models.TextField(blank=True)
+    plan_version = models.ForeignKey(
+        PlanVersion, on_delete=models.PROTECT, null=True, blank=True, related_name="audit_entries"
+    )
+    signal = models.ForeignKey(
+        SafetySignal, on_delete=models.PROTECT, null=True, blank=True, related_name="audit_entries"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    objects = AuditQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+        verbose_name_plural = "audit entries"
+
+    def __str__(self) -> str:
+        return f"{self.application}: {self.summary}"
+
+    def save(self, *args, **kwargs) -> None:
+        if not self._state.adding:
+            raise PermissionError("The audit trail is append-only.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise PermissionError("The audit trail is append-only.")
+
+    @property
+    def actor_label(self) -> str:
+        return str(self.actor) if self.actor_id else "Airlock (automatically)"
 
 
 # --- Records of what scheduled jobs have sent -------------------------------------------------

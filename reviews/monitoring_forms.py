@@ -14,4 +14,29 @@ class SafetySignalForm(forms.ModelForm):
 
 
 class SignalStatusForm(forms.Form):
+    """Investigating, closing (with a written resolution) or reopening a signal."""
+
     status = forms.ChoiceField(label="Status", choices=SignalStatus.choices)
+    findings = forms.CharField(
+        label="What was found",
+        required=False,
+        max_length=10_000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="Needed to close the signal: what the investigation found.",
+    )
+    actions = forms.CharField(
+        label="What was done",
+        required=False,
+        max_length=10_000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="Needed to close the signal: what was done about it, and by whom.",
+    )
+
+    def clean(self):
+        data = super().clean()
+        if data.get("status") == SignalStatus.CLOSED:
+            if not data.get("findings", "").strip():
+                self.add_error("findings", "Say what was found before closing the signal.")
+            if not data.get("actions", "").strip():
+                self.add_error("actions", "Say what was done before closing the signal.")
+        return data

@@ -5,7 +5,6 @@ import hashlib
 import re
 from dataclasses import dataclass, replace
 from datetime import date
-from decimal import Decimal, InvalidOperation
 
 from django.core.cache import cache
 from django.db import connection, models
@@ -23,8 +22,6 @@ from devices.models import (
 )
 from devices.selectors import applications_for
 from reviews.models import (
-    Checkpoint,
-    Comparator,
     ConflictOfInterest,
     Decision,
     DecisionKind,
@@ -38,6 +35,8 @@ from reviews.models import (
     ScreeningOutcome,
     TestingPlan,
 )
+from reviews.plan_terms import plan_history
+from reviews.safety import SafetyRecord, safety_record
 
 S = ApplicationState
 QUEUE_STATES = [state for state in S if state != S.DRAFT]
@@ -371,49 +370,13 @@ def decisions_of(application: Application) -> list[Decision]:
 
 
 @dataclass(frozen=True)
-class MetricResult:
-    threshold: MetricThreshold
-    observed: Decimal | None
-
-    @property
-    def met(self) -> bool | None:
-        if self.observed is None:
-            return None
-        if self.threshold.comparator == Comparator.AT_LEAST:
-            return self.observed >= self.threshold.value
-        return self.observed <= self.threshold.value
-
-    @property
-    def critical(self) -> bool:
-        critical = self.threshold.critical_value
-        if self.observed is None or critical is None:
-            return False
-        if self.threshold.comparator == Comparator.AT_LEAST:
-            return self.observed < critical
-        return self.observed > critical
-
-
-@dataclass(frozen=True)
-class CheckpointResult:
-    checkpoint: Checkpoint
-    report: object | None
-    metrics: list[MetricResult]
-
-
-def _observed(metrics: dict, metric: str) -> Decimal | None:
-    try:
-        return Decimal(str(metrics[metric]))
-    except (KeyError, InvalidOperation, TypeError):
-        return None
-
-
-@dataclass(frozen=True)
 class ExitReport:
     application: Application
     screening: list[CriterionRow]
     plan: TestingPlan | None
+    plan_versions: list
     thresholds: list[MetricThreshold]
-    checkpoints: list[CheckpointResult]
+    safety: SafetyRecord
     gmlp: list[PrincipleRow]
     decisions: list[Decision]
     screening_met: int
@@ -423,30 +386,26 @@ class ExitReport:
     def is_final(self) -> bool:
         return self.application.state_enum.is_final
 
+    @property
+    def checkpoints(self) -> list:
+        return self.safety.checkpoints
+
 
 def exit_report(application: Application) -> ExitReport:
     """Everything the exit report states, from the records the review produced."""
     plan = testing_plan_of(application)
-    thresholds = list(plan.thresholds.all()) if plan else []
-    checkpoints = []
-    for checkpoint in Checkpoint.objects.filter(application=application).select_related("report"):
-        report = getattr(checkpoint, "report", None)
-        values = report.metrics if report and isinstance(report.metrics, dict) else {}
-        checkpoints.append(
-            CheckpointResult(
-                checkpoint=checkpoint,
-                report=report,
-                metrics=[MetricResult(t, _observed(values, t.metric)) for t in thresholds],
-            )
-        )
+    safety = safety_record(application)
     screening = screening_rows(application)
     gmlp = gmlp_rows(application)
     return ExitReport(
         application=application,
         screening=screening,
         plan=plan,
-        thresholds=thresholds,
-        checkpoints=checkpoints,
+        plan_versions=[
+            row for row in plan_history(application) if row.version.manufacturer_agreed_at
+        ],
+        thresholds=safety.thresholds,
+        safety=safety,
         gmlp=gmlp,
         decisions=decisions_of(application),
         screening_met=sum(

@@ -1,4 +1,5 @@
-"""Every operation a reviewer performs on a case.
+"""Every operation a reviewer performs on a case, but the evidence review and its decisions
+(reviews.decisions) and the testing plan (reviews.plans).
 
 State changes go through `devices.services.transition_locked` while the service holds the
 application's row lock, so the rules, the audit row and the notifications stay in one place.
@@ -9,7 +10,6 @@ Refusals raise `TransitionRefused` (the case is not in a state that allows it) o
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
-from decimal import Decimal
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -25,53 +25,42 @@ from devices.services import (
 from reviews.models import (
     Assignment,
     Cohort,
-    Comparator,
     ConflictOfInterest,
     Decision,
     DecisionKind,
     EligibilityCriterion,
-    EvidenceAssessment,
-    GmlpPrinciple,
     InformationRequest,
     InternalNote,
-    Metric,
-    MetricThreshold,
     ScreeningAssessment,
-    TestingPlan,
 )
 
 S = ApplicationState
 
-# Metrics that are proportions: a threshold outside 0-1 is a typing mistake.
-PROPORTION_METRICS = frozenset(Metric) - {Metric.CALIBRATION_SLOPE}
-# The plan can change until testing ends; after that it is the record of what was tested.
-PLAN_EDITABLE_STATES = frozenset({S.ACCEPTED, S.IN_CONTROLLED_TESTING, S.SUSPENDED})
+
+def state_label(application: Application) -> str:
+    return application.state_enum.in_words
 
 
-def _state_label(application: Application) -> str:
-    return application.state_enum.label.lower()
-
-
-def _require_reviewer(application: Application, actor: User) -> None:
+def require_reviewer(application: Application, actor: User) -> None:
     if not REVIEWER(application, actor):
         raise PermissionError(REVIEWER.refusal(application, actor))
 
 
-def _require_state(application: Application, states: set[str], doing: str) -> None:
+def require_state(application: Application, states: set[str], doing: str) -> None:
     if application.state not in states:
-        allowed = " or ".join(sorted(S(state).label.lower() for state in states))
+        allowed = " or ".join(sorted(S(state).in_words for state in states))
         raise TransitionRefused(
             f"You can {doing} only while an application is {allowed}; this one is "
-            f"{_state_label(application)}."
+            f"{state_label(application)}."
         )
 
 
-def _locked_for_reviewer(
+def locked_for_reviewer(
     application_id: int, actor: User, expected_state: str | None
 ) -> Application:
     application = lock_application(application_id)
     check_fresh(application, expected_state)
-    _require_reviewer(application, actor)
+    require_reviewer(application, actor)
     return application
 
 
@@ -99,8 +88,8 @@ def screening_assess(
     assessment per criterion.
     """
     with transaction.atomic():
-        application = _locked_for_reviewer(application_id, actor, expected_state)
-        _require_state(application, {S.SCREENING}, "assess eligibility")
+        application = locked_for_reviewer(application_id, actor, expected_state)
+        require_state(application, {S.SCREENING}, "assess eligibility")
         active = set(
             EligibilityCriterion.objects.filter(is_active=True).values_list("pk", flat=True)
         )
@@ -150,7 +139,7 @@ def application_accept(
     if not rationale.strip():
         raise TransitionRefused("Give the rationale for accepting: it goes on the case record.")
     with transaction.atomic():
-        application = _locked_for_reviewer(application_id, actor, expected_state)
+        application = locked_for_reviewer(application_id, actor, expected_state)
         cohort = Cohort.objects.select_for_update().get(pk=cohort.pk)
         refusal = cohort_refusal(cohort)
         if refusal:
@@ -226,308 +215,6 @@ def information_request_create(
         )
 
 
-# --- Testing plan ----------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class ThresholdSpec:
-    metric: str
-    comparator: str
-    value: Decimal
-    critical_value: Decimal | None = None
-
-
-def threshold_problem(
-    *, metric: str, comparator: str, value: Decimal, critical_value: Decimal | None
-) -> tuple[str, str] | None:
-    """What is wrong with one metric threshold: (the field at fault, why), or None."""
-    label = Metric(metric).label
-    if metric in PROPORTION_METRICS and not Decimal(0) <= value <= Decimal(1):
-        return "value", f"{label} is a proportion: give a value between 0 and 1."
-    if critical_value is None:
-        return None
-    if metric in PROPORTION_METRICS and not Decimal(0) <= critical_value <= Decimal(1):
-        return "critical_value", f"{label} is a proportion: give a value between 0 and 1."
-    if comparator == Comparator.AT_LEAST and critical_value >= value:
-        return (
-            "critical_value",
-            "The threshold is a minimum, so the critical value must be below it.",
-        )
-    if comparator == Comparator.AT_MOST and critical_value <= value:
-        return (
-            "critical_value",
-            "The threshold is a maximum, so the critical value must be above it.",
-        )
-    return None
-
-
-@dataclass(frozen=True)
-class PlanDetails:
-    environment: str
-    starts_on: date
-    ends_on: date
-    cadence_days: int
-    nhs_sites: str = ""
-    suspend_on_critical_breach: bool = True
-    notes: str = ""
-    thresholds: Sequence[ThresholdSpec] = field(default_factory=tuple)
-
-
-def _plan_problem(details: PlanDetails) -> str | None:
-    if details.ends_on <= details.starts_on:
-        return "Testing must end after it starts."
-    if details.cadence_days < 1:
-        return "Checkpoints need at least one day between them."
-    if not details.thresholds:
-        return "Set at least one metric threshold."
-    metrics = [spec.metric for spec in details.thresholds]
-    if len(metrics) != len(set(metrics)):
-        return "Set each metric's threshold once."
-    for spec in details.thresholds:
-        problem = threshold_problem(
-            metric=spec.metric,
-            comparator=spec.comparator,
-            value=spec.value,
-            critical_value=spec.critical_value,
-        )
-        if problem:
-            return f"{Metric(spec.metric).label}: {problem[1]}"
-    return None
-
-
-def testing_plan_save(
-    *,
-    application_id: int,
-    actor: User,
-    details: PlanDetails,
-    expected_state: str | None = None,  # noqa: PT028 (a service, not a test)
-) -> TestingPlan:
-    """Draft or change the testing plan and replace its metric thresholds.
-
-    Steps: lock; refuse unless the case is accepted or in testing and the actor is an
-    unconflicted reviewer; check the plan; save it and its thresholds. Before testing begins a
-    change un-agrees the plan, so what is tested is always what was agreed. During testing a
-    change applies at once, so it is recorded as agreed by whoever made it.
-    """
-    problem = _plan_problem(details)
-    if problem:
-        raise TransitionRefused(problem)
-    with transaction.atomic():
-        application = _locked_for_reviewer(application_id, actor, expected_state)
-        _require_state(application, set(PLAN_EDITABLE_STATES), "change the testing plan")
-        plan = TestingPlan.objects.filter(application=application).first() or TestingPlan(
-            application=application, drafted_by=actor
-        )
-        for name in (
-            "environment",
-            "starts_on",
-            "ends_on",
-            "cadence_days",
-            "nhs_sites",
-            "suspend_on_critical_breach",
-            "notes",
-        ):
-            setattr(plan, name, getattr(details, name))
-        if application.state == S.ACCEPTED:
-            plan.agreed_by, plan.agreed_at = None, None
-        else:
-            plan.agreed_by, plan.agreed_at = actor, timezone.now()
-        plan.save()
-        plan.thresholds.all().delete()
-        MetricThreshold.objects.bulk_create(
-            MetricThreshold(
-                plan=plan,
-                metric=spec.metric,
-                comparator=spec.comparator,
-                value=spec.value,
-                critical_value=spec.critical_value,
-            )
-            for spec in details.thresholds
-        )
-    return plan
-
-
-def testing_plan_agree(
-    *,
-    application_id: int,
-    actor: User,
-    expected_state: str | None = None,  # noqa: PT028 (a service, not a test)
-) -> TestingPlan:
-    """Agree the drafted plan so controlled testing can begin."""
-    with transaction.atomic():
-        application = _locked_for_reviewer(application_id, actor, expected_state)
-        _require_state(application, {S.ACCEPTED}, "agree a testing plan")
-        plan = TestingPlan.objects.filter(application=application).first()
-        if plan is None:
-            raise TransitionRefused("Draft the testing plan first.")
-        if plan.agreed_at is not None:
-            agreed_on = timezone.localtime(plan.agreed_at)
-            raise TransitionRefused(f"{plan.agreed_by} agreed this plan on {agreed_on:%-d %B %Y}.")
-        if not plan.thresholds.exists():
-            raise TransitionRefused("Set at least one metric threshold first.")
-        plan.agreed_by, plan.agreed_at = actor, timezone.now()
-        plan.save(update_fields=["agreed_by", "agreed_at"])
-    return plan
-
-
-# --- Evidence review and decisions -----------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class PrincipleRating:
-    principle: int
-    rating: str
-    comment: str
-
-
-def evidence_assess(
-    *,
-    application_id: int,
-    actor: User,
-    ratings: Sequence[PrincipleRating],
-    expected_state: str | None = None,
-) -> int:
-    """Record (or revise) the actor's rating of GMLP principles; return how many."""
-    with transaction.atomic():
-        application = _locked_for_reviewer(application_id, actor, expected_state)
-        _require_state(application, {S.EVIDENCE_REVIEW}, "assess the evidence")
-        for item in ratings:
-            if item.principle not in GmlpPrinciple.values:
-                raise TransitionRefused("There are ten GMLP principles, numbered 1 to 10.")
-            if not item.comment.strip():
-                raise TransitionRefused("Every rating needs a comment.")
-        now = timezone.now()
-        for item in ratings:
-            EvidenceAssessment.objects.update_or_create(
-                application=application,
-                principle=item.principle,
-                defaults={
-                    "rating": item.rating,
-                    "comment": item.comment.strip(),
-                    "assessor": actor,
-                    "assessed_at": now,
-                },
-            )
-    return len(ratings)
-
-
-def _gmlp_unassessed(application: Application) -> int:
-    return len(GmlpPrinciple) - application.evidence_assessments.count()
-
-
-def _withdraw_pending_clearance(application: Application) -> None:
-    Decision.objects.filter(
-        application=application,
-        kind=DecisionKind.CLEAR,
-        countersigned_at__isnull=True,
-        withdrawn_at__isnull=True,
-    ).update(withdrawn_at=timezone.now())
-
-
-DECIDABLE = (DecisionKind.CLEAR, DecisionKind.NOT_CLEAR, DecisionKind.EXTEND_TESTING)
-
-
-def decision_record(
-    *,
-    application_id: int,
-    actor: User,
-    kind: str,
-    rationale: str,
-    expected_state: str | None = None,
-) -> Decision:
-    """Decide an evidence review: propose clearance, do not clear, or extend testing.
-
-    A clearance is only proposed here: it takes effect when another lead reviewer
-    countersigns it (`clearance_countersign`). "Do not clear" and "extend testing" take effect
-    at once and set aside any clearance still waiting for a countersignature.
-    """
-    if kind not in DECIDABLE:
-        raise TransitionRefused("Choose clear, do not clear, or extend testing.")
-    if not rationale.strip():
-        raise TransitionRefused("Give the rationale for the decision: it goes on the case record.")
-    with transaction.atomic():
-        application = lock_application(application_id)
-        if kind == DecisionKind.CLEAR:
-            check_fresh(application, expected_state)
-            _require_reviewer(application, actor)
-            _require_state(application, {S.EVIDENCE_REVIEW}, "propose clearance")
-            if application.pending_clearance() is not None:
-                raise TransitionRefused(
-                    "A clearance is already waiting for a countersignature; withdraw it first."
-                )
-            unassessed = _gmlp_unassessed(application)
-            if unassessed:
-                raise TransitionRefused(
-                    f"Assess all ten GMLP principles before proposing clearance "
-                    f"({unassessed} still to assess)."
-                )
-        else:
-            transition_locked(
-                application,
-                action=kind,
-                actor=actor,
-                reason=rationale,
-                expected_state=expected_state,
-            )
-            _withdraw_pending_clearance(application)
-        return Decision.objects.create(
-            application=application, kind=kind, rationale=rationale.strip(), decided_by=actor
-        )
-
-
-def clearance_countersign(
-    *, application_id: int, actor: User, expected_state: str | None = None
-) -> Decision:
-    """Countersign a proposed clearance: the case is cleared.
-
-    Four eyes: the "clear" transition refuses anyone but a lead reviewer who did not propose
-    it, and the database refuses a decision countersigned by its own decider.
-    """
-    with transaction.atomic():
-        application = lock_application(application_id)
-        decision = application.pending_clearance()
-        reason = (
-            f"{decision.rationale}\n\nProposed by {decision.decided_by}, countersigned by {actor}."
-            if decision
-            else ""
-        )
-        transition_locked(
-            application, action="clear", actor=actor, reason=reason, expected_state=expected_state
-        )
-        decision.countersigned_by = actor
-        decision.countersigned_at = timezone.now()
-        decision.save(update_fields=["countersigned_by", "countersigned_at"])
-    return decision
-
-
-def clearance_withdraw(
-    *, application_id: int, actor: User, reason: str, expected_state: str | None = None
-) -> Decision:
-    """Set aside a proposed clearance before it is countersigned (the proposer or a lead).
-
-    The reason is kept as an internal note, so the record shows why.
-    """
-    if not reason.strip():
-        raise TransitionRefused("Say why the clearance is withdrawn.")
-    with transaction.atomic():
-        application = _locked_for_reviewer(application_id, actor, expected_state)
-        decision = application.pending_clearance()
-        if decision is None:
-            raise TransitionRefused("There is no clearance waiting for a countersignature.")
-        if decision.decided_by_id != actor.pk and not actor.has_perm("airlock.lead_review"):
-            raise PermissionError(
-                "Only the reviewer who proposed the clearance or a lead reviewer can withdraw it."
-            )
-        decision.withdrawn_at = timezone.now()
-        decision.save(update_fields=["withdrawn_at"])
-        InternalNote.objects.create(
-            application=application,
-            author=actor,
-            body=f"Withdrew the clearance proposed by {decision.decided_by}: {reason.strip()}",
-        )
-    return decision
-
-
 # --- Assignment and conflicts ----------------------------------------------------------------
 
 
@@ -546,7 +233,7 @@ def assignment_refusal(
     if application.state == S.DRAFT:
         return "This application has not been submitted yet."
     if application.state_enum.is_final:
-        return f"This application is {_state_label(application)}: it needs no reviewer now."
+        return f"This application is {state_label(application)}: it needs no reviewer now."
     if not reviewer.is_active or not reviewer.has_perm("airlock.access_review_workspace"):
         return f"{reviewer} is not a reviewer."
     if conflicted:
@@ -596,7 +283,7 @@ def application_assign(*, application_id: int, actor: User, reviewer: User) -> A
         raise PermissionError("Only a lead reviewer can assign cases to other reviewers.")
     with transaction.atomic():
         application = lock_application(application_id)
-        _require_reviewer(application, actor)
+        require_reviewer(application, actor)
         refusal = assignment_refusal(
             application,
             reviewer=reviewer,
@@ -702,5 +389,5 @@ def internal_note_add(*, application_id: int, actor: User, body: str) -> Interna
     if not body.strip():
         raise TransitionRefused("Write the note first.")
     application = Application.objects.select_related("organisation").get(pk=application_id)
-    _require_reviewer(application, actor)
+    require_reviewer(application, actor)
     return InternalNote.objects.create(application=application, author=actor, body=body.strip())

@@ -11,7 +11,7 @@ from celery import shared_task
 from django.db import OperationalError
 
 from reviews.models import DeliveryStatus
-from reviews.monitoring import checkpoints, clocks, digest, partners, reports, signals
+from reviews.monitoring import checkpoints, clocks, digest, partners, reports
 
 # Database hiccups (a locked SQLite file, a PostgreSQL failover) are worth retrying.
 RETRYABLE = (OperationalError, OSError)
@@ -38,24 +38,6 @@ def evaluate_checkpoint_report(report_id: int) -> int:
 def evaluate_pending_reports() -> int:
     """Sweep: reports whose evaluation never ran."""
     return reports.pending_reports_evaluate()
-
-
-@shared_task(
-    acks_late=True,
-    autoretry_for=RETRYABLE,
-    retry_backoff=True,
-    max_retries=5,
-    soft_time_limit=60,
-    time_limit=90,
-)
-def notify_safety_signal(signal_id: int) -> int:
-    return signals.safety_signal_notify(signal_id=signal_id)
-
-
-@shared_task(acks_late=True, soft_time_limit=300, time_limit=360)
-def notify_pending_signals() -> int:
-    """Sweep: signals whose reviewer email never went."""
-    return signals.pending_signals_notify()
 
 
 @shared_task(

@@ -9,6 +9,7 @@ from reviews.views import (
     plans,
     queue,
     screening,
+    testing,
 )
 
 app_name = "reviews"
@@ -35,11 +36,21 @@ urlpatterns = [
         name="information-request",
     ),
     path("applications/<int:pk>/testing-plan/", plans.testing_plan, name="testing-plan"),
-    path("applications/<int:pk>/testing-plan/agree/", plans.agree, name="testing-plan-agree"),
+    path("applications/<int:pk>/testing-plan/send/", plans.send, name="testing-plan-send"),
+    path(
+        "applications/<int:pk>/testing-plan/withdraw/",
+        plans.withdraw,
+        name="testing-plan-withdraw",
+    ),
     path(
         "applications/<int:pk>/evidence-review/",
         decisions.evidence_review,
         name="evidence-review",
+    ),
+    path(
+        "applications/<int:pk>/complete-testing/",
+        testing.complete_testing,
+        name="complete-testing",
     ),
     path("applications/<int:pk>/decision/", decisions.decision, name="decision"),
     path("applications/<int:pk>/countersign/", decisions.countersign, name="countersign"),

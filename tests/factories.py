@@ -33,6 +33,8 @@ from reviews.models import (
     InformationRequest,
     Metric,
     MetricThreshold,
+    PlanVersion,
+    PlanVersionThreshold,
     ScreeningAssessment,
     ScreeningOutcome,
     TestingPlan,
@@ -196,6 +198,23 @@ def make_application(state: str = ApplicationState.DRAFT, **kwargs) -> Applicati
         )
         MetricThreshold.objects.create(
             plan=plan, metric=Metric.SENSITIVITY, value="0.90", critical_value="0.80"
+        )
+        # The version both sides agreed, as reviews.plans would have recorded it.
+        version = PlanVersion.objects.create(
+            application=application,
+            number=1,
+            environment=plan.environment,
+            starts_on=plan.starts_on,
+            ends_on=plan.ends_on,
+            cadence_days=plan.cadence_days,
+            drafted_by=reviewer,
+            reviewer_agreed_by=reviewer,
+            reviewer_agreed_at=plan.agreed_at,
+            manufacturer_agreed_by=application.created_by,
+            manufacturer_agreed_at=plan.agreed_at,
+        )
+        PlanVersionThreshold.objects.create(
+            version=version, metric=Metric.SENSITIVITY, value="0.90", critical_value="0.80"
         )
     if state == ApplicationState.EVIDENCE_REVIEW:
         Decision.objects.create(

@@ -6,6 +6,7 @@ from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from devices import selectors, services
@@ -28,6 +29,9 @@ from devices.views.access import (
     posted_files,
 )
 from devices.views.evidence import upload_from_form
+from reviews.attention import manufacturer_attention
+from reviews.models import PlanVersion
+from reviews.selectors import exit_report
 
 
 @dataclass(frozen=True)
@@ -69,8 +73,8 @@ ACTION_URLS = {
 @require_GET
 @manufacturer_required
 def home(request: HttpRequest) -> HttpResponse:
-    """The manufacturer's landing page: their organisation, devices, cases, and what needs
-    them now (drafts to finish, information requests to answer)."""
+    """The manufacturer's landing page: their organisation, devices, cases, and everything
+    that needs them now (reviews.attention)."""
     applications = list(
         selectors.applications_for(request.user).select_related("device").order_by("-created_at")
     )
@@ -80,8 +84,7 @@ def home(request: HttpRequest) -> HttpResponse:
         {
             "organisation": member_organisation(request),
             "applications": applications,
-            "drafts": [a for a in applications if a.state == ApplicationState.DRAFT],
-            "open_requests": list(selectors.open_information_requests_for(request.user)),
+            "attention": manufacturer_attention(request.user),
             "devices": list(selectors.devices_for(request.user)),
         },
     )
@@ -141,7 +144,7 @@ def _draft_or_redirect(request: HttpRequest, pk: int) -> Application | HttpRespo
     if application.state != ApplicationState.DRAFT:
         messages.info(
             request,
-            f"{application.reference} is {application.state_enum.label.lower()}: only a draft "
+            f"{application.reference} is {application.state_enum.in_words}: only a draft "
             "can be edited.",
         )
         return redirect("devices:application-detail", application.pk)
@@ -221,10 +224,20 @@ def application_review(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "devices/application_review.html", context)
 
 
-@require_POST
+@require_http_methods(["GET", "POST"])
 @manufacturer_required
 def application_submit(request: HttpRequest, pk: int) -> HttpResponse:
+    """Submit in two steps: a page saying what submitting does and what cannot be undone,
+    whose button submits."""
     application = selectors.application_get(request.user, pk)
+    if request.method == "GET":
+        draft = _draft_or_redirect(request, pk)
+        if isinstance(draft, HttpResponse):
+            return draft
+        missing = services.refusal_reasons(application, "submit", request.user)
+        if missing:
+            return redirect("devices:application-review", application.pk)
+        return render(request, "devices/application_submit.html", {"application": application})
     try:
         services.application_transition(
             application_id=application.pk,
@@ -278,6 +291,12 @@ def _case_context(
         "case_messages": application.messages.select_related("author"),
         "message_form": message_form or MessageForm(),
         "state_explanation": selectors.STATE_EXPLANATIONS[application.state_enum],
+        "plan_waiting": PlanVersion.objects.filter(
+            application=application, reviewer_agreed_at__isnull=False
+        )
+        .open()
+        .select_related("reviewer_agreed_by")
+        .first(),
     }
 
 
@@ -374,13 +393,13 @@ def message_create(request: HttpRequest, pk: int) -> HttpResponse:
     """Post a message on the case. With htmx only the messages section is swapped."""
     application = selectors.application_get(request.user, pk)
     form = MessageForm(request.POST)
-    sent = form.is_valid()
-    if sent:
-        services.message_post(
+    sent = None
+    if form.is_valid():
+        sent = services.message_post(
             application=application, author=request.user, body=form.cleaned_data["body"]
         )
         if not is_htmx(request):
-            messages.success(request, "Message sent.")
+            messages.success(request, f"Message sent. {sent.told}")
             return redirect(f"{reverse('devices:application-detail', args=[pk])}#messages")
         form = MessageForm()
     if is_htmx(request):
@@ -398,4 +417,28 @@ def message_create(request: HttpRequest, pk: int) -> HttpResponse:
         request,
         "devices/application_detail.html",
         _case_context(request, application, message_form=form),
+    )
+
+
+@require_GET
+@manufacturer_required
+def application_exit_report(request: HttpRequest, pk: int) -> HttpResponse:
+    """The manufacturer's copy of the exit report, issued once the case is decided: the same
+    report the regulator prints (never the reviewers' internal notes, which it does not hold)."""
+    application = selectors.application_get(request.user, pk)
+    if not application.state_enum.is_final:
+        messages.info(
+            request,
+            f"The exit report is issued when the case is decided; {application.reference} is "
+            f"{application.state_enum.in_words}.",
+        )
+        return redirect("devices:application-detail", application.pk)
+    return render(
+        request,
+        "devices/exit_report.html",
+        {
+            "application": application,
+            "report": exit_report(application),
+            "generated_at": timezone.now(),
+        },
     )

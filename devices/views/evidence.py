@@ -58,7 +58,7 @@ def evidence_upload(request: HttpRequest, pk: int) -> HttpResponse:
     if application.state_enum.is_final:
         messages.error(
             request,
-            f"{application.reference} is {application.state_enum.label.lower()}: no more "
+            f"{application.reference} is {application.state_enum.in_words}: no more "
             "evidence can be added.",
         )
         return redirect("devices:application-detail", application.pk)

@@ -7,12 +7,13 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
-from devices.models import INCIDENT_REPORT_DAYS, ApplicationState
+from devices.models import INCIDENT_REPORT_DAYS, ApplicationState, CheckpointReport
 from devices.selectors import application_get
 from devices.services import TransitionRefused
 from devices.testing_forms import CheckpointReportForm, IncidentReportForm, add_service_errors
-from reviews.models import Checkpoint, CheckpointStatus, MetricThreshold, TestingPlan
+from reviews.models import Checkpoint, CheckpointStatus, MetricThreshold, PlanVersion, TestingPlan
 from reviews.monitoring import incidents, reports
+from reviews.safety import checkpoint_figures
 
 manufacturer_required = permission_required("devices.act_for_organisation", raise_exception=True)
 
@@ -29,21 +30,7 @@ def testing(request: HttpRequest, pk: int) -> HttpResponse:
         .prefetch_related("thresholds")
         .first()
     )
-    checkpoints = list(
-        Checkpoint.objects.filter(application=application)
-        .select_related("report")
-        .order_by("sequence")
-    )
     thresholds = list(plan.thresholds.all()) if plan else []
-    rows = []
-    for checkpoint in checkpoints:
-        report = getattr(checkpoint, "report", None)
-        figures = (
-            [(t.get_metric_display(), report.metrics.get(t.metric)) for t in thresholds]
-            if report
-            else []
-        )
-        rows.append({"checkpoint": checkpoint, "report": report, "figures": figures})
     return render(
         request,
         "devices/testing.html",
@@ -51,10 +38,17 @@ def testing(request: HttpRequest, pk: int) -> HttpResponse:
             "application": application,
             "plan": plan,
             "thresholds": thresholds,
-            "rows": rows,
+            # Each checkpoint with its figures, overall and per subgroup, against the plan:
+            # a breach shows as one, whatever else the report says.
+            "rows": checkpoint_figures(application, thresholds),
             "incidents": application.incidents.select_related("reported_by"),
             "can_report": application.state in reports.REPORTING_STATES,
             "can_report_incident": application.state in incidents.INCIDENT_STATES,
+            "plan_waiting": PlanVersion.objects.filter(
+                application=application, reviewer_agreed_at__isnull=False
+            )
+            .open()
+            .exists(),
             # Why testing stopped, so the manufacturer need not dig through the timeline.
             "suspension": (
                 application.events.filter(to_state=ApplicationState.SUSPENDED).last()
@@ -101,17 +95,60 @@ def checkpoint_report(request: HttpRequest, pk: int, sequence: int) -> HttpRespo
             messages.error(request, str(exc))
             return redirect("devices:testing", pk=application.pk)
         else:
-            messages.success(
-                request,
-                f"Checkpoint {sequence} report submitted. Your reviewer can see it now; "
-                "the figures are checked against the agreed thresholds.",
-            )
+            _report_outcome(request, application, sequence)
             return redirect("devices:testing", pk=application.pk)
     return render(
         request,
         "devices/checkpoint_report_form.html",
         {"application": application, "checkpoint": checkpoint, "form": form},
     )
+
+
+def _breach_words(signal) -> str:
+    """ "sensitivity 0.78 (critical)", or "sensitivity in a subgroup (medium)"."""
+    metric = signal.get_metric_display().lower()
+    severity = signal.get_severity_display().lower()
+    if signal.severity == "medium" or signal.observed_value is None:
+        return f"{metric} in a subgroup ({severity})"
+    return f"{metric} {signal.observed_value.normalize()} ({severity})"
+
+
+def _report_outcome(request: HttpRequest, application, sequence: int) -> None:
+    """Say what the figures showed: they were checked against the plan as the report was
+    saved, so a breach, and a suspension it caused, are known now."""
+    application.refresh_from_db(fields=["state"])
+    report = CheckpointReport.objects.get(
+        checkpoint__application=application, checkpoint__sequence=sequence
+    )
+    breached = list(report.signals.order_by("metric"))
+    if report.evaluated_at is None:
+        messages.success(
+            request,
+            f"Checkpoint {sequence} report submitted. Your reviewer can see it now; the figures "
+            "are being checked against the agreed thresholds.",
+        )
+        return
+    if not breached:
+        messages.success(
+            request,
+            f"Checkpoint {sequence} report submitted. Every figure meets the agreed thresholds; "
+            "your reviewer can see it now.",
+        )
+        return
+    what = "; ".join(_breach_words(signal) for signal in breached)
+    if application.state == ApplicationState.SUSPENDED:
+        messages.error(
+            request,
+            f"Checkpoint {sequence} report submitted. It breaches the agreed thresholds: "
+            f"{what}. Testing is suspended; your reviewer has been told and will say what is "
+            "needed to resume.",
+        )
+    else:
+        messages.warning(
+            request,
+            f"Checkpoint {sequence} report submitted. It breaches the agreed thresholds: "
+            f"{what}. Your reviewer has been told.",
+        )
 
 
 @login_required

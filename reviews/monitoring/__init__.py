@@ -6,7 +6,7 @@
 - `signals`: safety signals, from raising to sharing;
 - `partners`: the partner-regulator network (outbound webhook, feed payload, inbound alerts);
 - `clocks`: the review-clock sweep; `digest`: the weekly reviewer digest;
-- `recipients`: who hears about a case;
+- `checkpoint_notices`: the checkpoint sweep's notifications, one set-based insert per step;
 - `performance` and `dashboard`: reads for the monitoring pages.
 
 Scheduled jobs are set-based and safe to run twice. Missing rows are inserted by the database in
@@ -15,10 +15,10 @@ carrying the run's timestamp (or recorded as new notice rows), and email goes ou
 those rows, so a rerun finds nothing left to do. Stamps and sends share a transaction: a failed
 send rolls the stamps back and the next run tries again.
 
-Tasks started by a user's action (evaluating a report, telling a reviewer about a signal,
-delivering an alert) use a column on the row as their outbox; a sweep picks up any row a dead
-broker or a lost message left behind. Services queue those tasks by name (`airlock.queue`), so
-this package never imports `reviews.tasks`, which imports it.
+Tasks started by a user's action (evaluating a report, delivering an alert) use a column on the
+row as their outbox (emails to people use their own rows, notifications.Notification); a sweep
+picks up any row a dead broker or a lost message left behind. Services queue those tasks by name
+(`airlock.queue`), so this package never imports `reviews.tasks`, which imports it.
 """
 
 from datetime import timedelta

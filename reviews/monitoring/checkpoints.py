@@ -16,13 +16,13 @@ from airlock.emails import send_templated
 from devices.models import (
     Application,
 )
+from notifications.recipients import ReviewerDirectory, team_emails
 from reviews.models import (
     Checkpoint,
     CheckpointStatus,
     TestingPlan,
 )
-from reviews.monitoring import TESTING
-from reviews.monitoring.recipients import ReviewerDirectory, team_emails
+from reviews.monitoring import TESTING, checkpoint_notices
 
 logger = logging.getLogger(__name__)
 
@@ -51,38 +51,40 @@ class CheckpointSweepResult:
 
 
 # The missing checkpoints of every plan in testing, inserted by the database in one statement.
-# A recursive CTE numbers the checkpoints 1..n; each plan takes the numbers whose due date
-# (start + n x cadence) falls by its end and by the horizon, above its last existing sequence.
-# Only the date arithmetic differs between PostgreSQL and SQLite.
+# A recursive CTE numbers 1..n; each plan takes the numbers k whose due date falls by its end and
+# by the horizon: its last checkpoint's due date + k x cadence (its start, before the first),
+# numbered on from its last sequence. Counting on from the last checkpoint, rather than from the
+# start, keeps an agreed amendment to the cadence from scheduling checkpoints in the past: the
+# new cadence applies from the last checkpoint already scheduled. Only the date arithmetic
+# differs between PostgreSQL and SQLite.
 # (The CTE follows INSERT INTO so that Python's sqlite3 reports the inserted row count.)
 _CREATE_CHECKPOINTS_SQL = """
 INSERT INTO {checkpoint} ({application_id}, {sequence}, {due_on}, {status})
 WITH RECURSIVE numbers(k) AS (
     SELECT 1 UNION ALL SELECT k + 1 FROM numbers WHERE k < %(count)s
 )
-SELECT plan.{plan_application_id}, numbers.k, {due_date}, %(scheduled)s
+SELECT plan.{plan_application_id}, COALESCE(existing.last, 0) + numbers.k, {due_date},
+    %(scheduled)s
 FROM {plan} plan
 JOIN {application} app ON app.{id} = plan.{plan_application_id}
-JOIN numbers ON numbers.k * plan.{cadence} <= {days_to_last}
 LEFT JOIN (
-    SELECT {application_id} AS application_id, MAX({sequence}) AS last
+    SELECT {application_id} AS application_id, MAX({sequence}) AS last, MAX({due_on}) AS last_due
     FROM {checkpoint} GROUP BY {application_id}
 ) existing ON existing.application_id = plan.{plan_application_id}
+JOIN numbers ON numbers.k * plan.{cadence} <= {days_to_last}
 WHERE app.{state} = %(testing)s
   AND plan.{agreed_at} IS NOT NULL
-  AND numbers.k > COALESCE(existing.last, 0)
 ON CONFLICT DO NOTHING
 """
+_BASE = "COALESCE(existing.last_due, plan.{starts_on})"
 _DATE_ARITHMETIC = {
     "postgresql": {
-        "due_date": "plan.{starts_on} + numbers.k * plan.{cadence}",
-        "days_to_last": "(LEAST(plan.{ends_on}, %(horizon)s) - plan.{starts_on})",
+        "due_date": f"{_BASE} + numbers.k * plan.{{cadence}}",
+        "days_to_last": f"(LEAST(plan.{{ends_on}}, %(horizon)s) - {_BASE})",
     },
     "sqlite": {
-        "due_date": "date(plan.{starts_on}, '+' || (numbers.k * plan.{cadence}) || ' days')",
-        "days_to_last": (
-            "(julianday(MIN(plan.{ends_on}, %(horizon)s)) - julianday(plan.{starts_on}))"
-        ),
+        "due_date": f"date({_BASE}, '+' || (numbers.k * plan.{{cadence}}) || ' days')",
+        "days_to_last": f"(julianday(MIN(plan.{{ends_on}}, %(horizon)s)) - julianday({_BASE}))",
     },
 }
 
@@ -149,8 +151,9 @@ def _stamp_and_notify(
     candidates: QuerySet[Checkpoint], updates, notifications: Mapping[str, object]
 ) -> dict[str, int]:
     """Stamp every candidate with this run's timestamp in one UPDATE (`updates(now)` gives the
-    columns), then, per stamped column, notify about exactly the rows carrying that timestamp.
-    A rerun's candidates no longer include them. Returns how many rows each column stamped."""
+    columns), then, per stamped column, notify about exactly the rows carrying that timestamp:
+    the emails, and a notice per person in their notification centre. A rerun's candidates no
+    longer include them. Returns how many rows each column stamped."""
     now = timezone.now()
     counts = dict.fromkeys(notifications, 0)
     with transaction.atomic():
@@ -166,6 +169,7 @@ def _stamp_and_notify(
             ]
             if rows:
                 notify(rows)
+                checkpoint_notices.record(field, now)
             counts[field] = len(rows)
     return counts
 

@@ -12,11 +12,11 @@ from devices.models import (
     FINAL_STATES,
     Application,
 )
+from notifications.recipients import ReviewerDirectory
 from reviews.models import (
     ClockNotice,
     ClockNoticeKind,
 )
-from reviews.monitoring.recipients import ReviewerDirectory
 
 logger = logging.getLogger(__name__)
 

@@ -7,7 +7,6 @@ from django.db import transaction
 from django.utils import timezone
 
 from airlock.models import User
-from airlock.queue import enqueue_on_commit
 from devices.models import (
     INCIDENT_REPORT_DAYS,
     ApplicationState,
@@ -22,6 +21,7 @@ from reviews.models import (
     SignalSource,
 )
 from reviews.monitoring import TESTING
+from reviews.monitoring.signals import signal_notify
 
 INCIDENT_SIGNAL_SEVERITY = {
     IncidentSeverity.PUBLIC_HEALTH_THREAT: SignalSeverity.CRITICAL,
@@ -65,7 +65,7 @@ def incident_report_submit(
         if application.state not in INCIDENT_STATES:
             raise TransitionRefused(
                 "Incident reports are taken once controlled testing has begun; this "
-                f"application is {application.state_enum.label.lower()}."
+                f"application is {application.state_enum.in_words}."
             )
         incident = IncidentReport.objects.create(
             application=application,
@@ -92,5 +92,5 @@ def incident_report_submit(
             description=f"{incident.description}\n\n{timing}",
         )
 
-        enqueue_on_commit("reviews.tasks.notify_safety_signal", signal.pk)
+        signal_notify(signal)
     return incident

@@ -1,5 +1,6 @@
 """Checkpoint reports: the manufacturer's figures, checked and evaluated against the plan."""
 
+import logging
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -29,12 +30,25 @@ from reviews.models import (
     TestingPlan,
 )
 from reviews.monitoring import SWEEP_BATCH, SWEEP_GRACE, TESTING
+from reviews.monitoring.signals import signal_notify
+
+logger = logging.getLogger(__name__)
 
 # Metric values are proportions, except the calibration slope (ideal 1.0, can exceed it).
 METRIC_RANGES = {Metric.CALIBRATION_SLOPE: (Decimal("0"), Decimal("10"))}
 PROPORTION = (Decimal("0"), Decimal("1"))
 # States in which the device is, or has just been, in use in the sandbox.
 REPORTING_STATES = {TESTING, ApplicationState.SUSPENDED}
+
+
+def metric_range_message(metric: str) -> str:
+    """Why a figure is out of range, saying what the figure is ("Ensure this value is less than
+    or equal to 1" says neither)."""
+    label = Metric(metric).label
+    low, high = METRIC_RANGES.get(metric, PROPORTION)
+    if (low, high) == PROPORTION:
+        return f"{label} is a proportion between 0 and 1, such as 0.92."
+    return f"{label} is a figure between {low} and {high}, such as 1.02."
 
 
 def metric_value_error(metric: str, value: object) -> str | None:
@@ -49,7 +63,7 @@ def metric_value_error(metric: str, value: object) -> str | None:
         return f"{Metric(metric).label} must be a number."
     low, high = METRIC_RANGES.get(metric, PROPORTION)
     if not low <= number <= high:
-        return f"{Metric(metric).label} must be between {low} and {high}."
+        return metric_range_message(metric)
     return None
 
 
@@ -108,12 +122,14 @@ def checkpoint_report_submit(
     incidents_count: int = 0,
     narrative: str = "",
 ) -> CheckpointReport:
-    """Record the manufacturer's figures for one of their checkpoints and queue evaluation.
+    """Record the manufacturer's figures for one of their checkpoints and evaluate them.
 
     Steps: lock the checkpoint; check it belongs to the actor's organisation, is not reported
     yet and the case is in (or suspended from) testing; check the figures; save the report and
-    mark the checkpoint submitted; evaluate on commit. If the broker is down the report is
-    saved all the same and the evaluation sweep picks it up.
+    mark the checkpoint submitted, queueing the evaluation task; commit; then evaluate at once,
+    so the person who reported sees any breach (and a suspension it caused) on the page they
+    land on. The report is committed first: if evaluating fails, nothing they sent is lost, and
+    the queued task (or, with the broker down, the evaluation sweep) evaluates it later.
     """
     with transaction.atomic():
         checkpoint = (
@@ -132,7 +148,7 @@ def checkpoint_report_submit(
         if application.state not in REPORTING_STATES:
             raise TransitionRefused(
                 "Checkpoint reports are taken during controlled testing; this application is "
-                f"{application.state_enum.label.lower()}."
+                f"{application.state_enum.in_words}."
             )
         required = MetricThreshold.objects.filter(plan__application=application).values_list(
             "metric", flat=True
@@ -153,6 +169,11 @@ def checkpoint_report_submit(
         checkpoint.save(update_fields=["status"])
 
         enqueue_on_commit("reviews.tasks.evaluate_checkpoint_report", report.pk)
+    try:
+        checkpoint_report_evaluate(report_id=report.pk)
+    except Exception:
+        # The task queued above and the evaluation sweep are there for exactly this.
+        logger.exception("checkpoint report %s: evaluation left for the task", report.pk)
     return report
 
 
@@ -253,6 +274,7 @@ def checkpoint_report_evaluate(*, report_id: int) -> list[SafetySignal]:
         if critical_reasons and plan.suspend_on_critical_breach:
             locked = lock_application(application.pk)
             if locked.state == TESTING:
+                application = locked
                 transition_locked(
                     locked,
                     action="suspend",
@@ -265,7 +287,8 @@ def checkpoint_report_evaluate(*, report_id: int) -> list[SafetySignal]:
                 )
 
         for signal in created_signals:
-            enqueue_on_commit("reviews.tasks.notify_safety_signal", signal.pk)
+            signal.application = application
+            signal_notify(signal)
     return created_signals
 
 

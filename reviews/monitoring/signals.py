@@ -1,37 +1,76 @@
-"""Safety signals: raised, notified, triaged and shared with the partner network."""
+"""Safety signals: raised, notified, investigated, closed with a resolution, and shared with
+the partner network."""
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.urls import reverse
 from django.utils import timezone
 
-from airlock.emails import send_templated
 from airlock.models import User
 from airlock.queue import enqueue_on_commit
-from devices.models import (
-    REVIEWER,
-    Application,
-    ApplicationState,
-)
+from devices.models import REVIEWER, ApplicationState
+from devices.services import lock_application
+from notifications import recipients
+from notifications.models import NotificationKind
+from notifications.services import notify
 from reviews.models import (
     AlertDelivery,
+    AuditAction,
+    AuditEntry,
     DeliveryStatus,
     PartnerRegulator,
     SafetySignal,
     SignalSource,
     SignalStatus,
 )
-from reviews.monitoring import SWEEP_BATCH, SWEEP_GRACE
-from reviews.monitoring.recipients import ReviewerDirectory
+
+
+def signal_notify(signal: SafetySignal, *, exclude: User | None = None) -> None:
+    """Tell the regulator's side about a new signal (the assigned reviewer, or the lead
+    reviewers when nobody is assigned), in the transaction that raised it."""
+    application = signal.application
+    source = signal.get_source_display()
+    if signal.raised_by_id:
+        source += f" ({signal.raised_by})"
+    body = [
+        f"A {signal.get_severity_display().lower()} safety signal was raised on application "
+        f"{application.title}.",
+        "",
+        signal.title,
+        f"Source: {source}",
+    ]
+    if signal.checkpoint_report_id:
+        body.append(f"Checkpoint: {signal.checkpoint_report.checkpoint.sequence}")
+    body += ["", signal.description]
+    if application.state == ApplicationState.SUSPENDED:
+        body += ["", "Controlled testing is now suspended."]
+    notify(
+        recipients.reviewers(application),
+        application=application,
+        kind=NotificationKind.SAFETY_SIGNAL,
+        key=f"signal:{signal.pk}",
+        title=f"{signal.get_severity_display()} safety signal: {signal.title}",
+        body="\n".join(body),
+        url=reverse("reviews:signal-detail", args=[signal.pk]),
+        exclude=exclude,
+    )
 
 
 def safety_signal_raise(
     *, actor: User, application_id: int, severity: str, title: str, description: str
 ) -> SafetySignal:
-    """A reviewer raises a signal by hand; the assigned reviewer (if someone else) hears."""
-    application = Application.objects.get(pk=application_id)
-    if not REVIEWER(application, actor):
-        raise PermissionError(REVIEWER.refusal(application, actor))
+    """A reviewer raises a signal by hand; the case's reviewers (but the raiser) hear."""
+    errors = {}
+    if not title.strip():
+        errors["title"] = "Give the signal a summary."
+    if not description.strip():
+        errors["description"] = "Say what was seen, and where."
+    if errors:
+        raise ValidationError(errors)
     with transaction.atomic():
+        application = lock_application(application_id)
+        if not REVIEWER(application, actor):
+            raise PermissionError(REVIEWER.refusal(application, actor))
         signal = SafetySignal.objects.create(
             application=application,
             severity=severity,
@@ -40,57 +79,89 @@ def safety_signal_raise(
             description=description.strip(),
             raised_by=actor,
         )
-
-        enqueue_on_commit("reviews.tasks.notify_safety_signal", signal.pk)
+        signal_notify(signal, exclude=actor)
     return signal
 
 
-def safety_signal_notify(*, signal_id: int) -> int:
-    """Email the reviewers concerned about one signal, once (notified_at is the outbox)."""
+def safety_signal_status_set(
+    *,
+    actor: User,
+    signal_id: int,
+    status: str,
+    findings: str = "",
+    actions: str = "",
+) -> SafetySignal:
+    """Move a signal to investigating, closed or back to open, and audit it.
+
+    Closing needs a written resolution: what was found and what was done. Reopening a closed
+    signal clears its resolution from the signal (the audit trail keeps it) and, like an open
+    signal, blocks clearance again.
+    """
+    if status not in SignalStatus.values:
+        raise ValidationError({"status": "Choose a status from the list."})
+    if status == SignalStatus.CLOSED:
+        missing = {
+            name: message
+            for name, value, message in (
+                ("findings", findings, "Say what was found before closing the signal."),
+                ("actions", actions, "Say what was done before closing the signal."),
+            )
+            if not value.strip()
+        }
+        if missing:
+            raise ValidationError(missing)
     with transaction.atomic():
         signal = (
             SafetySignal.objects.select_for_update(of=("self",))
-            .select_related("application__device", "checkpoint_report__checkpoint", "raised_by")
+            .select_related("application__organisation")
             .get(pk=signal_id)
         )
-        if signal.notified_at is not None:
-            return 0
         application = signal.application
-        recipients = ReviewerDirectory([application.assignee_id]).emails_for(application)
-        if signal.raised_by_id:
-            recipients = [email for email in recipients if email != signal.raised_by.email]
-        sent = send_templated(
-            "safety_signal",
-            {
-                "signal": signal,
-                "application": application,
-                "suspended": application.state == ApplicationState.SUSPENDED,
-            },
-            recipients,
-        )
-        signal.notified_at = timezone.now()
-        signal.save(update_fields=["notified_at"])
-    return sent
-
-
-def pending_signals_notify() -> int:
-    cutoff = timezone.now() - SWEEP_GRACE
-    pending = SafetySignal.objects.filter(notified_at__isnull=True, raised_at__lt=cutoff)
-    return sum(
-        safety_signal_notify(signal_id=pk)
-        for pk in list(pending.values_list("pk", flat=True)[:SWEEP_BATCH])
-    )
-
-
-def safety_signal_status_set(*, actor: User, signal_id: int, status: str) -> SafetySignal:
-    with transaction.atomic():
-        signal = SafetySignal.objects.select_for_update().get(pk=signal_id)
-        if not REVIEWER(signal.application, actor):
-            raise PermissionError(REVIEWER.refusal(signal.application, actor))
-        if status not in SignalStatus.values:
-            raise ValidationError({"status": "Choose a status from the list."})
+        if not REVIEWER(application, actor):
+            raise PermissionError(REVIEWER.refusal(application, actor))
+        if status == signal.status and status != SignalStatus.CLOSED:
+            return signal
+        was = signal.get_status_display().lower()
+        if status == SignalStatus.CLOSED:
+            action = AuditAction.SIGNAL_CLOSED
+            signal.resolution_findings = findings.strip()
+            signal.resolution_actions = actions.strip()
+            signal.closed_by, signal.closed_at = actor, timezone.now()
+            detail = f"What was found:\n{signal.resolution_findings}\n\nWhat was done:\n" + (
+                signal.resolution_actions
+            )
+            summary = f"Safety signal “{signal.title}” closed with a resolution."
+        else:
+            action = (
+                AuditAction.SIGNAL_REOPENED
+                if signal.status == SignalStatus.CLOSED
+                else AuditAction.SIGNAL_STATUS
+            )
+            signal.resolution_findings = signal.resolution_actions = ""
+            signal.closed_by = signal.closed_at = None
+            detail = ""
+            summary = (
+                f"Safety signal “{signal.title}” moved from {was} to "
+                f"{SignalStatus(status).label.lower()}."
+            )
         signal.status = status
-        signal.save(update_fields=["status"])
+        signal.save(
+            update_fields=[
+                "status",
+                "resolution_findings",
+                "resolution_actions",
+                "closed_by",
+                "closed_at",
+            ]
+        )
+        AuditEntry.objects.create(
+            application=application,
+            actor=actor,
+            action=action,
+            summary=summary[:300],
+            detail=detail,
+            signal=signal,
+        )
     return signal
 
 

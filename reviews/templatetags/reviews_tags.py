@@ -2,7 +2,7 @@ from django import template
 from django.utils.formats import date_format
 from django.utils.html import format_html
 
-from reviews.forms import decimal_text
+from reviews.plan_forms import decimal_text
 from reviews.selectors import ClockStatus
 
 register = template.Library()

@@ -16,16 +16,14 @@ from devices.services import (
     application_transition,
     available_actions,
     message_post,
+    refusal_reason,
 )
+from reviews.decisions import decision_record
 from reviews.forms import AssignForm, MessageForm, NoteForm, ReasonForm
 from reviews.models import DecisionKind
+from reviews.plan_terms import open_version
 from reviews.selectors import decisions_of, screening_rows, testing_plan_of
-from reviews.services import (
-    application_assign,
-    application_claim,
-    decision_record,
-    internal_note_add,
-)
+from reviews.services import application_assign, application_claim, internal_note_add
 from reviews.views.access import (
     LEAD_PERMISSION,
     case_get,
@@ -39,17 +37,19 @@ from reviews.views.access import (
 S = ApplicationState
 
 # State changes taken straight from the review page, each with an optional or required reason.
-PANEL_TRANSITIONS = ("start_screening", "begin_testing", "suspend", "resume", "complete_testing")
+PANEL_TRANSITIONS = ("start_screening", "begin_testing", "suspend", "resume")
 # "Extend testing" is a decision: it is recorded with its rationale as well as moving the case.
 PANEL_ACTIONS = (*PANEL_TRANSITIONS, "extend_testing")
-WITH_REASON = {"suspend", "resume", "complete_testing", "extend_testing"}
-# Actions that have a page of their own, where the decision is made with its context.
+WITH_REASON = {"suspend", "resume", "extend_testing"}
+# Actions that have a page of their own, where the decision is made with its context and
+# confirmed on a page that says what will happen.
 ACTION_PAGES = {
     "request_information": ("reviews:information-request", ""),
     "accept": ("reviews:screening", "#decide"),
     "reject": ("reviews:screening", "#decide"),
+    "complete_testing": ("reviews:complete-testing", ""),
     "not_clear": ("reviews:decision", ""),
-    "clear": ("reviews:decision", "#countersign"),
+    "clear": ("reviews:countersign", ""),
 }
 
 
@@ -80,6 +80,11 @@ def _panel(request: HttpRequest, application: Application, bound: ReasonForm | N
             # The manufacturer's own actions (submit, respond, withdraw) are not ours to offer.
             continue
         actions.append(item)
+    if application.state == S.SUSPENDED and not any(a.name == "resume" for a in actions):
+        # Resuming may be a lead reviewer's call: say so rather than leave no way forward.
+        refusal = refusal_reason(application, "resume", request.user)
+        if refusal:
+            actions.append(PanelAction(name="resume", label="Resume testing", refusal=refusal))
     return actions
 
 
@@ -98,6 +103,8 @@ def render_case(
         "kind", "-is_current", "-version"
     )
     screening = screening_rows(application)
+    plan = testing_plan_of(application)
+    open_plan = open_version(application)
     context = {
         "application": application,
         "device": application.device,
@@ -108,7 +115,9 @@ def render_case(
         "open_request": application.open_information_request(),
         "screening": screening,
         "screening_assessed": sum(1 for row in screening if row.assessment),
-        "plan": testing_plan_of(application),
+        "plan": plan,
+        "open_plan": open_plan,
+        "open_plan_status": open_plan.status(plan.version if plan else None) if open_plan else None,
         "decisions": decisions_of(application),
         "pending_clearance": application.pending_clearance(),
         "is_lead": is_lead,
@@ -181,11 +190,13 @@ def message_add(request: HttpRequest, pk: int) -> HttpResponse:
     if not form.is_valid():
         return render_case(request, application, message_form=form)
     try:
-        message_post(application=application, author=request.user, body=form.cleaned_data["body"])
-    except PermissionError as error:
+        sent = message_post(
+            application=application, author=request.user, body=form.cleaned_data["body"]
+        )
+    except (TransitionRefused, PermissionError) as error:
         refused(request, error)
     else:
-        messages.success(request, "Message sent to the manufacturer.")
+        messages.success(request, f"Message sent to the manufacturer. {sent.told}")
     return redirect(case_url(application, "#timeline"))
 
 
@@ -221,7 +232,7 @@ def transition(request: HttpRequest, pk: int, action: str) -> HttpResponse:
         refused(request, error)
         return redirect(case_url(application))
     application.refresh_from_db()
-    messages.success(request, f"{application} is now {application.state_enum.label.lower()}.")
+    messages.success(request, f"{application} is now {application.state_enum.in_words}.")
     if action == "start_screening":
         return redirect("reviews:screening", pk=application.pk)
     return redirect(case_url(application))

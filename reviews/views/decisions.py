@@ -8,15 +8,17 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from devices.models import Application, ApplicationState
 from devices.services import TransitionRefused, refusal_reason
-from reviews.forms import DecisionForm, GmlpFormSet, WithdrawClearanceForm
-from reviews.models import DecisionKind, GmlpPrinciple
-from reviews.selectors import decisions_of, gmlp_rows, pending_clearances
-from reviews.services import (
+from reviews.decisions import (
     clearance_countersign,
+    clearance_refusal,
     clearance_withdraw,
     decision_record,
     evidence_assess,
 )
+from reviews.forms import DecisionForm, GmlpFormSet, WithdrawClearanceForm
+from reviews.models import DecisionKind, GmlpPrinciple
+from reviews.safety import safety_record
+from reviews.selectors import decisions_of, gmlp_rows, pending_clearances
 from reviews.views.access import (
     LEAD_PERMISSION,
     case_get,
@@ -73,6 +75,23 @@ def evidence_review(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "reviews/evidence_review.html", context)
 
 
+def _decision_context(request: HttpRequest, application: Application) -> dict:
+    rows = gmlp_rows(application)
+    pending = application.pending_clearance()
+    return {
+        "application": application,
+        "principles": rows,
+        "assessed": sum(1 for row in rows if row.assessment),
+        "decisions": decisions_of(application),
+        "pending": pending,
+        "safety": safety_record(application),
+        "clearance_refusal": clearance_refusal(application, request.user),
+        "decidable": application.state == S.EVIDENCE_REVIEW,
+        "may_withdraw": pending is not None
+        and (pending.decided_by_id == request.user.pk or request.user.has_perm(LEAD_PERMISSION)),
+    }
+
+
 def _render_decision(
     request: HttpRequest,
     application: Application,
@@ -80,34 +99,35 @@ def _render_decision(
     form: DecisionForm | None = None,
     withdraw_form: WithdrawClearanceForm | None = None,
 ) -> HttpResponse:
-    rows = gmlp_rows(application)
-    pending = application.pending_clearance()
-    context = {
-        "application": application,
-        "form": form or DecisionForm(),
-        "withdraw_form": withdraw_form or WithdrawClearanceForm(),
-        "principles": rows,
-        "assessed": sum(1 for row in rows if row.assessment),
-        "decisions": decisions_of(application),
-        "pending": pending,
-        "decidable": application.state == S.EVIDENCE_REVIEW,
-        "countersign_refusal": refusal_reason(application, "clear", request.user),
-        "may_withdraw": pending is not None
-        and (pending.decided_by_id == request.user.pk or request.user.has_perm(LEAD_PERMISSION)),
-    }
+    context = _decision_context(request, application)
+    context.update(
+        form=form or DecisionForm(lead=request.user.has_perm(LEAD_PERMISSION)),
+        withdraw_form=withdraw_form or WithdrawClearanceForm(),
+    )
     return render(request, "reviews/decision.html", context)
 
 
 @reviewer_required
 @require_http_methods(["GET", "POST"])
 def decision(request: HttpRequest, pk: int) -> HttpResponse:
+    """Record a decision in two steps: the form (with the whole safety record in sight), then a
+    page saying what the decision will do and what cannot be undone, whose button acts."""
     application = case_get(request, pk)
     if request.method == "GET":
         return _render_decision(request, application)
-    form = DecisionForm(request.POST)
-    if not form.is_valid():
+    form = DecisionForm(request.POST, lead=request.user.has_perm(LEAD_PERMISSION))
+    if not form.is_valid() or "back" in request.POST:
         return _render_decision(request, application, form=form)
     kind = form.cleaned_data["kind"]
+    if kind == DecisionKind.CLEAR:
+        refusal = clearance_refusal(application, request.user)
+        if refusal:
+            form.add_error("kind", refusal)
+            return _render_decision(request, application, form=form)
+    if "confirm" not in request.POST:
+        context = _decision_context(request, application)
+        context.update(form=form, kind=DecisionKind(kind))
+        return render(request, "reviews/decision_confirm.html", context)
     try:
         decision_record(
             application_id=application.pk,
@@ -121,11 +141,13 @@ def decision(request: HttpRequest, pk: int) -> HttpResponse:
         return redirect("reviews:decision", pk=application.pk)
     if kind == DecisionKind.CLEAR:
         messages.success(
-            request, "Clearance proposed. It takes effect when another lead reviewer countersigns."
+            request,
+            "Clearance proposed. It takes effect when a lead reviewer other than you "
+            "countersigns it; the lead reviewers have been told.",
         )
         return redirect("reviews:decision", pk=application.pk)
     application.refresh_from_db()
-    messages.success(request, f"{application} is now {application.state_enum.label.lower()}.")
+    messages.success(request, f"{application} is now {application.state_enum.in_words}.")
     return redirect(case_url(application))
 
 
@@ -140,9 +162,15 @@ def countersignatures(request: HttpRequest) -> HttpResponse:
 
 
 @lead_required
-@require_POST
+@require_http_methods(["GET", "POST"])
 def countersign(request: HttpRequest, pk: int) -> HttpResponse:
+    """The countersign page: the proposal and the whole safety record, what countersigning
+    does and that it cannot be undone; its button clears the device."""
     application = case_get(request, pk)
+    if request.method == "GET":
+        context = _decision_context(request, application)
+        context["countersign_refusal"] = refusal_reason(application, "clear", request.user)
+        return render(request, "reviews/countersign.html", context)
     try:
         clearance_countersign(
             application_id=application.pk,
@@ -151,7 +179,7 @@ def countersign(request: HttpRequest, pk: int) -> HttpResponse:
         )
     except (TransitionRefused, PermissionError) as error:
         refused(request, error)
-        return redirect("reviews:decision", pk=application.pk)
+        return redirect("reviews:countersign", pk=application.pk)
     messages.success(request, f"Clearance countersigned: {application} is cleared.")
     return redirect(case_url(application))
 

@@ -76,26 +76,30 @@ def signal_list(request: HttpRequest) -> HttpResponse:
 def _signal_get(request: HttpRequest, pk: int):
     return get_object_or_404(
         signals_for(request.user).select_related(
-            "checkpoint_report__checkpoint", "incident", "application__organisation"
+            "checkpoint_report__checkpoint", "incident", "application__organisation", "closed_by"
         ),
         pk=pk,
     )
 
 
-@reviewer_required
-@require_GET
-def signal_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    signal = _signal_get(request, pk)
+def _render_signal(request: HttpRequest, signal, status_form: SignalStatusForm | None = None):
     return render(
         request,
         "reviews/signal_detail.html",
         {
             "signal": signal,
             "deliveries": signal.deliveries.select_related("partner").order_by("partner__name"),
-            "status_form": SignalStatusForm(initial={"status": signal.status}),
+            "status_form": status_form or SignalStatusForm(initial={"status": signal.status}),
+            "history": signal.audit_entries.select_related("actor").order_by("created_at", "pk"),
             "partners": PartnerRegulator.objects.filter(is_active=True).exclude(webhook_url=""),
         },
     )
+
+
+@reviewer_required
+@require_GET
+def signal_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    return _render_signal(request, _signal_get(request, pk))
 
 
 @reviewer_required
@@ -121,16 +125,25 @@ def signal_status(request: HttpRequest, pk: int) -> HttpResponse:
     signal = _signal_get(request, pk)
     form = SignalStatusForm(request.POST)
     if not form.is_valid():
-        messages.error(request, "Choose a status from the list.")
-        return redirect("reviews:signal-detail", pk=signal.pk)
+        return _render_signal(request, signal, form)
     try:
-        safety_signal_status_set(
-            actor=request.user, signal_id=signal.pk, status=form.cleaned_data["status"]
+        updated = safety_signal_status_set(
+            actor=request.user,
+            signal_id=signal.pk,
+            status=form.cleaned_data["status"],
+            findings=form.cleaned_data["findings"],
+            actions=form.cleaned_data["actions"],
         )
+    except ValidationError as exc:
+        add_service_errors(form, exc)
+        return _render_signal(request, signal, form)
     except PermissionError as exc:
         messages.error(request, str(exc))
     else:
-        messages.success(request, f"Status set to {SignalStatus(form.cleaned_data['status'])}.")
+        if updated.status == SignalStatus.CLOSED:
+            messages.success(request, "Signal closed, with its resolution on the record.")
+        else:
+            messages.success(request, f"Status set to {updated.get_status_display().lower()}.")
     return redirect("reviews:signal-detail", pk=signal.pk)
 
 

@@ -18,6 +18,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from devices.models import ApplicationState
 from devices.selectors import applications_for
+from reviews.attention import reviewer_attention
 from reviews.forms import BulkAssignForm, QueueFilterForm
 from reviews.selectors import (
     QUEUE_CACHE_SECONDS,
@@ -41,7 +42,11 @@ CSRF_PLACEHOLDER = "airlock-csrf-token-placeholder"
 @reviewer_required
 @require_GET
 def home(request: HttpRequest) -> HttpResponse:
-    return render(request, "reviews/home.html", {"work": my_work(user=request.user)})
+    return render(
+        request,
+        "reviews/home.html",
+        {"work": my_work(user=request.user), "attention": reviewer_attention(request.user)},
+    )
 
 
 class CountedPaginator(Paginator):

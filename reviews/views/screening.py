@@ -111,10 +111,20 @@ def accept(request: HttpRequest, pk: int) -> HttpResponse:
 @reviewer_required
 @require_POST
 def reject(request: HttpRequest, pk: int) -> HttpResponse:
+    """Reject in two steps: the form, then a page saying the case closes for good, whose
+    button rejects."""
     application = case_get(request, pk)
     form = RejectForm(request.POST)
-    if not form.is_valid():
+    if not form.is_valid() or "back" in request.POST:
         return _render_screening(request, application, reject_form=form)
+    if "confirm" not in request.POST:
+        refusal = refusal_reason(application, "reject", request.user)
+        if refusal:
+            refused(request, TransitionRefused(refusal))
+            return redirect("reviews:screening", pk=application.pk)
+        return render(
+            request, "reviews/reject_confirm.html", {"application": application, "form": form}
+        )
     try:
         application_reject(
             application_id=application.pk,
@@ -125,7 +135,7 @@ def reject(request: HttpRequest, pk: int) -> HttpResponse:
     except (TransitionRefused, PermissionError) as error:
         refused(request, error)
         return redirect("reviews:screening", pk=application.pk)
-    messages.success(request, f"{application} is rejected.")
+    messages.success(request, f"{application} is rejected. The manufacturer has been told.")
     return redirect(case_url(application))
 
 

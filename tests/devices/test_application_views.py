@@ -13,6 +13,7 @@ from devices.models import (
     Message,
     SandboxEnvironment,
 )
+from notifications.models import Notification
 from reviews.models import InformationRequest, InternalNote
 from tests.factories import (
     ApplicationFactory,
@@ -20,6 +21,7 @@ from tests.factories import (
     UserFactory,
     add_evidence,
     make_application,
+    make_manufacturer,
 )
 
 pytestmark = pytest.mark.django_db
@@ -77,7 +79,9 @@ def test_the_dashboard_query_count_does_not_grow_with_applications(
         _own_application(manufacturer, state)
     client.force_login(manufacturer)
     client.get(reverse("devices:home"))
-    with django_assert_max_num_queries(10) as few:
+    # Session, user, organisation, applications, devices, the seven "needs your attention"
+    # lists and the header's unread count: a fixed number, however many cases.
+    with django_assert_max_num_queries(16) as few:
         client.get(reverse("devices:home"))
 
     for state in [ApplicationState.SUBMITTED, ApplicationState.SCREENING] * 5:
@@ -265,24 +269,29 @@ def test_the_review_page_lists_everything_missing(client, manufacturer):
     assert 'aria-current="step"' in body
 
 
-def test_a_complete_draft_can_be_reviewed_and_submitted(
-    client, manufacturer, django_capture_on_commit_callbacks
-):
+def test_a_complete_draft_can_be_reviewed_and_submitted(client, manufacturer, organisation):
     application = _own_application(manufacturer)
+    colleague = make_manufacturer(organisation, email="colleague@example.test")
     client.force_login(manufacturer)
     review = client.get(reverse("devices:application-review", args=[application.pk]))
     assert review.context["missing"] == []
-    assert "Submit application" in review.content.decode()
+    assert "Continue to submit" in review.content.decode()
 
-    with django_capture_on_commit_callbacks(execute=False) as callbacks:
-        response = client.post(reverse("devices:application-submit", args=[application.pk]))
+    confirm = client.get(reverse("devices:application-submit", args=[application.pk]))
+    response = client.post(reverse("devices:application-submit", args=[application.pk]))
 
+    page = confirm.content.decode()
+    assert "What happens when you submit" in page
+    assert "This cannot be undone." in page
     assert response.url == reverse("devices:application-detail", args=[application.pk])
     application.refresh_from_db()
     assert application.state == ApplicationState.SUBMITTED
     event = ApplicationEvent.objects.get(application=application)
     assert (event.from_state, event.to_state, event.actor) == ("draft", "submitted", manufacturer)
-    assert len(callbacks) == 1
+    # The colleague is told; the person who submitted is not.
+    assert list(Notification.objects.values_list("recipient", "key")) == [
+        (colleague.pk, f"event:{event.pk}")
+    ]
 
 
 def test_submitting_without_evidence_is_refused_with_the_reason_and_changes_nothing(
@@ -320,11 +329,26 @@ def test_submitting_twice_is_refused_kindly(client, manufacturer):
     assert not ApplicationEvent.objects.exists()
 
 
-def test_submit_is_post_only(client, manufacturer):
+def test_submit_takes_a_confirmation_page_then_a_post(client, manufacturer):
     application = _own_application(manufacturer)
     client.force_login(manufacturer)
     url = reverse("devices:application-submit", args=[application.pk])
-    assert client.get(url).status_code == 405
+
+    assert client.put(url).status_code == 405
+    assert client.get(url).status_code == 200
+    application.refresh_from_db()
+    assert application.state == ApplicationState.DRAFT
+
+
+def test_the_submit_page_sends_an_incomplete_draft_back_to_the_check(client, manufacturer):
+    application = ApplicationFactory(
+        organisation=manufacturer.membership.organisation, created_by=manufacturer
+    )
+    client.force_login(manufacturer)
+
+    response = client.get(reverse("devices:application-submit", args=[application.pk]))
+
+    assert response.url == reverse("devices:application-review", args=[application.pk])
 
 
 # --- The case page ---------------------------------------------------------------------------
@@ -528,7 +552,7 @@ def test_there_is_nothing_to_answer_without_an_open_request(client, manufacturer
     assert response.redirect_chain[-1][0] == reverse(
         "devices:application-detail", args=[application.pk]
     )
-    assert "only possible when an application is information requested" in (
+    assert "only possible when an application is waiting for information from the manufacturer" in (
         response.content.decode()
     )
 

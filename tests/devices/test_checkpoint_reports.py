@@ -8,6 +8,7 @@ from django.urls import reverse
 from devices.models import ApplicationState, CheckpointReport, IncidentReport
 from devices.services import application_transition
 from reviews.models import Checkpoint, CheckpointStatus, SafetySignal, SignalSeverity
+from reviews.monitoring import reports
 from reviews.tasks import evaluate_pending_reports
 from tests.factories import make_application
 
@@ -162,16 +163,28 @@ def test_it_saves_a_report_and_queues_its_evaluation(
 @pytest.mark.parametrize(
     ("changes", "field", "message"),
     [
-        ({"metric_sensitivity": ""}, "metric_sensitivity", "This field is required."),
-        ({"metric_sensitivity": "1.5"}, "metric_sensitivity", "less than or equal to 1"),
-        ({"metric_sensitivity": "lots"}, "metric_sensitivity", "Enter a number."),
-        ({"cases_processed": "-3"}, "cases_processed", "greater than or equal to 0"),
+        (
+            {"metric_sensitivity": ""},
+            "metric_sensitivity",
+            "Enter the sensitivity: the testing plan sets a threshold for it.",
+        ),
+        (
+            {"metric_sensitivity": "1.5"},
+            "metric_sensitivity",
+            "Sensitivity is a proportion between 0 and 1, such as 0.92.",
+        ),
+        (
+            {"metric_sensitivity": "lots"},
+            "metric_sensitivity",
+            "Sensitivity must be a number, such as 0.92.",
+        ),
+        ({"cases_processed": "-3"}, "cases_processed", "cannot be negative"),
         ({"subgroup_figures": "age 65+ sensitivity 0.9"}, "subgroup_figures", "Line 1: write"),
         ({"subgroup_figures": "women, joy, 0.9"}, "subgroup_figures", "“joy” is not a metric"),
         (
             {"subgroup_figures": "women, sensitivity, 7"},
             "subgroup_figures",
-            "Sensitivity must be between 0 and 1.",
+            "Sensitivity is a proportion between 0 and 1, such as 0.92.",
         ),
     ],
 )
@@ -215,20 +228,56 @@ def test_the_report_form_refuses_other_methods(client, manufacturer, case, check
     assert client.put(report_url(case)).status_code == 405
 
 
-def test_a_dead_broker_loses_no_report_and_the_sweep_evaluates_it(
+def test_a_report_is_evaluated_in_the_request_so_the_page_shows_the_breach(
     client, manufacturer, case, checkpoint, dead_broker, django_capture_on_commit_callbacks
 ):
+    client.force_login(manufacturer)
+
+    # The broker is down, too: the evaluation does not wait for it.
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(report_url(case), {**VALID, "metric_sensitivity": "0.75"})
+    page = client.get(response.url).content.decode()
+
+    report = CheckpointReport.objects.get()
+    assert report.evaluated_at is not None
+    assert SafetySignal.objects.get().severity == SignalSeverity.CRITICAL
+    case.refresh_from_db()
+    assert case.state == ApplicationState.SUSPENDED
+    assert "It breaches the agreed thresholds: sensitivity 0.75 (critical)." in page
+    assert "Testing is suspended; your reviewer has been told" in page
+    assert "Testing is suspended" in page  # the banner, with the suspension's reason
+    assert "Critical breach" in page
+    assert "Reported, thresholds met" not in page
+
+
+def test_a_report_whose_evaluation_fails_is_kept_and_evaluated_by_the_sweep(
+    client,
+    manufacturer,
+    case,
+    checkpoint,
+    dead_broker,
+    django_capture_on_commit_callbacks,
+    monkeypatch,
+):
+    real = reports.checkpoint_report_evaluate
+
+    def fails(**kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(reports, "checkpoint_report_evaluate", fails)
     client.force_login(manufacturer)
 
     with django_capture_on_commit_callbacks(execute=True):
         response = client.post(report_url(case), {**VALID, "metric_sensitivity": "0.85"})
 
     assert response.status_code == 302
-    assert "Checkpoint 1 report submitted." in client.get(response.url).content.decode()
+    page = client.get(response.url).content.decode()
+    assert "the figures are being checked against the agreed thresholds" in page
     report = CheckpointReport.objects.get()
     assert report.evaluated_at is None
     assert not SafetySignal.objects.exists()
 
+    monkeypatch.setattr(reports, "checkpoint_report_evaluate", real)
     with time_machine.travel(NOW + timedelta(minutes=5), tick=False):
         evaluate_pending_reports()
 

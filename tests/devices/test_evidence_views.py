@@ -5,10 +5,12 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
 from devices.models import ApplicationState, EvidenceDocument, EvidenceKind
+from devices.uploads import inspect_upload
 from tests.factories import ApplicationFactory, make_application
 
 pytestmark = pytest.mark.django_db
@@ -259,3 +261,15 @@ def test_download_refuses_anonymous_visitors_other_methods_and_missing_files(
 def test_upload_refuses_other_methods(client, manufacturer, application):
     client.force_login(manufacturer)
     assert client.put(reverse("devices:evidence-upload", args=[application.pk])).status_code == 405
+
+
+def test_a_text_file_named_pdf_is_called_text_not_csv(client, manufacturer, organisation):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    notes = SimpleUploadedFile("notes.pdf", b"Meeting notes, 3 June\nAttendees, Maya, Leo\n")
+
+    with pytest.raises(ValidationError) as refused:
+        inspect_upload(notes)
+
+    assert "named .pdf but its contents are plain text" in str(refused.value)
+    assert "CSV" not in str(refused.value).split("Upload")[0]

@@ -61,3 +61,25 @@ def test_the_help_page_lists_every_state_and_transition(client):
 def test_the_help_page_is_get_only_and_linked_from_every_page(client):
     assert client.post(reverse("help")).status_code == 405
     assert reverse("help") in client.get(reverse("login")).content.decode()
+
+
+def test_the_help_page_says_what_blocks_each_decision(client):
+    page = client.get(reverse("help")).content.decode()
+
+    assert "What blocks each decision" in page
+    for decision in (
+        "Begin controlled testing",
+        "Resume testing",
+        "Complete testing",
+        "Propose clearance",
+        "Countersign clearance",
+    ):
+        assert f'<th scope="row">{decision}</th>' in page, decision
+    assert "a safety signal is open or under investigation" in page
+
+
+def test_states_md_says_what_blocks_each_decision(settings):
+    states = (settings.BASE_DIR / "docs" / "STATES.md").read_text()
+
+    assert "## What blocks each decision" in states
+    assert "**any safety signal open or under investigation**" in states

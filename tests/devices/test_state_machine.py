@@ -76,6 +76,8 @@ def test_transition_table(state, action):
                 action=action,
                 actor=actor,
                 reason="Recorded in the table test.",
+                # Completing testing early needs this too (tested on its own).
+                confirmed=True,
             )
             application.refresh_from_db()
             assert application.state == target, (state, action, role)

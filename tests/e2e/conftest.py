@@ -6,9 +6,9 @@ in CI), where a missing browser is a failure rather than a silent skip.
 Every journey fails on a script error or a Content-Security-Policy refusal in the browser's
 console. Every screenshot is also an accessibility check: after taking it, the `screenshot`
 fixture runs axe-core on the page and fails the journey on any violation of "serious" or
-"critical" impact, so every page a journey shows a person is checked. Call the `axe` fixture
-directly for a page that is not worth a picture; tests/e2e/test_accessibility.py checks every
-page of the site.
+"critical" impact, or on an id used twice, so every page a journey shows a person is checked.
+Call the `axe` fixture directly for a page that is not worth a picture;
+tests/e2e/test_accessibility.py checks every page of the site.
 """
 
 import importlib
@@ -98,6 +98,21 @@ def axe_violations(page) -> list[dict]:
     )
 
 
+DUPLICATE_IDS = """() => {
+  const seen = new Set(), twice = new Set();
+  for (const element of document.querySelectorAll("[id]")) {
+    (seen.has(element.id) ? twice : seen).add(element.id);
+  }
+  return [...twice];
+}"""
+
+
+def duplicate_ids(page) -> list[str]:
+    """Ids used more than once on the page: a label or link pointing at one reaches the first
+    only (axe rates this "minor", so it is checked on its own)."""
+    return page.evaluate(DUPLICATE_IDS)
+
+
 def describe(violations: list[dict]) -> str:
     lines = []
     for violation in violations:
@@ -122,6 +137,8 @@ def axe(page):
                 + describe(violations),
                 pytrace=False,
             )
+        if twice := duplicate_ids(page):
+            pytest.fail(f"Ids used twice on {where or page.url}: {', '.join(twice)}", pytrace=False)
 
     return check
 

@@ -3,10 +3,11 @@
 The pages and who uses them come from the fuzz table (TARGETS in tests/fuzz/test_forms_fuzz.py),
 which must name every route in the URLconf: a page added to the site is checked here from then
 on. Each page is shown in chromium as its persona, with the records it names, and must have no
-accessibility violation of serious or critical impact; a page with a form is then sent empty and
-the page that comes back (error summary, field errors) is checked too. Responses that are not
-whole HTML pages (the CSV export, downloads, htmx partials, /healthz/) are skipped; Django's
-admin is Django's.
+accessibility violation of serious or critical impact and no id used twice (a label pointing at
+a duplicated id reaches the wrong field); a page with a form is then sent empty and the page
+that comes back (error summary, field errors, its "Error: " title) is checked too. Responses
+that are not whole HTML pages (the CSV export, downloads, htmx partials, /healthz/) are
+skipped; Django's admin is Django's.
 """
 
 from django.conf import settings
@@ -17,6 +18,7 @@ from tests.e2e.conftest import (
     FAILING_IMPACTS,
     axe_violations,
     describe,
+    duplicate_ids,
     seed_eligibility_criteria,
 )
 from tests.fuzz.test_forms_fuzz import (
@@ -68,10 +70,13 @@ def _submit_empty(page) -> bool:
 
 
 def _problems(page, where: str, persona: str) -> list[str]:
+    problems = []
     violations = [v for v in axe_violations(page) if v["impact"] in FAILING_IMPACTS]
-    if not violations:
-        return []
-    return [f"{where} ({page.url}) as {persona}:\n{describe(violations)}"]
+    if violations:
+        problems.append(f"{where} ({page.url}) as {persona}:\n{describe(violations)}")
+    if twice := duplicate_ids(page):
+        problems.append(f"{where} ({page.url}) as {persona}: ids used twice: {', '.join(twice)}")
+    return problems
 
 
 def _pages():
@@ -112,6 +117,12 @@ def test_no_page_has_a_serious_accessibility_violation(
         found += _problems(page, name, target.persona)
         if target.posts and _submit_empty(page):
             found += _problems(page, f"{name}, sent empty", target.persona)
+            if page.locator("#error-summary").count():
+                # The GOV.UK pattern: the title says so, and the focus is on the summary.
+                if not page.title().startswith("Error: "):
+                    found.append(f"{name}, sent empty: the title does not start 'Error: '")
+                if not page.evaluate("document.activeElement.id === 'error-summary'"):
+                    found.append(f"{name}, sent empty: the focus is not on the error summary")
 
     assert len(checked) > 40
     assert not found, "\n\n".join(found)

@@ -81,6 +81,7 @@ def case(organisation, manufacturer, proposer):
         action="complete_testing",
         actor=proposer,
         reason="Six months of testing complete; all checkpoints met.",
+        confirmed=True,
     )
     return application
 
@@ -112,13 +113,18 @@ def test_a_clearance_takes_a_second_lead_reviewer_to_countersign(
         "All ten GMLP principles met; sensitivity held above 0.90 at every checkpoint."
     )
     screenshot("02-decision")
-    page.get_by_role("button", name="Record decision").click()
+    page.get_by_role("button", name="Continue").click()
+    # A confirmation page says what proposing does; nothing is recorded until it is confirmed.
+    page.get_by_role("heading", name="What will happen").wait_for()
+    assert not Decision.objects.filter(application=case, kind=DecisionKind.CLEAR).exists()
+    screenshot("02b-confirm-proposal")
+    page.get_by_role("button", name="Propose clearance").click()
     page.get_by_text("Clearance proposed.").wait_for()
 
     # Four eyes: no button for the proposer, and the service refuses a forged request.
-    pending = page.get_by_role("region", name="Clearance waiting for a countersignature")
-    assert pending.get_by_text("You proposed this clearance").is_visible()
-    assert page.get_by_role("button", name="Countersign clearance").count() == 0
+    page.goto(f"/reviews/applications/{case.pk}/countersign/")
+    assert page.get_by_text("You proposed this clearance").is_visible()
+    assert page.get_by_role("button", name="Countersign: clear the device").count() == 0
     screenshot("03-proposed-no-countersign")
     csrf = next(c["value"] for c in page.context.cookies() if c["name"] == "csrftoken")
     forged = page.request.post(
@@ -135,10 +141,11 @@ def test_a_clearance_takes_a_second_lead_reviewer_to_countersign(
     login(page, lead_reviewer.email, TEST_PASSWORD)
     waiting = page.get_by_role("region", name="Clearances to countersign")
     waiting.get_by_role("link", name=case.title).click()
-    page.get_by_role("heading", name="Clearance waiting for a countersignature").wait_for()
+    page.get_by_role("heading", name="Countersign the clearance").wait_for()
     assert page.get_by_text("Proposed by Priya Shah").is_visible()
+    assert page.get_by_text("This cannot be undone.").is_visible()
     screenshot("04-countersign")
-    page.get_by_role("button", name="Countersign clearance").click()
+    page.get_by_role("button", name="Countersign: clear the device").click()
     page.get_by_text(f"Clearance countersigned: {case} is cleared.").wait_for()
     assert page.locator(".badge", has_text=S.CLEARED.label).first.is_visible()
     screenshot("05-cleared")

@@ -75,7 +75,12 @@ def test_a_manufacturer_registers_a_device_applies_and_submits(
     page.get_by_role("link", name="Continue to check and submit").click()
     page.get_by_role("heading", name="Submit your application").wait_for()
     screenshot("07-review")
-    page.get_by_role("button", name="Submit application").click()
+    page.get_by_role("link", name="Continue to submit").click()
+    page.get_by_role("heading", name="What happens when you submit").wait_for()
+    assert page.get_by_text("This cannot be undone.").is_visible()
+    assert Application.objects.get().state == ApplicationState.DRAFT
+    screenshot("07-confirm")
+    page.get_by_role("button", name="Submit the application").click()
 
     page.get_by_text("is submitted").wait_for()
     application = Application.objects.get()

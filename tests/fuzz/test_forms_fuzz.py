@@ -39,9 +39,12 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from devices.models import ApplicationState
+from notifications.models import Notification
 from reviews.models import (
     Checkpoint,
     PartnerRegulator,
+    PlanVersion,
+    PlanVersionThreshold,
     SafetySignal,
     SignalSeverity,
     SignalSource,
@@ -329,10 +332,53 @@ class Stage:
     def open_cohort(self) -> None:
         CohortFactory(name="Fuzz cohort (open)")
 
-    def unagreed_plan(self) -> dict:
+    def plan(self, *, sent: bool) -> dict:
+        """An accepted case whose first plan is drafted but not agreed by both sides: sent to
+        the manufacturer, or still the reviewer's draft."""
         application = self.case(S.ACCEPTED)
-        TestingPlan.objects.filter(application=application).update(agreed_at=None, agreed_by=None)
+        TestingPlan.objects.filter(application=application).delete()
+        PlanVersion.objects.filter(application=application).update(
+            reviewer_agreed_by=self.people[REVIEWER] if sent else None,
+            reviewer_agreed_at=timezone.now() if sent else None,
+            manufacturer_agreed_by=None,
+            manufacturer_agreed_at=None,
+        )
         return {"pk": application.pk}
+
+    def amendment(self) -> dict:
+        """A case in testing with an amendment drafted to its plan in force."""
+        application = self.case(S.IN_CONTROLLED_TESTING)
+        plan = application.testing_plan
+        version = PlanVersion.objects.create(
+            application=application,
+            number=2,
+            environment=plan.environment,
+            starts_on=plan.starts_on,
+            ends_on=plan.ends_on,
+            cadence_days=14,
+            drafted_by=self.people[REVIEWER],
+        )
+        PlanVersionThreshold.objects.create(version=version, metric="sensitivity", value="0.9")
+        return {"pk": application.pk}
+
+    def notifications(self) -> dict:
+        """Notifications of the persona's, read and unread; returns one of them."""
+        application = self.case(S.SUBMITTED)
+        first = None
+        for n, person in enumerate([self.manufacturer, self.people[REVIEWER]] * 2):
+            notification = Notification.objects.create(
+                recipient=person,
+                email_to=person.email,
+                application=application,
+                kind="transition",
+                key=f"fuzz:{application.pk}:{n}",
+                title=f"{application.reference}: now submitted",
+                body="Changed by: Fuzz",
+                url=f"/applications/{application.pk}/",
+                read_at=timezone.now() if n > 1 else None,
+            )
+            first = first or notification
+        return {"pk": first.pk}
 
     def device(self) -> dict:
         device = DeviceFactory(organisation=self.organisation, created_by=self.manufacturer)
@@ -450,6 +496,7 @@ TARGETS: dict[str, list[Target]] = {
     "healthz": [Target(ANONYMOUS)],
     "healthz-ready": [Target(ANONYMOUS)],
     "help": [Target(ANONYMOUS)],
+    "favicon": [Target(ANONYMOUS)],
     "login": [Target(ANONYMOUS, posts=True, query=("next",))],
     "logout": [Target(MANUFACTURER, posts=True, form_on="devices:home")],
     "two-factor-setup": [Target(REVIEWER, posts=True, query=("next",))],
@@ -486,9 +533,7 @@ TARGETS: dict[str, list[Target]] = {
         for step in (1, 2, 3, 4)
     ],
     "devices:application-review": [Target(MANUFACTURER, case(S.DRAFT))],
-    "devices:application-submit": [
-        Target(MANUFACTURER, case(S.DRAFT), posts=True, form_on="devices:application-review")
-    ],
+    "devices:application-submit": [Target(MANUFACTURER, case(S.DRAFT), posts=True)],
     "devices:application-detail": [Target(MANUFACTURER, case(S.SUBMITTED))],
     "devices:application-timeline": [Target(MANUFACTURER, case(S.SUBMITTED))],
     "devices:application-withdraw": [Target(MANUFACTURER, case(S.SUBMITTED), posts=True)],
@@ -519,6 +564,45 @@ TARGETS: dict[str, list[Target]] = {
         )
     ],
     "devices:incident-report": [Target(MANUFACTURER, case(S.IN_CONTROLLED_TESTING), posts=True)],
+    "devices:testing-plan": [Target(MANUFACTURER, lambda stage: stage.plan(sent=True))],
+    "devices:testing-plan-agree": [
+        Target(
+            MANUFACTURER,
+            lambda stage: stage.plan(sent=True),
+            posts=True,
+            form_on="devices:testing-plan",
+        )
+    ],
+    "devices:testing-plan-return": [
+        Target(
+            MANUFACTURER,
+            lambda stage: stage.plan(sent=True),
+            posts=True,
+            form_on="devices:testing-plan",
+        )
+    ],
+    "devices:exit-report": [Target(MANUFACTURER, case(S.CLEARED))],
+    # --- Notifications -----------------------------------------------------------------------
+    "notifications:list": [
+        Target(MANUFACTURER, listing(lambda stage: stage.notifications()), query=("show", "page"))
+    ],
+    "notifications:open": [Target(MANUFACTURER, lambda stage: stage.notifications())],
+    "notifications:read": [
+        Target(
+            MANUFACTURER,
+            lambda stage: stage.notifications(),
+            posts=True,
+            form_on="notifications:list",
+        )
+    ],
+    "notifications:read-all": [
+        Target(
+            REVIEWER,
+            listing(lambda stage: stage.notifications()),
+            posts=True,
+            form_on="notifications:list",
+        )
+    ],
     # --- The review workspace ----------------------------------------------------------------
     "reviews:home": [Target(REVIEWER)],
     "reviews:queue": [
@@ -556,7 +640,6 @@ TARGETS: dict[str, list[Target]] = {
         transition("start_screening", S.SUBMITTED),
         transition("begin_testing", S.ACCEPTED),
         transition("suspend", S.IN_CONTROLLED_TESTING),
-        transition("complete_testing", S.IN_CONTROLLED_TESTING),
         transition("resume", S.SUSPENDED),
         transition("extend_testing", S.EVIDENCE_REVIEW),
     ],
@@ -569,19 +652,26 @@ TARGETS: dict[str, list[Target]] = {
     ],
     "reviews:information-request": [Target(REVIEWER, case(S.SCREENING), posts=True)],
     "reviews:testing-plan": [Target(REVIEWER, case(S.ACCEPTED), posts=True)],
-    "reviews:testing-plan-agree": [
+    "reviews:testing-plan-send": [
         Target(
             REVIEWER,
-            lambda stage: stage.unagreed_plan(),
+            lambda stage: stage.plan(sent=False),
             posts=True,
             form_on="reviews:testing-plan",
         )
     ],
+    "reviews:testing-plan-withdraw": [
+        Target(
+            REVIEWER,
+            lambda stage: stage.amendment(),
+            posts=True,
+            form_on="reviews:testing-plan",
+        )
+    ],
+    "reviews:complete-testing": [Target(REVIEWER, case(S.IN_CONTROLLED_TESTING), posts=True)],
     "reviews:evidence-review": [Target(REVIEWER, case(S.EVIDENCE_REVIEW), posts=True)],
     "reviews:decision": [Target(REVIEWER, case(S.EVIDENCE_REVIEW), posts=True)],
-    "reviews:countersign": [
-        Target(LEAD, case(S.EVIDENCE_REVIEW), posts=True, form_on="reviews:decision")
-    ],
+    "reviews:countersign": [Target(LEAD, case(S.EVIDENCE_REVIEW), posts=True)],
     "reviews:withdraw-clearance": [
         Target(LEAD, case(S.EVIDENCE_REVIEW), posts=True, form_on="reviews:decision")
     ],
@@ -750,7 +840,9 @@ def the_form(stage: Stage, name: str, target: Target, kwargs: dict) -> tuple[str
     """The URL to post to and the form the site renders for it."""
     url = reverse(name, kwargs=kwargs)
     if target.form_on:
-        page_kwargs = {key: value for key, value in kwargs.items() if key == "pk"}
+        # The page takes the record it shows, if its path names one (a list page names none).
+        takes_pk = "pk>" in route_paths()[target.form_on]
+        page_kwargs = {key: value for key, value in kwargs.items() if key == "pk" and takes_pk}
         page = reverse(target.form_on, kwargs=page_kwargs)
     else:
         page = url

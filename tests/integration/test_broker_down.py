@@ -1,6 +1,7 @@
 """The broker is down when a manufacturer submits: the submission is saved, the person is told
-it worked, and the outbox sweep sends the state-change emails once the broker's task would
-have run. (Checkpoint reports with the broker down: tests/devices/test_checkpoint_reports.py.)
+it worked, everyone concerned sees it in Airlock at once, and the outbox sweep sends the
+state-change emails once the broker's task would have run. (Checkpoint reports with the broker
+down: tests/devices/test_checkpoint_reports.py.)
 """
 
 from datetime import datetime, timedelta
@@ -12,7 +13,8 @@ from django.core import mail
 from django.urls import reverse
 
 from devices.models import ApplicationEvent, ApplicationState
-from devices.tasks import notify_pending_events
+from notifications.models import Notification
+from notifications.tasks import send_pending_notification_emails
 from tests.factories import make_application, make_manufacturer
 
 pytestmark = pytest.mark.django_db
@@ -39,20 +41,21 @@ def test_a_submission_with_the_broker_down_is_kept_and_its_emails_go_with_the_sw
     application.refresh_from_db()
     assert application.state == ApplicationState.SUBMITTED
     event = ApplicationEvent.objects.get(application=application, transition="submit")
-    assert event.notified_at is None
-    assert "broker unavailable, devices.tasks.send_event_notifications" in caplog.text
+    notice = Notification.objects.get(key=f"event:{event.pk}")
+    assert (notice.recipient, notice.emailed_at) == (colleague, None)
+    assert "broker unavailable, notifications.tasks.send_notification_emails" in caplog.text
     assert not mail.outbox
 
     # Beat runs the outbox sweep every 5 minutes; it leaves events younger than its grace.
     with time_machine.travel(NOW + timedelta(minutes=1), tick=False):
-        early = notify_pending_events()
+        early = send_pending_notification_emails()
     with time_machine.travel(NOW + timedelta(minutes=5), tick=False):
-        sent = notify_pending_events()
-        again = notify_pending_events()
+        sent = send_pending_notification_emails()
+        again = send_pending_notification_emails()
 
     assert (early, sent, again) == (0, 1, 0)
     [email] = mail.outbox
     assert email.to == [colleague.email]
-    assert email.subject == f"{application.reference}: submitted"
-    event.refresh_from_db()
-    assert event.notified_at is not None
+    assert email.subject == f"{application.reference}: now submitted"
+    notice.refresh_from_db()
+    assert notice.emailed_at is not None

@@ -4,6 +4,7 @@ from django.urls import reverse
 from airlock.roles import Role
 from devices.models import ApplicationEvent, ApplicationState, Message
 from devices.selectors import timeline
+from notifications.models import Notification
 from reviews.models import Assignment, ConflictOfInterest, Decision, DecisionKind, InternalNote
 from tests.factories import UserFactory, add_evidence, make_application
 
@@ -31,10 +32,13 @@ CASE_POSTS = [
     ("transition", ("suspend",)),
     ("accept", ()),
     ("reject", ()),
-    ("testing-plan-agree", ()),
+    ("testing-plan-send", ()),
+    ("testing-plan-withdraw", ()),
     ("countersign", ()),
     ("withdraw-clearance", ()),
 ]
+# Actions whose page (GET) is the confirmation step before the POST that acts.
+CONFIRMED_BY_A_PAGE = {"countersign"}
 
 
 # --- Who may open a case ---------------------------------------------------------------------
@@ -107,7 +111,8 @@ def test_case_actions_refuse_get(client, lead_reviewer, name, args):
     application = make_application(S.SCREENING)
     client.force_login(lead_reviewer)
 
-    assert client.get(_url(name, application, *args)).status_code == 405
+    expected = 200 if name in CONFIRMED_BY_A_PAGE else 405
+    assert client.get(_url(name, application, *args)).status_code == expected
 
 
 def test_case_pages_refuse_other_methods(client, reviewer):
@@ -161,14 +166,13 @@ def test_the_review_page_shows_the_application_device_evidence_and_timeline(
 
 def test_the_action_panel_says_why_an_action_is_not_possible_yet(client, reviewer):
     application = make_application(S.ACCEPTED)
-    application.testing_plan.agreed_at = None
-    application.testing_plan.save()
+    application.testing_plan.delete()
     client.force_login(reviewer)
 
     page = client.get(_url("application", application)).content.decode()
 
     assert "Begin controlled testing" in page
-    assert "Agree a testing plan (with its metric thresholds) first." in page
+    assert "Agree a testing plan with the manufacturer first" in page
 
 
 def test_the_review_page_keeps_its_query_count_bounded(
@@ -224,7 +228,7 @@ def test_a_reviewer_adds_an_internal_note_the_manufacturer_never_sees(
     application = make_application(S.SCREENING, organisation=organisation)
     client.force_login(reviewer)
 
-    response = client.post(_url("note-add", application), {"body": "Possible overlap with X."})
+    response = client.post(_url("note-add", application), {"note-body": "Possible overlap with X."})
 
     assert response.status_code == 302
     note = InternalNote.objects.get()
@@ -248,7 +252,7 @@ def test_an_empty_note_shows_a_field_error(client, reviewer):
     application = make_application(S.SCREENING)
     client.force_login(reviewer)
 
-    response = client.post(_url("note-add", application), {"body": "  "})
+    response = client.post(_url("note-add", application), {"note-body": "  "})
 
     assert response.status_code == 200
     assert response.context["note_form"].errors.keys() == {"body"}
@@ -256,21 +260,37 @@ def test_an_empty_note_shows_a_field_error(client, reviewer):
     assert not InternalNote.objects.exists()
 
 
-def test_a_reviewer_messages_the_manufacturer(client, reviewer):
-    application = make_application(S.SCREENING)
+def test_a_reviewer_messages_the_manufacturer(client, reviewer, organisation, manufacturer):
+    application = make_application(S.SCREENING, organisation=organisation)
     client.force_login(reviewer)
 
-    response = client.post(_url("message-add", application), {"body": "Please call us."})
+    response = client.post(
+        _url("message-add", application), {"message-body": "Please call us."}, follow=True
+    )
 
-    assert response.status_code == 302
     message = Message.objects.get()
     assert (message.author, message.from_regulator, message.body) == (
         reviewer,
         True,
         "Please call us.",
     )
-    assert client.post(_url("message-add", application), {"body": ""}).status_code == 200
+    assert "The manufacturer&#x27;s team (1 person) has been told." in response.content.decode()
+    assert Notification.objects.get().recipient == manufacturer
+    assert client.post(_url("message-add", application), {"message-body": ""}).status_code == 200
     assert Message.objects.count() == 1
+
+
+def test_the_note_and_message_fields_have_ids_of_their_own(client, reviewer):
+    application = make_application(S.SCREENING)
+    client.force_login(reviewer)
+
+    page = client.get(_url("application", application)).content.decode()
+
+    assert page.count('id="id_note-body"') == 1
+    assert page.count('id="id_message-body"') == 1
+    assert 'for="id_note-body"' in page
+    assert 'for="id_message-body"' in page
+    assert 'id="id_body"' not in page
 
 
 # --- Claim, assign, reassign -----------------------------------------------------------------
@@ -359,7 +379,6 @@ def test_assigning_a_non_reviewer_shows_a_field_error(client, lead_reviewer, man
         (S.ACCEPTED, "begin_testing", S.IN_CONTROLLED_TESTING),
         (S.IN_CONTROLLED_TESTING, "suspend", S.SUSPENDED),
         (S.SUSPENDED, "resume", S.IN_CONTROLLED_TESTING),
-        (S.IN_CONTROLLED_TESTING, "complete_testing", S.EVIDENCE_REVIEW),
         (S.EVIDENCE_REVIEW, "extend_testing", S.IN_CONTROLLED_TESTING),
     ],
 )
@@ -429,8 +448,8 @@ def test_a_stale_page_is_refused(client, reviewer):
     client.force_login(reviewer)
 
     response = client.post(
-        _url("transition", application, "complete_testing"),
-        {"expected_state": S.SUSPENDED},
+        _url("transition", application, "suspend"),
+        {"suspend-reason": "Site audit.", "expected_state": S.SUSPENDED},
         follow=True,
     )
 
@@ -443,5 +462,5 @@ def test_unknown_panel_actions_are_not_found(client, reviewer):
     application = make_application(S.SCREENING)
     client.force_login(reviewer)
 
-    for action in ("withdraw", "clear", "accept", "nonsense"):
+    for action in ("withdraw", "clear", "accept", "complete_testing", "nonsense"):
         assert client.post(_url("transition", application, action)).status_code == 404

@@ -89,7 +89,11 @@ def test_the_evidence_review_clock_pauses_over_easter(reviewer, manufacturer, or
     with on(date(2027, 3, 1)):
         application = make_application(S.IN_CONTROLLED_TESTING, organisation=organisation)
         application_transition(
-            application_id=application.pk, action="complete_testing", actor=reviewer
+            application_id=application.pk,
+            action="complete_testing",
+            actor=reviewer,
+            reason="Enough cases seen.",
+            confirmed=True,
         )
         application.refresh_from_db()
         # 30 working days from Monday 1 March 2027, skipping Good Friday and Easter Monday.
@@ -118,7 +122,11 @@ def test_an_answer_on_the_same_day_adds_nothing(reviewer, manufacturer, organisa
     with on(date(2026, 6, 1)):
         application = make_application(S.IN_CONTROLLED_TESTING, organisation=organisation)
         application_transition(
-            application_id=application.pk, action="complete_testing", actor=reviewer
+            application_id=application.pk,
+            action="complete_testing",
+            actor=reviewer,
+            reason="Enough cases seen.",
+            confirmed=True,
         )
         application.refresh_from_db()
         due = application.clock_due_on

@@ -6,6 +6,13 @@ from django.utils import timezone
 from airlock.roles import Role
 from devices.models import ApplicationEvent, ApplicationState
 from devices.services import TransitionRefused
+from notifications.models import Notification
+from reviews.decisions import (
+    PrincipleRating,
+    clearance_countersign,
+    decision_record,
+    evidence_assess,
+)
 from reviews.models import (
     ConflictOfInterest,
     Decision,
@@ -14,12 +21,6 @@ from reviews.models import (
     GmlpPrinciple,
     GmlpRating,
     InternalNote,
-)
-from reviews.services import (
-    PrincipleRating,
-    clearance_countersign,
-    decision_record,
-    evidence_assess,
 )
 from tests.factories import UserFactory, make_application
 
@@ -134,7 +135,7 @@ def test_assessing_evidence_is_refused_outside_evidence_review(client, reviewer)
 
     response = client.post(_url("evidence-review", application), _gmlp_data(), follow=True)
 
-    assert "only while an application is evidence review" in response.content.decode()
+    assert "only while an application is in evidence review" in response.content.decode()
     assert not EvidenceAssessment.objects.exists()
 
 
@@ -155,18 +156,34 @@ def test_proposing_clearance_needs_all_ten_principles(client, reviewer, under_re
 
     assert "(9 still to assess)" in response.content.decode()
     assert not Decision.objects.exists()
+    with pytest.raises(TransitionRefused, match="9 still to assess"):
+        decision_record(
+            application_id=under_review.pk, actor=reviewer, kind="clear", rationale="Good."
+        )
 
 
 def test_a_reviewer_proposes_clearance_which_waits_for_a_countersignature(
-    client, reviewer, under_review
+    client, reviewer, lead_reviewer, under_review
 ):
     _assess_all(under_review, reviewer)
     client.force_login(reviewer)
+    data = {
+        "kind": "clear",
+        "rationale": "All principles met.",
+        "expected_state": S.EVIDENCE_REVIEW,
+    }
 
-    response = client.post(
-        _url("decision", under_review), {"kind": "clear", "rationale": "All principles met."}
+    form = client.get(_url("decision", under_review)).content.decode()
+    confirm = client.post(_url("decision", under_review), data)
+    assert under_review.pending_clearance() is None  # nothing is recorded before confirming
+    response = client.post(_url("decision", under_review), {**data, "confirm": "yes"})
+
+    # An ordinary reviewer's proposal needs "a" lead reviewer, not "another".
+    assert "Propose clearance (a lead reviewer must countersign)" in form
+    assert "What will happen" in confirm.content.decode()
+    assert "It takes effect only when a lead reviewer other than you countersigns it" in (
+        confirm.content.decode()
     )
-
     assert response.status_code == 302
     under_review.refresh_from_db()
     assert under_review.state == S.EVIDENCE_REVIEW
@@ -175,7 +192,24 @@ def test_a_reviewer_proposes_clearance_which_waits_for_a_countersignature(
     assert not ApplicationEvent.objects.filter(application=under_review).exists()
     page = client.get(_url("decision", under_review)).content.decode()
     assert "Clearance waiting for a countersignature" in page
-    assert "Only a lead reviewer can countersign a clearance." in page
+    # The lead reviewers hear that a clearance waits for them.
+    notice = Notification.objects.get(kind="countersignature")
+    assert notice.recipient == lead_reviewer
+    assert notice.url == _url("countersign", under_review)
+
+
+def test_going_back_from_the_confirmation_keeps_what_was_written(client, reviewer, under_review):
+    _assess_all(under_review, reviewer)
+    client.force_login(reviewer)
+
+    response = client.post(
+        _url("decision", under_review),
+        {"kind": "not_clear", "rationale": "Subgroup gaps.", "back": "yes"},
+    )
+
+    assert response.status_code == 200
+    assert "Subgroup gaps." in response.content.decode()
+    assert not Decision.objects.exists()
 
 
 def test_a_second_proposal_is_refused_while_one_is_pending(reviewer, lead_reviewer):
@@ -202,15 +236,18 @@ def test_not_clear_and_extend_testing_take_effect_at_once(client, request, perso
     proposed = application.pending_clearance()
     client.force_login(reviewer)
 
-    response = client.post(
-        _url("decision", application),
-        {
-            "kind": kind,
-            "rationale": "Subgroup sensitivity too low.",
-            "expected_state": S.EVIDENCE_REVIEW,
-        },
-    )
+    data = {
+        "kind": kind,
+        "rationale": "Subgroup sensitivity too low.",
+        "expected_state": S.EVIDENCE_REVIEW,
+    }
 
+    confirm = client.post(_url("decision", application), data)
+    response = client.post(_url("decision", application), {**data, "confirm": "yes"})
+
+    assert "What will happen" in confirm.content.decode()
+    if kind == DecisionKind.NOT_CLEAR:
+        assert "This cannot be undone." in confirm.content.decode()
     assert response.status_code == 302
     application.refresh_from_db()
     assert application.state == target
@@ -235,7 +272,9 @@ def test_decisions_are_refused_outside_evidence_review(client, reviewer):
     application = make_application(S.IN_CONTROLLED_TESTING)
     client.force_login(reviewer)
 
-    client.post(_url("decision", application), {"kind": "not_clear", "rationale": "No."})
+    client.post(
+        _url("decision", application), {"kind": "not_clear", "rationale": "No.", "confirm": "yes"}
+    )
 
     application.refresh_from_db()
     assert application.state == S.IN_CONTROLLED_TESTING
@@ -263,9 +302,14 @@ def test_another_lead_countersigns_and_the_case_is_cleared(client, lead_reviewer
     client.force_login(lead_reviewer)
 
     listing = client.get(reverse("reviews:countersignatures")).content.decode()
+    page = client.get(_url("countersign", application)).content.decode()
     response = client.post(_url("countersign", application), {"expected_state": S.EVIDENCE_REVIEW})
 
     assert application.reference in listing
+    assert _url("countersign", application) in listing
+    assert "What countersigning does" in page
+    assert "This cannot be undone." in page
+    assert "Safety record" in page
     assert response.status_code == 302
     application.refresh_from_db()
     assert application.state == S.CLEARED
@@ -285,7 +329,7 @@ def test_the_proposer_cannot_countersign_even_as_a_lead(client, lead_reviewer, u
     client.force_login(lead_reviewer)
 
     listing = client.get(reverse("reviews:countersignatures")).content.decode()
-    page = client.get(_url("decision", under_review)).content.decode()
+    page = client.get(_url("countersign", under_review)).content.decode()
     response = client.post(_url("countersign", under_review), follow=True)
 
     assert under_review.reference not in listing

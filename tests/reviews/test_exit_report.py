@@ -6,17 +6,18 @@ from django.utils import timezone
 
 from airlock.roles import Role
 from devices.models import ApplicationState, CheckpointReport
+from reviews.decisions import clearance_countersign
 from reviews.models import (
     Checkpoint,
     CheckpointStatus,
     EvidenceAssessment,
     GmlpPrinciple,
     GmlpRating,
+    InternalNote,
     Metric,
     MetricThreshold,
 )
 from reviews.selectors import exit_report
-from reviews.services import clearance_countersign
 from tests.factories import UserFactory, make_application, make_manufacturer
 
 S = ApplicationState
@@ -92,10 +93,14 @@ def test_the_exit_report_page_states_everything_and_prints_without_navigation(cl
         "Exit report",
         "Testing plan",
         "at least 0.9",
-        "0.93 —",
-        "critical breach",
+        '0.93 <span class="badge text-bg-success">Met</span>',
+        "Critical breach",
         "Not reported",
-        "Overdue",
+        "Missed",
+        "Safety signals (",
+        "Threshold breaches (",
+        "Serious incidents (",
+        "Checkpoints missed or reported late (",
         "Comment on 7.",
         "Partly met",
         "9 of 10 principles met.",
@@ -115,6 +120,38 @@ def test_an_open_case_gets_an_interim_report(client, reviewer):
 
     assert "Interim report" in page
     assert "No checkpoints were scheduled." in page
+
+
+def test_the_manufacturer_gets_their_copy_once_the_case_is_decided(
+    client, manufacturer, organisation
+):
+    decided = make_application(S.NOT_CLEARED, organisation=organisation)
+    open_case = make_application(S.EVIDENCE_REVIEW, organisation=organisation)
+    InternalNote.objects.create(application=decided, author=decided.created_by, body="Internal!")
+    client.force_login(manufacturer)
+
+    case_page = client.get(reverse("devices:application-detail", args=[decided.pk]))
+    copy = client.get(reverse("devices:exit-report", args=[decided.pk]))
+    early = client.get(reverse("devices:exit-report", args=[open_case.pk]), follow=True)
+
+    url = reverse("devices:exit-report", args=[decided.pk])
+    assert url in case_page.content.decode()
+    page = copy.content.decode()
+    assert copy.status_code == 200
+    assert f"Exit report: {decided.title}" in page
+    assert "Taking part in the sandbox is not approval." in page
+    assert "Internal!" not in page
+    assert "The exit report is issued when the case is decided" in early.content.decode()
+
+
+def test_no_one_else_gets_the_manufacturer_s_copy(client, other_manufacturer, reviewer):
+    decided = make_application(S.CLEARED)
+    url = reverse("devices:exit-report", args=[decided.pk])
+
+    client.force_login(other_manufacturer)
+    assert client.get(url).status_code == 404
+    client.force_login(reviewer)
+    assert client.get(url).status_code == 403
 
 
 def test_the_exit_report_is_for_reviewers_only(client, manufacturer, organisation):

@@ -12,6 +12,8 @@ import airlock.queue
 from airlock.celery import app as celery_app
 from devices.models import ApplicationEvent, ApplicationState, IncidentReport, IncidentSeverity
 from devices.services import TransitionRefused
+from notifications.models import Notification
+from notifications.services import notification_emails_send, pending_emails_send
 from reviews.models import (
     Checkpoint,
     CheckpointStatus,
@@ -80,21 +82,43 @@ def evaluate(report):
     return reports.checkpoint_report_evaluate(report_id=report.pk)
 
 
+def raised(report) -> list[SafetySignal]:
+    """The signals a report raised: submitting evaluates it there and then."""
+    return list(report.signals.order_by("metric"))
+
+
+@pytest.fixture
+def unevaluated(monkeypatch):
+    """Submit a report as if evaluating it in the request had failed (the task and the sweep
+    are there for that)."""
+
+    def submit_only(manufacturer, checkpoint, **metrics):
+        with monkeypatch.context() as patch:
+            patch.setattr(reports, "checkpoint_report_evaluate", lambda **kwargs: [])
+            return submit(manufacturer, checkpoint, **metrics)
+
+    return submit_only
+
+
 # --- Submission ------------------------------------------------------------------------------
 
 
-def test_it_saves_the_report_and_marks_the_checkpoint_submitted(
+def test_it_saves_the_report_evaluates_it_and_still_queues_the_task_for_repair(
     manufacturer, checkpoint, django_capture_on_commit_callbacks
 ):
     with django_capture_on_commit_callbacks() as callbacks:
         report = submit(manufacturer, checkpoint)
 
     checkpoint.refresh_from_db()
+    report.refresh_from_db()
     assert checkpoint.status == CheckpointStatus.SUBMITTED
     assert report.metrics == {"sensitivity": 0.93, "specificity": 0.9}
     assert report.cases_processed == 1200
-    assert report.evaluated_at is None
-    assert len(callbacks) == 1  # the evaluation task, sent once the report is committed
+    # Evaluated in the request, so whoever reported sees the outcome at once...
+    assert report.evaluated_at is not None
+    # ...and the task still goes, finding it done (it repairs a failed evaluation).
+    assert len(callbacks) == 1
+    assert evaluate(report) == []
 
 
 def test_it_refuses_a_second_report_for_the_same_checkpoint(manufacturer, checkpoint):
@@ -137,7 +161,7 @@ def test_it_requires_every_metric_the_plan_sets_a_threshold_for(manufacturer, ch
 @pytest.mark.parametrize(
     ("metrics", "message"),
     [
-        ({"sensitivity": 1.2}, "Sensitivity must be between 0 and 1."),
+        ({"sensitivity": 1.2}, "Sensitivity is a proportion between 0 and 1, such as 0.92."),
         ({"sensitivity": "high"}, "Sensitivity must be a number."),
         ({"sensitivity": float("nan")}, "Sensitivity must be a number."),
         ({"wellbeing": 0.5}, "“wellbeing” is not a metric Airlock records."),
@@ -167,7 +191,7 @@ def test_a_calibration_slope_may_exceed_one(manufacturer, checkpoint):
 def test_it_raises_nothing_when_every_threshold_is_met(manufacturer, checkpoint):
     report = submit(manufacturer, checkpoint)
 
-    assert evaluate(report) == []
+    assert raised(report) == []
     report.refresh_from_db()
     assert report.evaluated_at is not None
     assert not SafetySignal.objects.exists()
@@ -176,7 +200,7 @@ def test_it_raises_nothing_when_every_threshold_is_met(manufacturer, checkpoint)
 def test_a_breach_raises_a_high_signal_and_testing_continues(manufacturer, checkpoint, case):
     report = submit(manufacturer, checkpoint, sensitivity=0.85)
 
-    [signal] = evaluate(report)
+    [signal] = raised(report)
 
     assert signal.severity == SignalSeverity.HIGH
     assert signal.source == SignalSource.CHECKPOINT_BREACH
@@ -192,14 +216,14 @@ def test_a_breach_raises_a_high_signal_and_testing_continues(manufacturer, check
 def test_a_critical_breach_suspends_testing_as_the_scheduled_job(manufacturer, checkpoint, case):
     report = submit(manufacturer, checkpoint, sensitivity=0.75)
 
-    [signal] = evaluate(report)
+    [signal] = raised(report)
 
     assert signal.severity == SignalSeverity.CRITICAL
     case.refresh_from_db()
     assert case.state == ApplicationState.SUSPENDED
     event = ApplicationEvent.objects.get(application=case, transition="suspend")
     assert event.actor is None
-    assert event.actor_label == "Airlock (scheduled job)"
+    assert event.actor_label == "Airlock (automatically)"
     assert "Sensitivity 0.75 passed the critical limit of 0.8" in event.reason
 
 
@@ -209,9 +233,8 @@ def test_a_critical_breach_does_not_suspend_when_the_plan_says_not_to(
     plan = case.testing_plan
     plan.suspend_on_critical_breach = False
     plan.save(update_fields=["suspend_on_critical_breach"])
-    report = submit(manufacturer, checkpoint, sensitivity=0.75)
 
-    evaluate(report)
+    submit(manufacturer, checkpoint, sensitivity=0.75)
 
     case.refresh_from_db()
     assert case.state == ApplicationState.IN_CONTROLLED_TESTING
@@ -229,7 +252,7 @@ def test_a_critical_breach_on_a_suspended_case_changes_nothing_more(manufacturer
         metrics={"sensitivity": 0.5},
     )
 
-    [signal] = evaluate(report)
+    [signal] = raised(report)
 
     assert signal.severity == SignalSeverity.CRITICAL
     assert not ApplicationEvent.objects.filter(application=application).exists()
@@ -245,7 +268,7 @@ def test_an_at_most_threshold_is_breached_from_above(manufacturer, checkpoint, c
     )
     report = submit(manufacturer, checkpoint, override_rate=0.3)
 
-    [signal] = evaluate(report)
+    [signal] = raised(report)
 
     assert (signal.metric, signal.severity) == (Metric.OVERRIDE_RATE, SignalSeverity.HIGH)
     assert "the plan requires at most 0.2" in signal.description
@@ -260,15 +283,15 @@ def test_a_subgroup_below_threshold_raises_a_medium_signal(manufacturer, checkpo
         subgroup_metrics={"age 65+": {"sensitivity": 0.84}, "female": {"sensitivity": 0.95}},
     )
 
-    [signal] = evaluate(report)
+    [signal] = raised(report)
 
     assert signal.severity == SignalSeverity.MEDIUM
     assert "age 65+: 0.84" in signal.description
     assert "female" not in signal.description
 
 
-def test_evaluating_twice_raises_each_signal_once(manufacturer, checkpoint):
-    report = submit(manufacturer, checkpoint, sensitivity=0.85, specificity=0.7)
+def test_evaluating_twice_raises_each_signal_once(manufacturer, checkpoint, unevaluated):
+    report = unevaluated(manufacturer, checkpoint, sensitivity=0.85, specificity=0.7)
 
     first = evaluate(report)
     second = evaluate(report)
@@ -280,8 +303,10 @@ def test_evaluating_twice_raises_each_signal_once(manufacturer, checkpoint):
     assert SafetySignal.objects.count() == 2
 
 
-def test_the_sweep_evaluates_reports_a_lost_message_left_behind(manufacturer, checkpoint):
-    report = submit(manufacturer, checkpoint, sensitivity=0.85)
+def test_the_sweep_evaluates_reports_a_lost_message_left_behind(
+    manufacturer, checkpoint, unevaluated
+):
+    report = unevaluated(manufacturer, checkpoint, sensitivity=0.85)
     assert reports.pending_reports_evaluate() == 0  # too recent: its task may be running
 
     with time_machine.travel(TODAY + timedelta(minutes=5), tick=False):
@@ -300,7 +325,8 @@ def test_the_assigned_reviewer_is_emailed_about_a_breach(
         submit(manufacturer, checkpoint, sensitivity=0.75)
 
     signal = SafetySignal.objects.get()
-    assert signal.notified_at is not None
+    notice = Notification.objects.get(key=f"signal:{signal.pk}")
+    assert (notice.recipient, notice.emailed_at is not None) == (reviewer, True)
     [email] = [m for m in mail.outbox if m.to == [reviewer.email] and "signal" in m.subject]
     assert email.subject == f"Critical safety signal: {signal.title}"
     assert f"raised on application {case.reference}" in email.body
@@ -312,13 +338,28 @@ def test_the_assigned_reviewer_is_emailed_about_a_breach(
 
 def test_a_signal_is_emailed_once(manufacturer, checkpoint, reviewer):
     report = submit(manufacturer, checkpoint, sensitivity=0.85)
-    [signal] = evaluate(report)
+    [signal] = raised(report)
+    key = f"signal:{signal.pk}"
 
-    assert signals.safety_signal_notify(signal_id=signal.pk) == 1
-    assert signals.safety_signal_notify(signal_id=signal.pk) == 0
+    assert notification_emails_send(key=key) == 1
+    assert notification_emails_send(key=key) == 0
     with time_machine.travel(TODAY + timedelta(minutes=5), tick=False):
-        assert signals.pending_signals_notify() == 0
+        assert pending_emails_send() == 0
     assert len(mail.outbox) == 1
+
+
+def test_a_signal_a_reviewer_raises_reaches_the_others_but_not_them(case, reviewer, lead_reviewer):
+    signal = signals.safety_signal_raise(
+        actor=lead_reviewer,
+        application_id=case.pk,
+        severity=SignalSeverity.HIGH,
+        title="Drift at site B",
+        description="Override rate doubled.",
+    )
+
+    assert list(
+        Notification.objects.filter(key=f"signal:{signal.pk}").values_list("recipient", flat=True)
+    ) == [reviewer.pk]
 
 
 # --- Incidents -------------------------------------------------------------------------------

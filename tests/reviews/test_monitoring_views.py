@@ -12,6 +12,8 @@ from airlock.roles import Role
 from devices.models import Application, ApplicationState, CheckpointReport, ClockStage
 from reviews.models import (
     AlertDelivery,
+    AuditAction,
+    AuditEntry,
     Checkpoint,
     CheckpointStatus,
     ConflictOfInterest,
@@ -266,7 +268,40 @@ def test_a_reviewer_sets_the_status(client, reviewer, signal):
 
     signal.refresh_from_db()
     assert signal.status == SignalStatus.INVESTIGATING
-    assert "Choose a status from the list." in response.content.decode()
+    assert "Select a valid choice." in response.content.decode()
+
+
+def test_closing_a_signal_needs_a_written_resolution_and_is_audited(client, reviewer, signal):
+    client.force_login(reviewer)
+    url = reverse("reviews:signal-status", args=[signal.pk])
+
+    refused = client.post(url, {"status": "closed", "findings": "", "actions": " "})
+    closed = client.post(
+        url,
+        {
+            "status": "closed",
+            "findings": "A scanner setting changed at site B.",
+            "actions": "Setting restored; a re-run on the affected cases met the threshold.",
+        },
+        follow=True,
+    )
+
+    assert refused.status_code == 200
+    assert set(refused.context["status_form"].errors) == {"findings", "actions"}
+    assert refused.content.decode().startswith("<!doctype html>")
+    assert "<title>Error: " in refused.content.decode()
+    signal.refresh_from_db()
+    assert signal.status == SignalStatus.CLOSED
+    assert (signal.closed_by, signal.resolution_findings) == (
+        reviewer,
+        "A scanner setting changed at site B.",
+    )
+    entry = AuditEntry.objects.get(signal=signal)
+    assert (entry.actor, entry.action) == (reviewer, AuditAction.SIGNAL_CLOSED)
+    assert "Setting restored" in entry.detail
+    page = closed.content.decode()
+    assert "Signal closed, with its resolution on the record." in page
+    assert "What was found" in page
 
 
 def test_a_reviewer_raises_a_signal(client, reviewer, case):

@@ -299,7 +299,12 @@ def test_the_queue_reuses_its_counts_and_menus_until_an_application_changes(clie
 
     with CaptureQueriesContext(connection) as warm:
         response = client.get(QUEUE, {"page": 1})
-    counted = [q["sql"] for q in warm.captured_queries if "COUNT(" in q["sql"].upper()]
+    counted = [
+        q["sql"]
+        for q in warm.captured_queries
+        # The header's unread notifications are counted on every page (one indexed read).
+        if "COUNT(" in q["sql"].upper() and "notification" not in q["sql"]
+    ]
     assert counted == []
     assert dict(response.context["state_counts"])[S.SUBMITTED] == 1
 

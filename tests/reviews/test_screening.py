@@ -6,8 +6,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from devices.models import ApplicationEvent, ApplicationState, ClockStage
-from devices.notifications import event_notify
 from devices.services import TransitionRefused, information_respond
+from notifications.services import notification_emails_send
 from reviews.models import (
     Cohort,
     ConflictOfInterest,
@@ -155,7 +155,7 @@ def test_assessing_is_refused_outside_screening(client, reviewer):
 
     response = client.post(_url("screening", application), _assessment_data(), follow=True)
 
-    assert "You can assess eligibility only while an application is screening" in (
+    assert "You can assess eligibility only while an application is being screened" in (
         response.content.decode()
     )
     assert not ScreeningAssessment.objects.exists()
@@ -280,8 +280,17 @@ def test_reviewers_reject_with_a_rationale(client, request, persona):
     application = make_application(S.SCREENING)
     client.force_login(actor)
 
-    response = client.post(_url("reject", application), {"reject-rationale": "Not novel."})
+    confirm = client.post(_url("reject", application), {"reject-rationale": "Not novel."})
+    application.refresh_from_db()
+    assert application.state == S.SCREENING  # not before the confirmation
+    response = client.post(
+        _url("reject", application), {"reject-rationale": "Not novel.", "confirm": "yes"}
+    )
 
+    page = confirm.content.decode()
+    assert "Confirm: reject" in page
+    assert "This cannot be undone." in page
+    assert 'name="reject-rationale" value="Not novel."' in page
     assert response.status_code == 302
     application.refresh_from_db()
     assert application.state == S.REJECTED
@@ -387,10 +396,15 @@ def test_the_manufacturer_team_is_emailed_about_the_request(
         application_id=application.pk, actor=reviewer, questions="Which sites?", due_on=due
     )
 
-    event_notify(event_id=ApplicationEvent.objects.get().pk)
+    notification_emails_send(key=f"event:{ApplicationEvent.objects.get().pk}")
 
     assert [m.to for m in mailoutbox] == [[manufacturer.email]]
+    assert mailoutbox[0].subject == (
+        f"{application.reference}: the regulator has asked for information"
+    )
     assert f"answers due by {due:%-d %B %Y}" in mailoutbox[0].body
+    # The questions themselves stay behind sign-in.
+    assert "Which sites?" not in mailoutbox[0].body
 
 
 @pytest.mark.parametrize("due", ["", "yesterday", "2000-01-01"])

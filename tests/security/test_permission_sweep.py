@@ -40,6 +40,7 @@ from devices.models import (
     IncidentSeverity,
     Message,
 )
+from notifications.models import Notification
 from reviews.models import (
     Assignment,
     Checkpoint,
@@ -50,6 +51,7 @@ from reviews.models import (
     GmlpRating,
     InformationRequest,
     InternalNote,
+    PlanVersion,
     SafetySignal,
     ScreeningAssessment,
     SignalSeverity,
@@ -84,6 +86,7 @@ PK_MODELS = {
     "devices": "device",
     "evidence": "evidence",
     "signals": "signal",
+    "notifications": "notification",
 }
 
 
@@ -96,6 +99,7 @@ class World:
     evidence: list
     signal: object
     references: list[str]
+    notifications: list
 
     def pks(self, model: str) -> list[int]:
         return {
@@ -103,6 +107,7 @@ class World:
             "device": [self.device.pk],
             "evidence": [document.pk for document in self.evidence],
             "signal": [self.signal.pk],
+            "notification": [notification.pk for notification in self.notifications],
         }[model]
 
 
@@ -299,12 +304,27 @@ def world(manufacturer, running_stack) -> World:
     titled.title = MARKER
     titled.save(update_fields=["title"])
     evidence = [titled, *testing.evidence.exclude(pk=titled.pk)[:1]]
+    # What the organisation's people and its reviewer were told: theirs alone.
+    notifications = [
+        Notification.objects.create(
+            recipient=person,
+            email_to=person.email,
+            application=testing,
+            kind="message",
+            key=f"sweep:{person.pk}",
+            title=f"{testing.reference}: {MARKER}",
+            body=MARKER,
+            url=reverse("devices:application-detail", args=[testing.pk]),
+        )
+        for person in (manufacturer, colleague)
+    ]
     return World(
         applications=applications,
         device=device,
         evidence=evidence,
         signal=signal,
         references=[application.reference for application in applications],
+        notifications=notifications,
     )
 
 
@@ -452,6 +472,10 @@ def fingerprint(world: World) -> tuple:
         sorted(SafetySignal.objects.values_list("pk", "status", "shared_at")),
         CheckpointReport.objects.count(),
         sorted(Decision.objects.values_list("pk", "countersigned_by_id", "withdrawn_at")),
+        sorted(
+            PlanVersion.objects.values_list("pk", "reviewer_agreed_at", "manufacturer_agreed_at")
+        ),
+        sorted(Notification.objects.values_list("pk", "read_at")),
     )
 
 

@@ -22,10 +22,20 @@ class Command(BaseCommand):
     help = "Run the web server, a Celery worker and Celery beat together (development)."
 
     def add_arguments(self, parser):
-        parser.add_argument("addrport", nargs="?", default="127.0.0.1:8000")
+        parser.add_argument(
+            "addrport",
+            nargs="?",
+            default=f"127.0.0.1:{settings.PORT}",
+            help="Where the web server listens (default 127.0.0.1:$PORT, PORT defaulting to 8000).",
+        )
 
     def handle(self, *args, addrport: str, **options):
         env = os.environ.copy()
+        # Every process (the worker sends the emails) links to where the web server listens.
+        port = addrport.rsplit(":", 1)[-1]
+        env["PORT"] = port
+        host = addrport.rsplit(":", 1)[0] if ":" in addrport else "127.0.0.1"
+        env.setdefault("SITE_URL", f"http://{host}:{port}")
         if "REDIS_URL" not in env and "CELERY_BROKER_URL" not in env:
             if _redis_reachable(LOCAL_REDIS):
                 env["REDIS_URL"] = LOCAL_REDIS

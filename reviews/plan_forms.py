@@ -1,0 +1,238 @@
+"""Forms for testing plans: the reviewer's draft with its thresholds, and the manufacturer's
+agreement or return. They check what people typed; reviews.plans decides what may happen, and
+shares its date rules with these forms so both say the same thing."""
+
+from decimal import Decimal
+
+from django import forms
+
+from reviews.models import Comparator, Metric, PlanVersion, TestingPlan
+from reviews.plan_terms import (
+    PLAN_FIELDS,
+    PlanDetails,
+    ThresholdSpec,
+    plan_dates_problems,
+    threshold_problem,
+)
+
+# Browsers' date inputs only accept this format, whatever the site's locale.
+ISO_DATE = "%Y-%m-%d"
+
+
+def decimal_text(value: Decimal | None) -> str:
+    """A decimal as people write it: 0.9, not 0.9000 (nor 1E+1 for ten)."""
+    if value is None:
+        return ""
+    return format(Decimal(value).normalize(), "f")
+
+
+class PlanVersionForm(forms.ModelForm):
+    cadence_days = forms.IntegerField(
+        label="Days between checkpoints",
+        min_value=1,
+        max_value=365,
+        initial=28,
+        error_messages={
+            "min_value": "Checkpoints need at least one day between them.",
+            "max_value": "Checkpoints can be at most a year (365 days) apart.",
+        },
+    )
+
+    class Meta:
+        model = PlanVersion
+        fields = list(PLAN_FIELDS)
+        labels = {
+            "starts_on": "Testing starts on",
+            "ends_on": "Testing ends on",
+            "suspend_on_critical_breach": "Suspend testing automatically on a critical breach",
+        }
+        widgets = {
+            "starts_on": forms.DateInput(attrs={"type": "date"}, format=ISO_DATE),
+            "ends_on": forms.DateInput(attrs={"type": "date"}, format=ISO_DATE),
+            "nhs_sites": forms.Textarea(attrs={"rows": 3}),
+            "notes": forms.Textarea(attrs={"rows": 3}),
+        }
+        help_texts = {"nhs_sites": "One a line."}
+
+    def __init__(self, *args, in_force: TestingPlan | None, testing_began: bool, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.in_force = in_force
+        self.testing_began = testing_began
+        if testing_began and in_force is not None:
+            self.fields["starts_on"].help_text = "Testing has begun: the start date is fixed."
+
+    def clean(self):
+        data = super().clean()
+        starts_on, ends_on = data.get("starts_on"), data.get("ends_on")
+        if starts_on and ends_on:
+            problems = plan_dates_problems(
+                starts_on=starts_on,
+                ends_on=ends_on,
+                in_force=self.in_force,
+                testing_began=self.testing_began,
+            )
+            for field, problem in problems.items():
+                self.add_error(field, problem)
+        return data
+
+    def _post_clean(self):
+        # The model's own validation would run its check constraints on a half-built version;
+        # the service checks the whole plan instead.
+        pass
+
+
+def _any(label: str, choices) -> list[tuple[str, str]]:
+    return [("", label), *choices]
+
+
+NEGATIVE = "A threshold cannot be negative."
+
+
+class MetricThresholdForm(forms.Form):
+    metric = forms.ChoiceField(label="Metric", choices=_any("Choose a metric", Metric.choices))
+    # The initial value is what the select shows by default, so a spare row left alone
+    # counts as untouched.
+    comparator = forms.ChoiceField(
+        label="Must be", choices=Comparator.choices, initial=Comparator.AT_LEAST
+    )
+    value = forms.DecimalField(
+        label="Threshold",
+        max_digits=6,
+        decimal_places=4,
+        min_value=0,
+        error_messages={"min_value": NEGATIVE},
+    )
+    critical_value = forms.DecimalField(
+        label="Critical value",
+        max_digits=6,
+        decimal_places=4,
+        min_value=0,
+        required=False,
+        error_messages={"min_value": NEGATIVE},
+    )
+
+    def clean(self):
+        data = super().clean()
+        if {"metric", "comparator", "value"} <= data.keys():
+            problem = threshold_problem(
+                metric=data["metric"],
+                comparator=data["comparator"],
+                value=data["value"],
+                critical_value=data.get("critical_value"),
+            )
+            if problem:
+                self.add_error(*problem)
+        return data
+
+
+class BaseThresholdFormSet(forms.BaseFormSet):
+    def add_fields(self, form, index):
+        super().add_fields(form, index)
+        if "DELETE" in form.fields:
+            form.fields["DELETE"].label = "Remove this threshold"
+
+    def _kept(self) -> list[forms.Form]:
+        # Spare rows left blank have no cleaned data; removed rows are ticked for deletion.
+        return [
+            form
+            for form in self.forms
+            if form.cleaned_data.get("metric") and not self._should_delete_form(form)
+        ]
+
+    def clean(self):
+        if any(self.errors):
+            return
+        kept = self._kept()
+        if not kept:
+            raise forms.ValidationError("Set at least one metric threshold.")
+        metrics = [form.cleaned_data["metric"] for form in kept]
+        if len(metrics) != len(set(metrics)):
+            raise forms.ValidationError("Set each metric's threshold once.")
+
+    def thresholds(self) -> list[ThresholdSpec]:
+        return [
+            ThresholdSpec(
+                metric=form.cleaned_data["metric"],
+                comparator=form.cleaned_data["comparator"],
+                value=form.cleaned_data["value"],
+                critical_value=form.cleaned_data.get("critical_value"),
+            )
+            for form in self._kept()
+        ]
+
+
+# absolute_max: a tampered TOTAL_FORMS is refused beyond this many rows; Django's default cap
+# (max_num + 1000) would build, validate and draw a thousand forms for one request.
+ThresholdFormSet = forms.formset_factory(
+    MetricThresholdForm,
+    formset=BaseThresholdFormSet,
+    extra=2,
+    can_delete=True,
+    max_num=20,
+    absolute_max=20,
+)
+
+
+def plan_details(form: PlanVersionForm, formset: BaseThresholdFormSet) -> PlanDetails:
+    data = form.cleaned_data
+    return PlanDetails(
+        **{name: data[name] for name in PLAN_FIELDS},
+        thresholds=formset.thresholds(),
+    )
+
+
+def threshold_initial(thresholds) -> list[dict]:
+    return [
+        {
+            "metric": t.metric,
+            "comparator": t.comparator,
+            "value": decimal_text(t.value),
+            "critical_value": decimal_text(t.critical_value),
+        }
+        for t in thresholds
+    ]
+
+
+class WithdrawAmendmentForm(forms.Form):
+    reason = forms.CharField(
+        label="Why withdraw this amendment?",
+        widget=forms.Textarea(attrs={"rows": 2}),
+        max_length=2000,
+        help_text="The plan in force stays as it is. The reason goes on the case record.",
+        error_messages={"required": "Say why the amendment is withdrawn."},
+    )
+
+
+# --- The manufacturer's side ------------------------------------------------------------------
+
+
+class _VersionShown(forms.Form):
+    """The version and revision the page showed, so an agreement cannot land on terms the
+    regulator changed meanwhile."""
+
+    number = forms.IntegerField(widget=forms.HiddenInput, min_value=1, max_value=32767)
+    revision = forms.IntegerField(widget=forms.HiddenInput, min_value=1, max_value=2**31 - 1)
+    expected_state = forms.CharField(widget=forms.HiddenInput, max_length=30)
+
+
+class AgreePlanForm(_VersionShown):
+    confirm = forms.BooleanField(
+        label="I agree this testing plan on behalf of my organisation",
+        error_messages={"required": "Tick the box to agree the plan, or return it with comments."},
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, prefix="agree", **kwargs)
+
+
+class ReturnPlanForm(_VersionShown):
+    comments = forms.CharField(
+        label="What should change?",
+        widget=forms.Textarea(attrs={"rows": 4}),
+        max_length=5000,
+        help_text="The regulator reads these, revises the plan and sends it again.",
+        error_messages={"required": "Say what should change before returning the plan."},
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, prefix="return", **kwargs)
