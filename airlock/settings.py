@@ -448,14 +448,13 @@ CELERY_TASK_QUEUES = {
     "reports": {},
 }
 CELERY_TASK_ROUTES = {
-    "devices.tasks.send_event_notifications": {"queue": "interactive"},
+    "notifications.tasks.send_notification_emails": {"queue": "interactive"},
     "reviews.tasks.evaluate_checkpoint_report": {"queue": "interactive"},
-    "reviews.tasks.notify_safety_signal": {"queue": "interactive"},
     "reviews.tasks.deliver_alert": {"queue": "partners"},
     "reviews.tasks.retry_pending_deliveries": {"queue": "partners"},
     "reviews.tasks.send_reviewer_digest": {"queue": "reports"},
     "reviews.tasks.sweep_*": {"queue": "sweeps"},
-    "*.tasks.notify_pending_*": {"queue": "sweeps"},
+    "notifications.tasks.send_pending_notification_emails": {"queue": "sweeps"},
     "reviews.tasks.evaluate_pending_reports": {"queue": "sweeps"},
 }
 # Beat reads its schedule from the database (django-celery-beat): the entries declared in

@@ -291,8 +291,7 @@ def device_save(*, actor: User, device: Device) -> Device:
 def _refuse_upload(application: Application, actor: User) -> None:
     if application.state_enum.is_final:
         raise TransitionRefused(
-            f"This application is {application.state_enum.in_words}: no more evidence can be "
-            "added."
+            f"This application is {application.state_enum.in_words}: no more evidence can be added."
         )
     if not _acts_for(actor, application.organisation_id):
         raise PermissionError("Only the organisation's own team can upload evidence.")
