@@ -102,7 +102,14 @@ class TwoFactorMiddleware:
     """
 
     EXEMPT_NAMES = frozenset(
-        {"two-factor-setup", "two-factor-verify", "logout", "healthz", "admin:logout"}
+        {
+            "two-factor-setup",
+            "two-factor-enrol",
+            "two-factor-verify",
+            "logout",
+            "healthz",
+            "admin:logout",
+        }
     )
     EXEMPT_NAMESPACES = frozenset({"api"})
 

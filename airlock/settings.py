@@ -201,6 +201,9 @@ AXES_LOCKOUT_CALLABLE = "airlock.accounts.locked_out"
 # Two-factor sign-in (TOTP) for reviewers, lead reviewers and administrators.
 AIRLOCK_REQUIRE_2FA = env_bool("AIRLOCK_REQUIRE_2FA", default=PRODUCTION)
 OTP_TOTP_ISSUER = "Airlock"
+# Setting up an authenticator needs a one-time link sent to the person's email address (a
+# password alone must not enrol a second factor); the link works for this many hours.
+TWO_FACTOR_ENROLMENT_HOURS = env_int("TWO_FACTOR_ENROLMENT_HOURS", 24)
 
 LANGUAGE_CODE = "en-gb"
 TIME_ZONE = "Europe/London"
