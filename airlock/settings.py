@@ -47,6 +47,16 @@ def env_int(name: str, default: int) -> int:
         raise ImproperlyConfigured(f"{name} must be a whole number, not {value!r}.") from None
 
 
+def env_float(name: str, default: float) -> float:
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    try:
+        return float(value)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name} must be a number, not {value!r}.") from None
+
+
 def env_list(name: str, default: list[str]) -> list[str]:
     value = os.environ.get(name)
     if value is None:
@@ -237,14 +247,22 @@ CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"
 CRISPY_TEMPLATE_PACK = "bootstrap5"
 
 REDIS_URL = os.environ.get("REDIS_URL", "")
+# How long the web side waits for Redis (cache and task sending) before counting it as down.
+# Redis answers in well under a millisecond; a Redis that accepts connections and never
+# answers then costs a request this much once, after which the circuit breaker
+# (airlock.breaker) leaves Redis alone for REDIS_BREAKER_SECONDS.
+REDIS_TIMEOUT_SECONDS = env_float("REDIS_TIMEOUT_SECONDS", 0.25)
+REDIS_BREAKER_SECONDS = env_float("REDIS_BREAKER_SECONDS", 30)
 
 if REDIS_URL:
     CACHES = {
         "default": {
             "BACKEND": "airlock.cache.ResilientRedisCache",
             "LOCATION": REDIS_URL,
-            # Fail fast: a dead Redis must cost a request milliseconds, not seconds.
-            "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
+            "OPTIONS": {
+                "socket_connect_timeout": REDIS_TIMEOUT_SECONDS,
+                "socket_timeout": REDIS_TIMEOUT_SECONDS,
+            },
         }
     }
 else:
@@ -279,9 +297,10 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "store_processed": False,
     }
 else:
-    # A request must not hang on a dead broker: fail fast and let the sweep repair.
-    # max_retries=0 stops kombu retrying the connection for seconds before a publish gives up
-    # (the worker reconnects on its own terms: broker_connection_retry).
+    # The worker's (and beat's) connection. The web side sends tasks over connections of its
+    # own with REDIS_TIMEOUT_SECONDS instead (airlock.queue); the worker's long-polling needs
+    # these longer ones. max_retries=0 stops kombu retrying the connection for seconds before
+    # a publish gives up (the worker reconnects on its own terms: broker_connection_retry).
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "socket_connect_timeout": 2,
         "socket_timeout": 5,
