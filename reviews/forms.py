@@ -6,6 +6,7 @@ from decimal import Decimal
 from django import forms
 from django.utils import timezone
 
+from airlock.formsets import SafeFormSet
 from airlock.models import User
 from devices.clocks import add_working_days
 from devices.models import Application, ClinicalArea, ImdrfCategory, MdrClass, Organisation
@@ -275,7 +276,7 @@ class GmlpAssessmentForm(forms.Form):
         return data
 
 
-class BaseGmlpFormSet(forms.BaseFormSet):
+class BaseGmlpFormSet(SafeFormSet):
     def clean(self):
         if any(self.errors):
             return
@@ -427,7 +428,7 @@ def decimal_text(value: Decimal | None) -> str:
     return format(Decimal(value).normalize(), "f")
 
 
-class BaseThresholdFormSet(forms.BaseFormSet):
+class BaseThresholdFormSet(SafeFormSet):
     def add_fields(self, form, index):
         super().add_fields(form, index)
         if "DELETE" in form.fields:
