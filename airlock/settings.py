@@ -117,8 +117,12 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "csp.middleware.CSPMiddleware",
     "airlock.middleware.PermissionsPolicyMiddleware",
+    # Before anything reads the session cookie, the form or the path: a NUL is a 400 here.
+    "airlock.middleware.RejectNulMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
+    # Counts API requests per address before authentication, so wrong tokens count too.
+    "airlock.api_limits.ApiAddressLimitMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django_otp.middleware.OTPMiddleware",
@@ -324,11 +328,28 @@ REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.TokenAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    # Size and depth limits before parsing, no NaN or Infinity, no NUL (airlock.json_parsing).
+    "DEFAULT_PARSER_CLASSES": ["airlock.json_parsing.StrictJSONParser"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
+    "DEFAULT_PAGINATION_CLASS": "airlock.api_limits.CappedLimitOffsetPagination",
     "PAGE_SIZE": 50,
+    # Per token here; per address (wrong tokens included) in ApiAddressLimitMiddleware.
+    "DEFAULT_THROTTLE_CLASSES": ["airlock.api_limits.TokenRateThrottle"],
+    # How many proxies in front of us add themselves to X-Forwarded-For: 0 reads the
+    # client's address from the connection itself, so a forged header changes nothing.
+    "NUM_PROXIES": env_int("NUM_PROXIES", 0),
 }
+# What one API caller may ask for (airlock/api_limits.py, airlock/json_parsing.py).
+API_MAX_PAGE_SIZE = env_int("API_MAX_PAGE_SIZE", 100)
+API_TOKEN_REQUESTS_PER_MINUTE = env_int("API_TOKEN_REQUESTS_PER_MINUTE", 120)
+API_ADDRESS_REQUESTS_PER_MINUTE = env_int("API_ADDRESS_REQUESTS_PER_MINUTE", 300)
+API_ADDRESS_FAILED_AUTHS_PER_HOUR = env_int("API_ADDRESS_FAILED_AUTHS_PER_HOUR", 20)
+# A checkpoint report or an alert is a few kilobytes and a few levels deep.
+API_MAX_JSON_BYTES = env_int("API_MAX_JSON_KB", 256) * 1024
+API_MAX_JSON_DEPTH = env_int("API_MAX_JSON_DEPTH", 20)
+# The OpenAPI schema and Swagger UI describe every endpoint: public only when this says so
+# (on in development), otherwise for signed-in people and API tokens.
+API_DOCS_PUBLIC = env_bool("API_DOCS_PUBLIC", default=not PRODUCTION)
 SPECTACULAR_SETTINGS = {
     "TITLE": "Airlock API",
     "DESCRIPTION": (

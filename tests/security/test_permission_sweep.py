@@ -19,6 +19,7 @@ wrong method reveals nothing). For any URL, the body must never contain the orga
 case references or the marker written into every one of its records, and nothing may raise.
 """
 
+import hashlib
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -31,6 +32,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
 from rest_framework.authtoken.models import Token
 
+from airlock.models import TwoFactorEnrolment
 from airlock.roles import Role
 from devices.models import (
     TRANSITIONS,
@@ -99,6 +101,8 @@ class World:
     evidence: list
     signal: object
     references: list[str]
+    # A colleague's two-factor set-up link: no one else may use it.
+    enrolment_token: str = ""
 
     def pks(self, model: str) -> list[int]:
         return {
@@ -115,6 +119,7 @@ PARAMETERS = {
     "sequence": lambda world: [1, 2],
     "action": lambda world: sorted(set(TRANSITIONS) | set(PANEL_ACTIONS)),
     "reference": lambda world: world.references,
+    "token": lambda world: [world.enrolment_token],
 }
 
 
@@ -203,6 +208,16 @@ def urls_for(route: Route, world: World) -> list[str]:
 
 def all_routes() -> list[Route]:
     return sorted(routes(), key=lambda route: route.name)
+
+
+@pytest.fixture(autouse=True)
+def _no_api_rate_limits(settings):
+    # Each visitor asks for hundreds of URLs from one address, the anonymous one with no
+    # token: the limits (tests/security/test_api_limits.py) would answer 429 before the
+    # answers this sweep is here to judge.
+    settings.API_ADDRESS_FAILED_AUTHS_PER_HOUR = 100_000
+    settings.API_ADDRESS_REQUESTS_PER_MINUTE = 100_000
+    settings.API_TOKEN_REQUESTS_PER_MINUTE = 100_000
 
 
 # --- The organisation's records ------------------------------------------------------------
@@ -308,7 +323,18 @@ def world(manufacturer) -> World:
         evidence=evidence,
         signal=signal,
         references=[application.reference for application in applications],
+        enrolment_token=_enrolment_link(colleague),
     )
+
+
+def _enrolment_link(person) -> str:
+    token = f"enrolment-{MARKER}"
+    TwoFactorEnrolment.objects.create(
+        user=person,
+        token_sha256=hashlib.sha256(token.encode()).hexdigest(),
+        expires_at=timezone.now() + timedelta(hours=1),
+    )
+    return token
 
 
 def _conflicted(role: Role, organisation):
@@ -469,13 +495,13 @@ def test_every_url_parameter_has_a_value():
 
 def test_a_url_with_an_unknown_parameter_fails_with_what_to_add():
     widget = Route("devices:widget", "widgets/<int:pk>/")
-    invite = Route("devices:invite", "invites/<slug:token>/")
+    invite = Route("devices:invite", "invites/<slug:code>/")
 
     (pk_problem,) = unknown_parameters(widget)
     (token_problem,) = unknown_parameters(invite)
 
     assert "add 'widgets' to PK_MODELS" in pk_problem
-    assert "add 'token' to PARAMETERS" in token_problem
+    assert "add 'code' to PARAMETERS" in token_problem
 
 
 def test_the_sweep_reaches_every_part_of_the_site():
@@ -598,6 +624,7 @@ def drafts(manufacturer) -> World:
         evidence=evidence,
         signal=signal,
         references=[application.reference for application in applications],
+        enrolment_token=_enrolment_link(UserFactory(role=Role.REVIEWER)),
     )
 
 
