@@ -111,7 +111,7 @@ def two_factor_setup(request: HttpRequest) -> HttpResponse:
     )
 
 
-def _setup_link_page(request: HttpRequest) -> HttpResponse:
+def _setup_link_page(request: HttpRequest, *, invalid_link: bool = False) -> HttpResponse:
     """Before the link: say where it went, and send one (or another) on request."""
     if request.method == "POST":
         if two_factor.enrolment_link_send(user=request.user):
@@ -131,8 +131,10 @@ def _setup_link_page(request: HttpRequest) -> HttpResponse:
         {
             "pending": two_factor.enrolment_pending(request.user),
             "masked_email": _masked(request.user.email),
+            "invalid_link": invalid_link,
             "next": request.GET.get("next") or "",
         },
+        status=404 if invalid_link else 200,
     )
 
 
@@ -146,12 +148,9 @@ def two_factor_enrol(request: HttpRequest, token: str) -> HttpResponse:
     _staff_only(request)
     enrolment = two_factor.enrolment_claim(user=request.user, token=token)
     if enrolment is None:
-        messages.error(
-            request,
-            "That set-up link has expired, been used, or belongs to another account. Ask for "
-            "a new one below.",
-        )
-        return redirect("two-factor-setup")
+        # Not found, as any record outside a person's reach is; the page says why it might
+        # be, and offers a new link.
+        return _setup_link_page(request, invalid_link=True)
     request.session[two_factor.SESSION_ENROLMENT] = enrolment.pk
     return redirect("two-factor-setup")
 

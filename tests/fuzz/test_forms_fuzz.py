@@ -18,9 +18,11 @@ Each example runs in a savepoint that is rolled back, so examples do not depend 
 and hypothesis (derandomized) generates the same examples on every run and every machine.
 """
 
+import hashlib
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import timedelta
 from functools import partial
 from html.parser import HTMLParser
 from urllib.parse import quote, quote_from_bytes, urljoin, urlsplit
@@ -38,6 +40,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
+from airlock.models import TwoFactorEnrolment
 from devices.models import ApplicationState
 from reviews.models import (
     Checkpoint,
@@ -369,6 +372,15 @@ class Stage:
         TOTPDevice.objects.create(user=self.people[REVIEWER], name="Phone", confirmed=True)
         return {}
 
+    def enrolment_link(self) -> dict:
+        token = "fuzz-enrolment-token"
+        TwoFactorEnrolment.objects.create(
+            user=self.people[REVIEWER],
+            token_sha256=hashlib.sha256(token.encode()).hexdigest(),
+            expires_at=timezone.now() + timedelta(hours=1),
+        )
+        return {"token": token}
+
 
 QUEUE_FILTERS = (
     "q",
@@ -453,6 +465,7 @@ TARGETS: dict[str, list[Target]] = {
     "logout": [Target(MANUFACTURER, posts=True, form_on="devices:home")],
     "two-factor-setup": [Target(REVIEWER, posts=True, query=("next",))],
     "two-factor-verify": [Target(REVIEWER, lambda stage: stage.authenticator(), posts=True)],
+    "two-factor-enrol": [Target(REVIEWER, lambda stage: stage.enrolment_link())],
     "password_change": [Target(MANUFACTURER, posts=True)],
     "password_change_done": [Target(MANUFACTURER)],
     "password_reset": [Target(ANONYMOUS, posts=True)],
@@ -657,6 +670,7 @@ def text_parameters(name: str) -> list[str]:
 # Routes whose path carries text (not only ids): those segments are fuzzed too.
 PATH_TEXT: dict[str, Target] = {
     "password_reset_confirm": Target(ANONYMOUS, lambda stage: stage.reset_link()),
+    "two-factor-enrol": Target(REVIEWER, lambda stage: stage.enrolment_link()),
     "reviews:transition": Target(
         REVIEWER, with_({"action": "suspend"}, case(S.IN_CONTROLLED_TESTING))
     ),
