@@ -170,10 +170,6 @@ def with_nul(pattern: str) -> str:
     return path if "%00" in path else path + "nul%00/"
 
 
-def _sent(response) -> list[str]:
-    return [] if response.status_code < 500 else [str(response.status_code)]
-
-
 def test_a_nul_anywhere_in_any_request_is_a_400_never_a_500(admin_user):
     client = Client()
     client.force_login(admin_user)
@@ -181,16 +177,16 @@ def test_a_nul_anywhere_in_any_request_is_a_400_never_a_500(admin_user):
     for pattern in every_path():
         clean = re.sub(r"<(?:int:)?\w+>", "1", pattern).replace("^", "").replace("$", "")
         attempts = {
-            "path": lambda: client.get(with_nul(pattern)),
-            "query": lambda: client.get(clean, {"q": "a\x00b"}),
-            "query name": lambda: client.get(clean + "?a%00b=1"),
-            "header": lambda: client.get(clean, headers={"X-Anything": "a\x00b"}),
-            "authorization": lambda: client.get(clean, headers={"Authorization": "Token a\x00b"}),
-            "cookie": lambda: client.get(clean, headers={"Cookie": "sessionid=a\x00b"}),
-            "form": lambda: client.post(clean, {"body": "a\x00b"}),
+            "path": (client.get, with_nul(pattern), {}),
+            "query": (client.get, clean, {"data": {"q": "a\x00b"}}),
+            "query name": (client.get, clean + "?a%00b=1", {}),
+            "header": (client.get, clean, {"headers": {"X-Anything": "a\x00b"}}),
+            "authorization": (client.get, clean, {"headers": {"Authorization": "Token a\x00b"}}),
+            "cookie": (client.get, clean, {"headers": {"Cookie": "sessionid=a\x00b"}}),
+            "form": (client.post, clean, {"data": {"body": "a\x00b"}}),
         }
-        for where, send in attempts.items():
-            response = send()
+        for where, (send, url, kwargs) in attempts.items():
+            response = send(url, **kwargs)
             if response.status_code != 400:
                 problems.append(f"{where} NUL on {pattern}: {response.status_code}")
 

@@ -23,10 +23,10 @@ def _token(user) -> str:
 
 
 @pytest.fixture(autouse=True)
-def _still_clock():
+def clock():
     # The limits count in fixed windows: keep a test's requests inside one.
-    with time_machine.travel(timezone.now().replace(second=1), tick=False) as clock:
-        yield clock
+    with time_machine.travel(timezone.now().replace(second=1), tick=False) as traveller:
+        yield traveller
 
 
 def test_a_huge_page_size_is_capped(client, manufacturer, settings):
@@ -69,7 +69,7 @@ def test_two_hundred_requests_with_one_token_meet_a_429(client, manufacturer):
 
 
 def test_the_token_limit_names_when_to_come_back_and_lifts_after_the_minute(
-    client, manufacturer, _still_clock
+    client, manufacturer, clock
 ):
     headers = {"Authorization": _token(manufacturer)}
     for _ in range(120):
@@ -79,7 +79,7 @@ def test_the_token_limit_names_when_to_come_back_and_lifts_after_the_minute(
     assert refused.status_code == 429
     assert 0 < int(refused["Retry-After"]) <= 60
 
-    _still_clock.shift(timedelta(minutes=1))
+    clock.shift(timedelta(minutes=1))
     assert client.get(APPLICATIONS, headers=headers).status_code == 200
 
 
