@@ -347,6 +347,11 @@ API_ADDRESS_FAILED_AUTHS_PER_HOUR = env_int("API_ADDRESS_FAILED_AUTHS_PER_HOUR",
 # A checkpoint report or an alert is a few kilobytes and a few levels deep.
 API_MAX_JSON_BYTES = env_int("API_MAX_JSON_KB", 256) * 1024
 API_MAX_JSON_DEPTH = env_int("API_MAX_JSON_DEPTH", 20)
+# Partner regulators' webhooks (airlock/outbound.py): https only in production; a webhook's
+# host must resolve to public addresses, except in the networks listed here (a development
+# receiver on this machine, e.g. 127.0.0.1/32).
+PARTNER_WEBHOOK_ALLOW_HTTP = env_bool("PARTNER_WEBHOOK_ALLOW_HTTP", default=not PRODUCTION)
+PARTNER_WEBHOOK_ALLOWED_NETWORKS = env_list("PARTNER_WEBHOOK_ALLOWED_NETWORKS", [])
 # The OpenAPI schema and Swagger UI describe every endpoint: public only when this says so
 # (on in development), otherwise for signed-in people and API tokens.
 API_DOCS_PUBLIC = env_bool("API_DOCS_PUBLIC", default=not PRODUCTION)
