@@ -347,6 +347,11 @@ API_ADDRESS_FAILED_AUTHS_PER_HOUR = env_int("API_ADDRESS_FAILED_AUTHS_PER_HOUR",
 # A checkpoint report or an alert is a few kilobytes and a few levels deep.
 API_MAX_JSON_BYTES = env_int("API_MAX_JSON_KB", 256) * 1024
 API_MAX_JSON_DEPTH = env_int("API_MAX_JSON_DEPTH", 20)
+# What one checkpoint sweep may create (reviews/monitoring/checkpoints.py): a month of daily
+# checkpoints for one case, and comfortably more than a 20-week catch-up over 100k cases
+# (250,000). Whatever a plan's dates, a run stays bounded; what it held back it reports.
+CHECKPOINT_SWEEP_MAX_PER_CASE = env_int("CHECKPOINT_SWEEP_MAX_PER_CASE", 31)
+CHECKPOINT_SWEEP_MAX_PER_RUN = env_int("CHECKPOINT_SWEEP_MAX_PER_RUN", 500_000)
 # Partner regulators' webhooks (airlock/outbound.py): https only in production; a webhook's
 # host must resolve to public addresses, except in the networks listed here (a development
 # receiver on this machine, e.g. 127.0.0.1/32).
