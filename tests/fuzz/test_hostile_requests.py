@@ -210,3 +210,17 @@ def test_the_api_answers_a_nul_with_json_naming_where(client, db, request_kwargs
     assert response.json() == {
         "detail": f"The request was refused: {where} contains a NUL character."
     }
+
+
+@pytest.mark.parametrize("content_type", ["multipart/form-data", "multipart/form-data; boundary="])
+def test_a_form_body_too_broken_to_read_is_a_400(client, manufacturer, content_type):
+    """Whatever reads a form first (CSRF does, in production) would otherwise meet Django's
+    MultiPartParserError, which nothing turns into a 400: a 500."""
+    client.force_login(manufacturer)
+
+    response = client.generic(
+        "POST", reverse("devices:device-create"), b"--y\r\nnot a part", content_type=content_type
+    )
+
+    assert response.status_code == 400
+    assert b"form data is malformed" in response.content
