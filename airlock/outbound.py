@@ -82,7 +82,10 @@ def _allowed_networks() -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
 
 
 def _parse(url: str) -> SplitResult:
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+    except ValueError:  # "http://[::1/", say
+        raise UnsafeDestination("That is not a web address.") from None
     allowed = {"https", "http"} if settings.PARTNER_WEBHOOK_ALLOW_HTTP else {"https"}
     if parts.scheme not in allowed:
         raise UnsafeDestination(

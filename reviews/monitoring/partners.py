@@ -84,7 +84,7 @@ def _post(url: str, body: bytes, headers: dict[str, str]) -> tuple[int | None, s
     except outbound.UnsafeDestination as exc:
         logger.warning("alert delivery to %s refused: %s", url, exc)
         return None, f"Refused before sending: {exc}"
-    except (OSError, http.client.HTTPException) as exc:
+    except (OSError, http.client.HTTPException, ValueError) as exc:
         return None, f"{type(exc).__name__}: {exc}"
     if 200 <= status < 300:
         return status, ""

@@ -58,6 +58,7 @@ NOT_WEB = [
     "https://user:password@partner.example/alerts",
     "https:///alerts",
     "https://partner.example:99999/alerts",
+    "http://[::1/alerts",
 ]
 PUBLIC = ipaddress.ip_address("93.184.216.34")
 
@@ -206,7 +207,7 @@ def test_a_name_that_now_resolves_inside_is_refused_at_delivery(dns, receiver):
     assert "loopback" in result.last_error
 
 
-@pytest.mark.parametrize("url", INTERNAL[:5])
+@pytest.mark.parametrize("url", [*INTERNAL[:5], "ftp://partner.example/", "http://[::1/"])
 def test_legacy_internal_webhooks_are_refused_at_delivery(url):
     delivery = _delivery_to(url)
 
