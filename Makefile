@@ -47,15 +47,21 @@ diagram: install-dev
 	dot -Tsvg docs/state-diagram.dot -o docs/state-diagram.svg
 	cp docs/state-diagram.svg static/docs/state-diagram.svg
 
-# Benchmarks, never part of `make test` or CI (about 5 minutes): 100k applications on
+# Benchmarks, never part of `make test` or CI (about 8 minutes): 100k applications on
 # PostgreSQL (BENCH_DATABASE_URL, default postgres://postgres@127.0.0.1:5432/airlock_bench), then
-# server time per page, HTTP throughput under gunicorn with wrk, and the checkpoint sweep over
-# 100k cases in testing. Results go to bench/results/; bench/README.md says more.
+# server time per page, HTTP throughput under gunicorn with wrk, the checkpoint sweep over
+# 100k cases in testing, evidence upload/download on local disk and on an S3 API (moto's
+# server), and the queue on one web node and two (BENCH_REDIS_URL, default
+# redis://127.0.0.1:6379/0, the cache they share). Results go to bench/results/;
+# bench/README.md says more.
+BENCH_REDIS_URL ?= redis://127.0.0.1:6379/0
 bench: install-dev
 	$(PY) bench/seed.py
 	$(PY) bench/server_time.py
 	$(PY) bench/http_load.py
 	$(PY) bench/checkpoint_sweep.py
+	$(PY) bench/evidence_storage.py
+	BENCH_REDIS_URL=$(BENCH_REDIS_URL) $(PY) bench/two_nodes.py
 	$(PY) bench/report.py
 
 clean:

@@ -8,6 +8,8 @@ class AirlockConfig(AppConfig):
     verbose_name = "Airlock accounts"
 
     def ready(self) -> None:
+        # Connects the Celery signals that carry request ids and case references into tasks.
+        import airlock.logs  # noqa: F401
         from airlock.middleware import start_session_clock
         from airlock.roles import sync_role_groups
 

@@ -2,6 +2,7 @@ import os
 
 from celery import Celery
 from celery.schedules import crontab
+from django.conf import settings
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "airlock.settings")
 
@@ -49,5 +50,16 @@ app.conf.beat_schedule = {
     "retry pending alert deliveries": {
         "task": "reviews.tasks.retry_pending_deliveries",
         "schedule": crontab(minute="*/10"),
+    },
+    # Every minute, on each queue: the worker that runs it tells /healthz/ready/ the queue is
+    # served. Expires before the next one is due, so a backlog never runs stale heartbeats.
+    **{
+        f"worker heartbeat ({queue})": {
+            "task": "airlock.tasks.heartbeat",
+            "schedule": 60.0,
+            "args": (queue,),
+            "options": {"queue": queue, "expires": 55},
+        }
+        for queue in settings.CELERY_TASK_QUEUES
     },
 }

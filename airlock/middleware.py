@@ -118,6 +118,7 @@ class TwoFactorMiddleware:
             "two-factor-verify",
             "logout",
             "healthz",
+            "healthz-ready",
             "admin:logout",
         }
     )

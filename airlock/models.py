@@ -149,6 +149,22 @@ class User(AbstractBaseUser, PermissionsMixin):
         return self.role == Role.LEAD_REVIEWER
 
 
+class Heartbeat(models.Model):
+    """When a part of the stack last showed it was alive: `beat` (the scheduler holding the
+    lock) and `worker:<queue>` (a worker ran the heartbeat job on that queue). Read by
+    /healthz/ready/; one row per name, overwritten, never a history."""
+
+    name = models.CharField(max_length=50, primary_key=True)
+    at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"{self.name} at {self.at:%Y-%m-%d %H:%M:%S}"
+
+
+def heartbeat_stamp(name: str) -> None:
+    Heartbeat.objects.update_or_create(name=name, defaults={"at": timezone.now()})
+
+
 class TwoFactorEnrolment(models.Model):
     """A one-time link that lets one person set up an authenticator app.
 

@@ -7,6 +7,7 @@ AIRLOCK_ENV selects the profile: "development" (default, for `make run` and test
 import os
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
@@ -115,6 +116,11 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Static files straight from the application (a container has no separate web server):
+    # compressed, with far-future caching for the hashed names collectstatic writes.
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    # A request id for every log line of this request and of the tasks it sends.
+    "airlock.logs.RequestContextMiddleware",
     "csp.middleware.CSPMiddleware",
     "airlock.middleware.PermissionsPolicyMiddleware",
     # Before anything reads the session cookie, the form or the path: a NUL is a 400 here.
@@ -153,11 +159,42 @@ TEMPLATES = [
     },
 ]
 
+# PostgreSQL connections: either Django's native pool (DATABASE_POOL=on; psycopg_pool, one pool
+# per process, DATABASE_POOL_MIN_SIZE to DATABASE_POOL_MAX_SIZE connections), or persistent
+# connections of DATABASE_CONN_MAX_AGE seconds. Behind pgbouncer in transaction mode set
+# DATABASE_PGBOUNCER=on: server-side cursors off (a cursor cannot outlive the transaction
+# pgbouncer lends a server for) and no pool of our own. docs/DEPLOYMENT.md says more.
+DATABASE_POOL = env_bool("DATABASE_POOL", False)
+DATABASE_PGBOUNCER = env_bool("DATABASE_PGBOUNCER", False)
+
+
+def _database(url: str) -> dict:
+    config = dj_database_url.parse(
+        url,
+        conn_max_age=0 if DATABASE_POOL else env_int("DATABASE_CONN_MAX_AGE", 60),
+        conn_health_checks=not DATABASE_POOL,
+    )
+    if config["ENGINE"] != "django.db.backends.postgresql":
+        return config
+    if DATABASE_POOL and DATABASE_PGBOUNCER:
+        raise ImproperlyConfigured(
+            "DATABASE_POOL and DATABASE_PGBOUNCER are alternatives: pgbouncer is the pool."
+        )
+    if DATABASE_POOL:
+        config.setdefault("OPTIONS", {})["pool"] = {
+            "min_size": env_int("DATABASE_POOL_MIN_SIZE", 2),
+            "max_size": env_int("DATABASE_POOL_MAX_SIZE", 10),
+            # A request waits this long for a free connection before failing.
+            "timeout": env_int("DATABASE_POOL_TIMEOUT", 10),
+        }
+    if DATABASE_PGBOUNCER:
+        config["DISABLE_SERVER_SIDE_CURSORS"] = True
+    return config
+
+
 DATABASES = {
-    "default": dj_database_url.parse(
-        env_str("DATABASE_URL", f"sqlite:///{BASE_DIR / 'var' / 'airlock.sqlite3'}"),
-        conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 60),
-        conn_health_checks=True,
+    "default": _database(
+        env_str("DATABASE_URL", f"sqlite:///{BASE_DIR / 'var' / 'airlock.sqlite3'}")
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
@@ -169,6 +206,13 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "transaction_mode": "IMMEDIATE",
         "timeout": 20,
     }
+# Read-only reporting (the programme dashboard, the queue's CSV export) can go to a replica:
+# it may lag the primary by a few seconds, which a report can take and a form never could.
+# Everything else reads and writes the primary. Tests treat the replica as the primary.
+DATABASE_REPLICA_URL = env_str("DATABASE_REPLICA_URL", "")
+if DATABASE_REPLICA_URL:
+    DATABASES["replica"] = _database(DATABASE_REPLICA_URL) | {"TEST": {"MIRROR": "default"}}
+REPORTING_DATABASE = "replica" if DATABASE_REPLICA_URL else "default"
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "airlock.User"
@@ -227,10 +271,93 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = Path(env_str("STATIC_ROOT", str(BASE_DIR / "var" / "staticfiles")))
+if not PRODUCTION:
+    # WhiteNoise serves what collectstatic put here (the Containerfile does); in development
+    # runserver serves static files itself, and an empty folder keeps WhiteNoise quiet.
+    STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 
-# Uploaded evidence lives outside any URL the web server maps; it is only ever
-# streamed by a permission-checked view.
+# Uploaded evidence lives outside any URL the web server maps; it is only ever streamed by a
+# permission-checked view (or handed out as a presigned link of a minute or less).
+# Without STORAGE_URL (or AWS_STORAGE_BUCKET_NAME) it is kept on the local disk under
+# PRIVATE_STORAGE_ROOT, which only works while one machine runs every web and worker process.
+# With it, in an S3-compatible bucket: STORAGE_URL=s3://bucket[/prefix][?endpoint_url=...&
+# region=...&addressing_style=path]; credentials from the usual AWS_ACCESS_KEY_ID and
+# AWS_SECRET_ACCESS_KEY, or the platform's role.
 PRIVATE_STORAGE_ROOT = Path(env_str("PRIVATE_STORAGE_ROOT", str(BASE_DIR / "var" / "private")))
+STORAGE_URL = env_str("STORAGE_URL", "")
+STORAGE_SSE = env_str("STORAGE_SSE", "AES256")
+STORAGE_CONNECT_TIMEOUT = env_int("STORAGE_CONNECT_TIMEOUT", 3)
+STORAGE_READ_TIMEOUT = env_int("STORAGE_READ_TIMEOUT", 30)
+
+
+def _s3_options() -> dict | None:
+    """The PrivateS3Storage options STORAGE_URL or the AWS_* variables ask for, or None."""
+    if STORAGE_URL:
+        parts = urlsplit(STORAGE_URL)
+        if parts.scheme != "s3" or not parts.netloc:
+            raise ImproperlyConfigured(
+                f"STORAGE_URL must look like s3://bucket/prefix, not {STORAGE_URL!r}."
+            )
+        query = {key: values[-1] for key, values in parse_qs(parts.query).items()}
+        unknown = set(query) - {"endpoint_url", "region", "addressing_style"}
+        if unknown:
+            raise ImproperlyConfigured(f"STORAGE_URL has unknown options: {sorted(unknown)}.")
+        bucket, location = parts.netloc, parts.path.strip("/")
+        endpoint, region = query.get("endpoint_url"), query.get("region")
+        addressing = query.get("addressing_style")
+    elif os.environ.get("AWS_STORAGE_BUCKET_NAME"):
+        bucket, location = env_str("AWS_STORAGE_BUCKET_NAME"), env_str("AWS_LOCATION", "")
+        endpoint = os.environ.get("AWS_S3_ENDPOINT_URL")
+        region = os.environ.get("AWS_S3_REGION_NAME")
+        addressing = os.environ.get("AWS_S3_ADDRESSING_STYLE")
+    else:
+        return None
+    if STORAGE_SSE not in {"AES256", "aws:kms", "none"}:
+        raise ImproperlyConfigured(
+            f"STORAGE_SSE must be AES256, aws:kms or none, not {STORAGE_SSE!r}."
+        )
+    encryption = {}
+    if STORAGE_SSE != "none":
+        encryption["ServerSideEncryption"] = STORAGE_SSE
+    if STORAGE_SSE == "aws:kms" and os.environ.get("STORAGE_SSE_KMS_KEY_ID"):
+        encryption["SSEKMSKeyId"] = env_str("STORAGE_SSE_KMS_KEY_ID")
+    return {
+        "bucket_name": bucket,
+        "location": location,
+        "endpoint_url": endpoint or None,
+        "region_name": region or None,
+        "addressing_style": addressing or None,
+        "object_parameters": encryption,
+    }
+
+
+_S3 = _s3_options()
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    # Hashed, compressed names that WhiteNoise serves with far-future caching; needs
+    # collectstatic (the Containerfile runs it), so only in production.
+    "staticfiles": {
+        "BACKEND": "airlock.staticfiles.StaticFilesStorage"
+        if PRODUCTION
+        else "django.contrib.staticfiles.storage.StaticFilesStorage"
+    },
+    "private": {"BACKEND": "airlock.storage.PrivateS3Storage", "OPTIONS": _S3}
+    if _S3
+    else {"BACKEND": "airlock.storage.PrivateFileSystemStorage"},
+}
+# How a permitted download reaches the browser: "stream" through the web node (the default;
+# works on every store), or "redirect" to a presigned link on the object store that expires
+# after EVIDENCE_URL_EXPIRY_SECONDS (a minute at most), which spares the web node the bytes.
+EVIDENCE_DOWNLOAD = env_str("EVIDENCE_DOWNLOAD", "stream")
+if EVIDENCE_DOWNLOAD not in {"stream", "redirect"}:
+    raise ImproperlyConfigured(
+        f"EVIDENCE_DOWNLOAD must be stream or redirect, not {EVIDENCE_DOWNLOAD!r}."
+    )
+if EVIDENCE_DOWNLOAD == "redirect" and not _S3:
+    raise ImproperlyConfigured("EVIDENCE_DOWNLOAD=redirect needs an object store (STORAGE_URL).")
+EVIDENCE_URL_EXPIRY_SECONDS = env_int("EVIDENCE_URL_EXPIRY_SECONDS", 30)
+if not 1 <= EVIDENCE_URL_EXPIRY_SECONDS <= 60:
+    raise ImproperlyConfigured("EVIDENCE_URL_EXPIRY_SECONDS must be between 1 and 60.")
 EVIDENCE_MAX_UPLOAD_BYTES = env_int("EVIDENCE_MAX_UPLOAD_MB", 25) * 1024 * 1024
 # Larger uploads go to a temporary file instead of memory.
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
@@ -280,6 +407,8 @@ EMAIL_BACKEND = env_str(
 )
 EMAIL_HOST = env_str("EMAIL_HOST", "localhost")
 EMAIL_PORT = env_int("EMAIL_PORT", 25)
+# Where Django's file-based email backend writes (the multi-node test reads every node's mail).
+EMAIL_FILE_PATH = env_str("EMAIL_FILE_PATH", str(BASE_DIR / "var" / "mail"))
 # Absolute links in emails point here.
 SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Airlock <no-reply@airlock.example>")
@@ -318,9 +447,60 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SOFT_TIME_LIMIT = env_int("CELERY_TASK_SOFT_TIME_LIMIT", 120)
 CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", 180)
 CELERY_TIMEZONE = TIME_ZONE
+# Queues by kind of work, so a slow partner or a heavy report never delays the email a person
+# is waiting for. A worker started without -Q takes every queue (`make run`); in production
+# each kind gets its own workers (docs/DEPLOYMENT.md). Services send tasks by name
+# (airlock.queue), so routing is by name here, never at the call.
+CELERY_TASK_DEFAULT_QUEUE = "interactive"
+CELERY_TASK_QUEUES = {
+    # Emails and evaluations that follow a person's click: seconds matter.
+    "interactive": {},
+    # Scheduled sweeps and repair jobs: minutes are fine, and they must not crowd the above.
+    "sweeps": {},
+    # Webhooks to partner regulators: a slow or dead partner waits here, alone.
+    "partners": {},
+    # Long reads and digests.
+    "reports": {},
+}
+CELERY_TASK_ROUTES = {
+    "devices.tasks.send_event_notifications": {"queue": "interactive"},
+    "reviews.tasks.evaluate_checkpoint_report": {"queue": "interactive"},
+    "reviews.tasks.notify_safety_signal": {"queue": "interactive"},
+    "reviews.tasks.deliver_alert": {"queue": "partners"},
+    "reviews.tasks.retry_pending_deliveries": {"queue": "partners"},
+    "reviews.tasks.send_reviewer_digest": {"queue": "reports"},
+    "reviews.tasks.sweep_*": {"queue": "sweeps"},
+    "*.tasks.notify_pending_*": {"queue": "sweeps"},
+    "reviews.tasks.evaluate_pending_reports": {"queue": "sweeps"},
+}
 # Beat reads its schedule from the database (django-celery-beat): the entries declared in
 # airlock/celery.py are synced there at start-up, and administrators can see and pause them.
-CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+# Only one beat schedules at a time, however many are started: the others stand by until the
+# holder of the scheduler lock dies (airlock/beat.py).
+CELERY_BEAT_SCHEDULER = "airlock.beat:SingleBeatScheduler"
+# Save each job's last run at once, so a beat taking over knows what already ran.
+CELERY_BEAT_SYNC_EVERY = 1
+# The scheduler lock: "postgresql" (an advisory lock, released the moment its holder's
+# connection dies), "redis" (a key that expires BEAT_LOCK_TTL seconds after its holder stops
+# renewing it), "file" (one machine; the embedded default), or "auto": PostgreSQL when the
+# database is PostgreSQL (and not behind pgbouncer), else Redis when REDIS_URL is set, else file.
+BEAT_LOCK = env_str("BEAT_LOCK", "auto")
+if BEAT_LOCK == "auto":
+    if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and not DATABASE_PGBOUNCER:
+        BEAT_LOCK = "postgresql"
+    else:
+        BEAT_LOCK = "redis" if REDIS_URL else "file"
+if BEAT_LOCK not in {"postgresql", "redis", "file"}:
+    raise ImproperlyConfigured(
+        f"BEAT_LOCK must be auto, postgresql, redis or file, not {BEAT_LOCK!r}."
+    )
+if BEAT_LOCK == "redis" and not REDIS_URL:
+    raise ImproperlyConfigured("BEAT_LOCK=redis needs REDIS_URL.")
+BEAT_LOCK_TTL = env_int("BEAT_LOCK_TTL", 30)
+BEAT_LOCK_FILE = Path(env_str("BEAT_LOCK_FILE", str(BASE_DIR / "var" / "beat.lock")))
+# /healthz/ready/ fails when no worker has run the heartbeat job, or beat has not scheduled it,
+# for longer than this (beat sends it every minute).
+READY_HEARTBEAT_MAX_AGE = env_int("READY_HEARTBEAT_MAX_AGE", 300)
 
 # The API: manufacturer systems authenticate with a DRF token; partner regulators with their
 # own bearer token (reviews.api.PartnerTokenAuthentication) on the alert endpoints only.
@@ -373,17 +553,39 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
 }
 
+# Logs: one JSON object a line in production (LOG_FORMAT=json), so a platform's log search can
+# follow one case across web and worker: time, level, logger, message, request_id, user_id,
+# case (reference) and task_id (airlock/logs.py). Plain text in development.
+LOG_FORMAT = env_str("LOG_FORMAT", "json" if PRODUCTION else "plain")
+if LOG_FORMAT not in {"json", "plain"}:
+    raise ImproperlyConfigured(f"LOG_FORMAT must be json or plain, not {LOG_FORMAT!r}.")
+# One line per request (method, path, status, duration) on the airlock.requests logger.
+LOG_REQUESTS = env_bool("LOG_REQUESTS", PRODUCTION)
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"context": {"()": "airlock.logs.ContextFilter"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "json": {"()": "airlock.logs.JsonFormatter"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": LOG_FORMAT,
+            "filters": ["context"],
+        }
+    },
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
 }
+# Celery's workers log through the same handlers (and so in JSON) instead of their own.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = LOG_FORMAT == "plain"
 
 if PRODUCTION:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
+    # The platform's probes speak plain HTTP to the container, inside the cluster.
+    SECURE_REDIRECT_EXEMPT = [r"^healthz/"]
     SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31536000)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = True

@@ -13,6 +13,7 @@ admin.site.login_form = AdminSignInForm
 urlpatterns = [
     path("", views.home, name="home"),
     path("healthz/", views.healthz, name="healthz"),
+    path("healthz/ready/", views.healthz_ready, name="healthz-ready"),
     path("help/", views.help_page, name="help"),
     path(
         "accounts/login/",

@@ -1,12 +1,17 @@
 import logging
+from datetime import timedelta
 
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
-from django.db import connection
+from django.db import DatabaseError, connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
+from airlock import storage
+from airlock.models import Heartbeat
 from airlock.queue import broker_reachable
 from devices.models import ApplicationState
 from devices.selectors import STATE_EXPLANATIONS, transition_table
@@ -37,6 +42,46 @@ def healthz(request: HttpRequest) -> JsonResponse:
     checks = {
         "database": "ok" if _database_ok() else "unavailable",
         "broker": "ok" if _broker_ok() else "unavailable",
+    }
+    healthy = all(value == "ok" for value in checks.values())
+    return JsonResponse(checks, status=200 if healthy else 503)
+
+
+def _heartbeats() -> dict[str, str]:
+    """For beat and a worker on each queue: "ok", how long ago it was last heard from, or
+    "never"."""
+    names = ["beat", *(f"worker:{queue}" for queue in settings.CELERY_TASK_QUEUES)]
+    try:
+        seen = dict(Heartbeat.objects.filter(name__in=names).values_list("name", "at"))
+    except DatabaseError:
+        logger.exception("healthz: heartbeats unreadable")
+        return dict.fromkeys(names, "unknown")
+    now = timezone.now()
+    limit = timedelta(seconds=settings.READY_HEARTBEAT_MAX_AGE)
+    checks = {}
+    for name in names:
+        at = seen.get(name)
+        if at is None:
+            checks[name] = "never"
+        elif now - at > limit:
+            checks[name] = f"stale ({int((now - at).total_seconds())} s ago)"
+        else:
+            checks[name] = "ok"
+    return checks
+
+
+@require_GET
+@never_cache
+def healthz_ready(request: HttpRequest) -> JsonResponse:
+    """Readiness, for a platform's probes and alerts: what /healthz/ checks, plus the private
+    object store, that beat holds the scheduler lock and ran lately, and that a worker served
+    each queue lately. Each is named; any one failing answers 503."""
+    problem = storage.check()
+    checks = {
+        "database": "ok" if _database_ok() else "unavailable",
+        "broker": "ok" if _broker_ok() else "unavailable",
+        "storage": "ok" if problem is None else f"unavailable ({problem})",
+        **_heartbeats(),
     }
     healthy = all(value == "ok" for value in checks.values())
     return JsonResponse(checks, status=200 if healthy else 503)

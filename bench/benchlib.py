@@ -4,6 +4,7 @@ mail kept in memory), machine facts and the results folder."""
 import json
 import os
 import platform
+import re
 import statistics
 import subprocess
 import sys
@@ -14,8 +15,9 @@ from urllib.parse import urlsplit, urlunsplit
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/airlock_bench"
-# The scripts drop and recreate their databases, so they refuse any name without this prefix.
-SAFE_PREFIX = "airlock_bench"
+# The scripts drop and recreate their databases, so they refuse any name without this mark
+# (at the start, or after a prefix of the machine's own: wt13_airlock_bench).
+SAFE_MARK = "airlock_bench"
 LEAD = "lead@demo.airlock"
 ADMIN = "admin@demo.airlock"
 MAKER = "maker@demo.airlock"
@@ -28,8 +30,8 @@ def database_url(suffix: str = "") -> str:
     url = os.environ.get("BENCH_DATABASE_URL", DEFAULT_DATABASE_URL)
     parts = urlsplit(url)
     name = parts.path.lstrip("/") + suffix
-    if not name.startswith(SAFE_PREFIX):
-        sys.exit(f"Benchmark databases must be named {SAFE_PREFIX}*; got {name!r}.")
+    if not re.match(rf"^(\w+_)?{SAFE_MARK}", name):
+        sys.exit(f"Benchmark databases must be named [prefix_]{SAFE_MARK}*; got {name!r}.")
     return urlunsplit(parts._replace(path="/" + name))
 
 

@@ -97,7 +97,8 @@ def milliseconds(text: str) -> float:
 
 def parse_wrk(output: str) -> dict:
     """Requests per second, latency percentiles and failures from one wrk --latency run."""
-    percentiles = dict(re.findall(r"^\s+(50|75|90|99)%\s+(\S+)$", output, re.MULTILINE))
+    # wrk pads a figure in seconds with a trailing space ("99%    1.08s ").
+    percentiles = dict(re.findall(r"^\s+(50|75|90|99)%\s+(\S+)\s*$", output, re.MULTILINE))
     total = re.search(r"(\d+) requests in ([\d.]+)(\w+)", output)
     bad = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
     errors = re.search(
@@ -141,8 +142,9 @@ def address(port: int, target: Target) -> str:
     return f"http://127.0.0.1:{port}{target.path}"
 
 
-def wrk(url: str, cookie: str, *, connections: int, seconds: int) -> str:
-    command = ["wrk", "-t", "2", "-c", str(connections), "-d", f"{seconds}s", "--latency"]
+def wrk(url: str, cookie: str, *, connections: int, seconds: int, threads: int = 2) -> str:
+    # wrk gives each thread connections // threads connections.
+    command = ["wrk", "-t", str(threads), "-c", str(connections), "-d", f"{seconds}s", "--latency"]
     if cookie:
         command += ["-H", f"Cookie: {cookie}"]
     return subprocess.run(

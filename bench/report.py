@@ -115,11 +115,52 @@ def checkpoint_sweep(data: dict) -> list[str]:
     return lines
 
 
+def evidence_storage(data: dict) -> list[str]:
+    lines = [
+        "## Evidence upload and download (" + data["method"] + ")",
+        "",
+        "| store | MB | operation | median ms | MB/s |",
+        "|---|---:|---|---:|---:|",
+    ]
+    for result in data["results"]:
+        for name, figures in result["operations"].items():
+            lines.append(
+                f"| {result['store']} | {result['size_mb']} | {name} | "
+                f"{figures['median_ms']} | {figures['mb_per_s']} |"
+            )
+    return [*lines, ""]
+
+
+def two_nodes(data: dict) -> list[str]:
+    lines = [
+        f"## The queue on one web node and on two ({data['target']}; {data['cache']}; "
+        f"{data['duration_seconds']} s each)",
+        "",
+        "| scenario | nodes x workers | req/s | p50 ms | p90 ms | p99 ms |",
+        "|---|---|---:|---:|---:|---:|",
+    ]
+    for s in data["scenarios"]:
+        lines.append(
+            f"| {s['name']} | {s['nodes']} x {s['workers_per_node']} | {s['rps']:.0f} | "
+            f"{s['p50_ms']} | {s['p90_ms']} | {s['p99_ms']} |"
+        )
+    scenarios = {s["name"]: s for s in data["scenarios"]}
+    ratio = scenarios["two nodes"]["rps"] / scenarios["one node, 6 workers"]["rps"]
+    lines += [
+        "",
+        f"- Two nodes / one node with as many processes: {ratio:.2f}x (same machine, same cores).",
+        "",
+    ]
+    return lines
+
+
 def main() -> None:
     sections = {
         "server_time": server_time,
         "http_load": http_load,
         "checkpoint_sweep": checkpoint_sweep,
+        "evidence_storage": evidence_storage,
+        "two_nodes": two_nodes,
     }
     found = False
     for name, section in sections.items():

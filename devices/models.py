@@ -5,7 +5,6 @@
 `devices.services.application_transition`, which every caller goes through.
 """
 
-import os
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -13,12 +12,13 @@ from datetime import date, timedelta
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.files.storage import FileSystemStorage
+from django.core.files.storage import Storage
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from django_fsm import RETURN_VALUE, FSMField, FSMModelMixin, transition
 
+from airlock import storage
 from devices.clocks import add_working_days, working_days_between
 
 
@@ -835,31 +835,17 @@ class ApplicationEvent(models.Model):
 # --- Evidence --------------------------------------------------------------------------------
 
 
-class PrivateStorage(FileSystemStorage):
-    """Evidence storage under PRIVATE_STORAGE_ROOT, which no URL maps to: these files are only
-    streamed by a permission-checked view.
-
-    Django calls a FileField's storage callable once, when the model class is built, so the
-    folder is read from settings on every use instead; otherwise a test's (or any later)
-    PRIVATE_STORAGE_ROOT would be ignored and files would land in the developer's var/.
-    """
-
-    @property
-    def base_location(self) -> str:
-        return str(settings.PRIVATE_STORAGE_ROOT)
-
-    @property
-    def location(self) -> str:
-        return os.path.abspath(self.base_location)
-
-
-def private_storage() -> FileSystemStorage:
-    return PrivateStorage(base_url=None)
+def private_storage() -> Storage:
+    """Evidence storage: local disk or an object store, as settings say (airlock/storage.py).
+    No URL maps to either; files are only served by a permission-checked view."""
+    return storage.private_storage()
 
 
 def evidence_path(instance: "EvidenceDocument", filename: str) -> str:
-    # Never the uploader's file name on disk: it is untrusted input.
-    return f"evidence/{instance.application_id}/{uuid.uuid4().hex}"
+    """A random key that says nothing: not the uploader's file name (untrusted input), not the
+    case. Two hex characters of fan-out keep any one folder of the local disk small."""
+    key = uuid.uuid4().hex
+    return f"evidence/{key[:2]}/{key}"
 
 
 class EvidenceDocument(models.Model):

@@ -13,6 +13,7 @@ from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
 from django_fsm import RETURN_VALUE
 
+from airlock.logs import bind_case
 from airlock.models import User
 from devices.models import (
     REQUIRED_EVIDENCE,
@@ -62,10 +63,12 @@ def applications_for(user: User) -> QuerySet[Application]:
 
 
 def application_get(user: User, pk: int) -> Application:
-    return get_object_or_404(
+    application = get_object_or_404(
         applications_for(user).select_related("device", "organisation", "cohort", "assignee"),
         pk=pk,
     )
+    bind_case(application.reference)
+    return application
 
 
 def devices_for(user: User) -> QuerySet[Device]:
@@ -86,12 +89,14 @@ def device_is_fixed(device: Device) -> bool:
 
 
 def evidence_get(user: User, pk: int) -> EvidenceDocument:
-    return get_object_or_404(
+    document = get_object_or_404(
         EvidenceDocument.objects.filter(application__in=applications_for(user)).select_related(
             "application"
         ),
         pk=pk,
     )
+    bind_case(document.application.reference)
+    return document
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,9 @@ State changes all go through `application_transition` (or `transition_locked`, f
 already hold the row lock), so the rules, the audit row and the side effects live in one place.
 """
 
+import contextlib
 import hashlib
+import logging
 from collections.abc import Iterator
 from datetime import date
 
@@ -12,6 +14,8 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from airlock import storage
+from airlock.logs import bind_case
 from airlock.models import User
 from airlock.queue import enqueue_on_commit
 from devices.models import (
@@ -28,6 +32,8 @@ from devices.models import (
 )
 from devices.selectors import device_is_fixed
 from devices.uploads import InspectedUpload
+
+logger = logging.getLogger(__name__)
 
 
 class TransitionRefused(Exception):
@@ -111,7 +117,9 @@ def lock_application(application_id: int) -> Application:
     # select_for_update serialises concurrent transitions on PostgreSQL: the second request
     # waits, then sees the state the first one left and is refused with a reason. SQLite
     # gets the same effect from the IMMEDIATE transactions set in settings.
-    return Application.objects.select_for_update().get(pk=application_id)
+    application = Application.objects.select_for_update().get(pk=application_id)
+    bind_case(application.reference)
+    return application
 
 
 def check_fresh(application: Application, expected_state: str | None) -> None:
@@ -262,6 +270,16 @@ def device_save(*, actor: User, device: Device) -> Device:
     return device
 
 
+def _refuse_upload(application: Application, actor: User) -> None:
+    if application.state_enum.is_final:
+        raise TransitionRefused(
+            f"This application is {application.state_enum.label.lower()}: no more evidence "
+            "can be added."
+        )
+    if not _acts_for(actor, application.organisation_id):
+        raise PermissionError("Only the organisation's own team can upload evidence.")
+
+
 def evidence_upload(
     *,
     application: Application,
@@ -273,46 +291,74 @@ def evidence_upload(
     """Store a checked upload as the current version of its kind, superseding the last one.
 
     Evidence can be added until the case is decided; old versions are kept, never deleted.
+
+    1. Check the case still takes evidence from this person (without a lock: cheap refusal).
+    2. Store the file under a random key and read it back: the store must hold bytes with the
+       SHA-256 computed here, or the upload is refused and nothing is recorded.
+    3. In one transaction, lock the case, check again, supersede the current version and
+       record the new one. Storing first keeps the case locked for milliseconds rather than
+       for a transfer to an object store; an object whose record never commits is removed.
     """
-    with transaction.atomic():
-        locked = lock_application(application.pk)
-        if locked.state_enum.is_final:
-            raise TransitionRefused(
-                f"This application is {locked.state_enum.label.lower()}: no more evidence "
-                "can be added."
-            )
-        if not _acts_for(actor, locked.organisation_id):
-            raise PermissionError("Only the organisation's own team can upload evidence.")
-        previous = (
-            EvidenceDocument.objects.select_for_update()
-            .filter(application=locked, kind=kind, is_current=True)
-            .first()
+    _refuse_upload(application, actor)
+    digest = hashlib.sha256()
+    for chunk in upload.file.chunks():
+        digest.update(chunk)
+    sha256 = digest.hexdigest()
+    field = EvidenceDocument._meta.get_field("file")
+    try:
+        stored = storage.store_verified(
+            field.generate_filename(None, upload.name), upload.file, sha256, field.storage
         )
-        if previous is not None:
-            EvidenceDocument.objects.filter(pk=previous.pk).update(is_current=False)
-        digest = hashlib.sha256()
-        for chunk in upload.file.chunks():
-            digest.update(chunk)
-        upload.file.seek(0)
-        try:
+    except storage.IntegrityFailure:
+        raise TransitionRefused(
+            "The file did not arrive intact in storage, so it was not saved. Upload it again."
+        ) from None
+    except storage.StoreUnavailable:
+        logger.exception("evidence upload: the file store is unavailable")
+        raise TransitionRefused(
+            "The file store is not answering, so the file was not saved. Try again in a few "
+            "minutes."
+        ) from None
+    try:
+        with transaction.atomic():
+            locked = lock_application(application.pk)
+            _refuse_upload(locked, actor)
+            previous = (
+                EvidenceDocument.objects.select_for_update()
+                .filter(application=locked, kind=kind, is_current=True)
+                .first()
+            )
+            if previous is not None:
+                EvidenceDocument.objects.filter(pk=previous.pk).update(is_current=False)
             return EvidenceDocument.objects.create(
                 application=locked,
                 kind=kind,
                 title=title,
-                file=upload.file,
+                file=stored,
                 original_name=upload.name,
                 content_type=upload.content_type,
                 size=upload.file.size,
-                sha256=digest.hexdigest(),
+                sha256=sha256,
                 version=previous.version + 1 if previous else 1,
                 supersedes=previous,
                 uploaded_by=actor,
             )
-        except IntegrityError:
-            raise TransitionRefused(
-                "Someone uploaded a new version of this document at the same moment; "
-                "reload the page and try again."
-            ) from None
+    except IntegrityError:
+        _discard(field.storage, stored)
+        raise TransitionRefused(
+            "Someone uploaded a new version of this document at the same moment; "
+            "reload the page and try again."
+        ) from None
+    except BaseException:
+        _discard(field.storage, stored)
+        raise
+
+
+def _discard(store, name: str) -> None:
+    # Best effort: an object no record points to is harmless, and the refusal that brought us
+    # here is what the person needs to see.
+    with contextlib.suppress(OSError):
+        store.delete(name)
 
 
 def message_post(*, application: Application, author: User, body: str) -> Message:

@@ -1,3 +1,5 @@
+import os
+
 import pytest
 from django.core.cache import cache
 
@@ -85,3 +87,59 @@ def dead_broker():
     conf.broker_url, conf.broker_transport_options = saved
     celery_app._pool = None
     celery_app.amqp._producer_pool = None
+
+
+@pytest.fixture(scope="session")
+def s3_server():
+    """moto's S3 server on a free loopback port, for the whole session (tests/s3.py)."""
+    from tests.needs import missing, require
+    from tests.s3 import CREDENTIALS, start_s3_server
+
+    require(missing(vendor="", redis_url="", needs_s3=True))
+    server = start_s3_server()
+    saved = {name: os.environ.get(name) for name in CREDENTIALS}
+    os.environ.update(CREDENTIALS)
+    yield server
+    for name, value in saved.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
+    server.stop()
+
+
+@pytest.fixture
+def s3_storage(settings, s3_server):
+    """Private storage in a fresh bucket on the S3 server, as STORAGE_URL would set it up."""
+    bucket = s3_server.new_bucket()
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "private": {
+            "BACKEND": "airlock.storage.PrivateS3Storage",
+            "OPTIONS": {
+                "bucket_name": bucket,
+                "endpoint_url": s3_server.endpoint,
+                "region_name": "eu-west-2",
+                "object_parameters": {"ServerSideEncryption": "AES256"},
+            },
+        },
+    }
+    return bucket
+
+
+@pytest.fixture(params=["filesystem", "s3"])
+def evidence_store(request):
+    """Run a test once on the local disk and once on the S3 server: the evidence suite."""
+    if request.param == "s3":
+        request.getfixturevalue("s3_storage")
+    return request.param
+
+
+@pytest.fixture
+def running_stack(db, settings):
+    """The heartbeats a running beat and a worker on every queue leave (airlock/beat.py,
+    airlock/tasks.py), so /healthz/ready/ answers as it does in a healthy deployment."""
+    from airlock.models import heartbeat_stamp
+
+    for name in ["beat", *(f"worker:{queue}" for queue in settings.CELERY_TASK_QUEUES)]:
+        heartbeat_stamp(name)

@@ -13,13 +13,13 @@ from tests import needs
         (
             "sqlite",
             "redis://127.0.0.1:6379/1",
-            "needs PostgreSQL (set DATABASE_URL), which a worker can write beside the test",
+            "needs PostgreSQL (set DATABASE_URL) for row locks and writers beside the test",
         ),
         (
             "sqlite",
             "",
-            "needs Redis (set REDIS_URL) and PostgreSQL (set DATABASE_URL), which a worker can "
-            "write beside the test",
+            "needs Redis (set REDIS_URL) and PostgreSQL (set DATABASE_URL) for row locks and "
+            "writers beside the test",
         ),
     ],
 )
@@ -52,3 +52,10 @@ def test_it_fails_instead_when_the_run_requires_integration_tests(monkeypatch):
 def test_it_lets_a_test_run_when_nothing_is_missing(monkeypatch):
     monkeypatch.setenv(needs.REQUIRE, "1")
     assert needs.require(None) is None
+
+
+def test_it_names_the_s3_server_when_moto_is_missing():
+    assert needs.missing(
+        vendor="postgresql", redis_url="redis://127.0.0.1:6379/1", needs_s3=True, has_moto=False
+    ) == ("needs moto's S3 server (make install-dev installs moto[server])")
+    assert needs.missing(vendor="sqlite", redis_url="", needs_s3=True, has_moto=True) is None

@@ -1,18 +1,21 @@
 """Uploading evidence, and downloading it through a permission check.
 
-Files live under settings.PRIVATE_STORAGE_ROOT, which no URL maps to: the download view is
-the only way out, and it fetches the record through the same scoping as every other page.
+Files live in private storage (airlock/storage.py: a folder no URL maps to, or a private
+bucket): the download view is the only way out, and it fetches the record through the same
+scoping as every other page. It streams the file, or (EVIDENCE_DOWNLOAD=redirect, object store
+only) sends the browser to a presigned link that expires within a minute.
 """
 
 import logging
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 
+from airlock import storage
 from devices import selectors, services
 from devices.forms import EvidenceUploadForm
 from devices.models import Application, EvidenceDocument, EvidenceKind
@@ -77,14 +80,30 @@ def evidence_upload(request: HttpRequest, pk: int) -> HttpResponse:
 @require_GET
 @never_cache
 @login_required
-def evidence_download(request: HttpRequest, pk: int) -> FileResponse:
+def evidence_download(request: HttpRequest, pk: int) -> HttpResponse:
     """Stream one stored file to someone allowed to see its case (anyone else: 404)."""
     document = selectors.evidence_get(request.user, pk)
+    if storage.redirects_downloads():
+        return HttpResponseRedirect(
+            storage.backend().presigned_download_url(
+                document.file.name,
+                filename=document.original_name,
+                content_type=document.content_type,
+            )
+        )
     try:
         handle = document.file.open("rb")
     except FileNotFoundError:
         logger.error("Evidence %s is missing from private storage (%s)", pk, document.file.name)
         raise Http404("This file is not available.") from None
+    except storage.StoreUnavailable:
+        logger.exception("Evidence %s: the file store is unavailable", pk)
+        return HttpResponse(
+            "The file store is not answering. Try the download again in a few minutes.",
+            status=503,
+            content_type="text/plain; charset=utf-8",
+            headers={"Retry-After": "60"},
+        )
     response = FileResponse(
         handle,
         as_attachment=True,

@@ -460,6 +460,7 @@ TARGETS: dict[str, list[Target]] = {
     # --- Signing in and accounts -------------------------------------------------------------
     "home": [Target(ADMIN)],
     "healthz": [Target(ANONYMOUS)],
+    "healthz-ready": [Target(ANONYMOUS)],
     "help": [Target(ANONYMOUS)],
     "login": [Target(ANONYMOUS, posts=True, query=("next",))],
     "logout": [Target(MANUFACTURER, posts=True, form_on="devices:home")],
@@ -693,7 +694,7 @@ def cases(kind: str) -> list:
 
 
 @pytest.fixture
-def stage(manufacturer, reviewer, lead_reviewer, admin_user, settings) -> Stage:
+def stage(manufacturer, reviewer, lead_reviewer, admin_user, settings, running_stack) -> Stage:
     settings.EVIDENCE_MAX_UPLOAD_BYTES = UPLOAD_LIMIT_BYTES
     return Stage(
         {

@@ -224,7 +224,7 @@ def _no_api_rate_limits(settings):
 
 
 @pytest.fixture
-def world(manufacturer) -> World:
+def world(manufacturer, running_stack) -> World:
     organisation = manufacturer.membership.organisation
     device = DeviceFactory(
         organisation=organisation, name=f"Sentinel {MARKER}", created_by=manufacturer

@@ -198,7 +198,7 @@ def test_the_migration_stores_existing_addresses_in_their_canonical_spelling(per
 
     from django.apps import apps
 
-    migration = import_module("airlock.migrations.0002_user_email_case_insensitive")
+    migration = import_module("airlock.migrations.0003_user_email_case_insensitive")
     User.objects.filter(pk=person.pk).update(email="Kira.Iles@Example.Test")
 
     migration.store_canonical_spelling(apps, None)

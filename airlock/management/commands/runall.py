@@ -2,6 +2,7 @@ import os
 import sys
 
 import redis
+from django.conf import settings
 from django.core.management.base import BaseCommand
 from honcho.manager import Manager
 
@@ -38,7 +39,12 @@ class Command(BaseCommand):
         celery = f"{python} -m celery -A airlock"
         manager = Manager()
         manager.add_process("web", f"{python} manage.py runserver {addrport}", env=env)
-        manager.add_process("worker", f"{celery} worker --loglevel=INFO --concurrency=2", env=env)
+        # One worker for every queue; in production each kind of work gets its own workers
+        # (docs/DEPLOYMENT.md).
+        queues = ",".join(settings.CELERY_TASK_QUEUES)
+        manager.add_process(
+            "worker", f"{celery} worker --loglevel=INFO --concurrency=2 -Q {queues}", env=env
+        )
         manager.add_process("beat", f"{celery} beat --loglevel=INFO", env=env)
         self.stdout.write(f"Airlock is starting at http://{addrport}/ (Ctrl-C stops everything).")
         self.stdout.write(demo_logins_text())

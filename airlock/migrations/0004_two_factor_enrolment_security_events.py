@@ -9,7 +9,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('airlock', '0002_user_email_case_insensitive'),
+        ('airlock', '0003_user_email_case_insensitive'),
     ]
 
     operations = [

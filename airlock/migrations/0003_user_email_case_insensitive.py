@@ -30,7 +30,7 @@ def store_canonical_spelling(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('airlock', '0001_initial'),
+        ('airlock', '0002_heartbeat'),
         ('auth', '0012_alter_user_first_name_max_length'),
     ]
 
