@@ -579,7 +579,7 @@ def test_no_url_shows_an_organisation_s_records_to_an_outsider(world, visitors, 
 
 
 @pytest.fixture
-def drafts(manufacturer) -> World:
+def drafts(manufacturer, running_stack) -> World:
     """A draft, and a draft withdrawn without being submitted, with everything that can hang
     off a case (each carrying MARKER); the rest of the site has a submitted case of the same
     organisation, so the regulator's pages are not empty."""
