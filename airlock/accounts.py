@@ -9,7 +9,6 @@ from axes.utils import reset as axes_reset
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.contrib.auth.forms import AuthenticationForm
 from django.contrib.auth.views import PasswordResetConfirmView
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
@@ -18,10 +17,11 @@ from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.utils.safestring import mark_safe
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_GET, require_http_methods
 
 from airlock import two_factor
-from airlock.forms import TokenForm
+from airlock.forms import SignInForm, TokenForm
+from airlock.models import canonical_email
 
 logger = logging.getLogger(__name__)
 
@@ -59,22 +59,37 @@ def _staff_only(request: HttpRequest) -> None:
         raise PermissionDenied("Two-factor sign-in is for the regulator's staff.")
 
 
+def _masked(email: str) -> str:
+    """m•••@example.test: enough for the person to know which inbox, not a full address for
+    whoever is looking over their shoulder."""
+    local, _, domain = email.partition("@")
+    return f"{local[:1]}•••@{domain}"
+
+
 @require_http_methods(["GET", "POST"])
 @never_cache
 @login_required
 def two_factor_setup(request: HttpRequest) -> HttpResponse:
-    """Show a new secret (QR code and text) and confirm it with the first code it produces."""
+    """Set up an authenticator app: first the one-time link from the person's email (the
+    password alone is not enough), then the secret (QR code and text), confirmed with the
+    first code it produces."""
     _staff_only(request)
     if request.user.is_verified():
         return redirect(_next_url(request))
     if two_factor.confirmed_device(request.user) is not None:
         # A password alone must never be enough to add a second authenticator.
         return redirect(_with_next("two-factor-verify", request))
+    enrolment = two_factor.enrolment_for_session(request.user, request.session)
+    if enrolment is None:
+        return _setup_link_page(request)
     device = two_factor.totp_device_for_setup(user=request.user)
     form = TokenForm(request.POST if request.method == "POST" else None, device=device)
     if request.method == "POST" and form.is_valid():
-        confirmed = two_factor.totp_device_confirm(device=device, token=form.cleaned_data["token"])
+        confirmed = two_factor.totp_device_confirm(
+            device=device, token=form.cleaned_data["token"], enrolment=enrolment
+        )
         if confirmed is not None:
+            request.session.pop(two_factor.SESSION_ENROLMENT, None)
             _signed_in_with(request, confirmed)
             messages.success(
                 request,
@@ -94,6 +109,50 @@ def two_factor_setup(request: HttpRequest) -> HttpResponse:
             "next": request.POST.get("next") or request.GET.get("next") or "",
         },
     )
+
+
+def _setup_link_page(request: HttpRequest, *, invalid_link: bool = False) -> HttpResponse:
+    """Before the link: say where it went, and send one (or another) on request."""
+    if request.method == "POST":
+        if two_factor.enrolment_link_send(user=request.user):
+            messages.success(
+                request, f"We have emailed a set-up link to {_masked(request.user.email)}."
+            )
+        else:
+            messages.info(
+                request,
+                "We sent you a link less than a minute ago. Check your inbox (and spam "
+                "folder); you can ask for another in a minute.",
+            )
+        return redirect(_with_next("two-factor-setup", request))
+    return render(
+        request,
+        "registration/two_factor_link.html",
+        {
+            "pending": two_factor.enrolment_pending(request.user),
+            "masked_email": _masked(request.user.email),
+            "invalid_link": invalid_link,
+            "next": request.GET.get("next") or "",
+        },
+        status=404 if invalid_link else 200,
+    )
+
+
+@require_GET
+@never_cache
+@login_required
+def two_factor_enrol(request: HttpRequest, token: str) -> HttpResponse:
+    """The link from the email. Opening it only lets this signed-in session see the setup
+    page's secret; the link is used up when the first code confirms the app, so a mail
+    scanner that fetches it (and is not signed in) spends nothing."""
+    _staff_only(request)
+    enrolment = two_factor.enrolment_claim(user=request.user, token=token)
+    if enrolment is None:
+        # Not found, as any record outside a person's reach is; the page says why it might
+        # be, and offers a new link.
+        return _setup_link_page(request, invalid_link=True)
+    request.session[two_factor.SESSION_ENROLMENT] = enrolment.pk
+    return redirect("two-factor-setup")
 
 
 @require_http_methods(["GET", "POST"])
@@ -122,11 +181,14 @@ def two_factor_verify(request: HttpRequest) -> HttpResponse:
 
 
 def lockout_username(request: HttpRequest, credentials: dict | None) -> str:
-    """The address axes counts failures against (AXES_USERNAME_CALLABLE): sign-in ignores
-    case, so MAYA@example.test and maya@example.test must share one count. Cut to the 255
-    characters axes' failure log holds (PostgreSQL refuses a longer one: a 500)."""
+    """What axes counts failures against (AXES_USERNAME_CALLABLE): the account, by the one
+    spelling of its address that sign-in looks it up by (airlock.models.canonical_email), so
+    however the address is typed, every attempt at one account shares one count and one
+    pause. The sign-in forms refuse any spelling outside plain ASCII before authenticating,
+    so a look-alike never opens a count of its own. Cut to the 255 characters axes' failure
+    log holds (PostgreSQL refuses a longer one: a 500)."""
     source = credentials if credentials is not None else request.POST
-    return (source.get("username") or "").strip().lower()[:255]
+    return canonical_email(source.get("username") or "")[:255]
 
 
 def locked_out(request: HttpRequest, response: HttpResponse, credentials: dict) -> HttpResponse:
@@ -134,7 +196,7 @@ def locked_out(request: HttpRequest, response: HttpResponse, credentials: dict) 
     plainly that sign-in is paused, until when, and how to get in sooner."""
     username = (credentials or {}).get("username", "")
     logger.warning("Sign-in locked after repeated failures for %r", username)
-    form = AuthenticationForm(request, initial={"username": username})
+    form = SignInForm(request, initial={"username": username})
     return render(
         request,
         "registration/login.html",

@@ -1,14 +1,33 @@
 """The JSON API under /api/: manufacturer systems and partner regulators.
 
 The OpenAPI schema is at /api/schema/ and a browsable Swagger UI, served from our own static
-files, at /api/docs/.
+files, at /api/docs/: for everyone when API_DOCS_PUBLIC says so (development), otherwise for
+people signed in to the site and callers with an API token.
 """
 
+from django.conf import settings
 from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
+from rest_framework.authentication import SessionAuthentication, TokenAuthentication
+from rest_framework.permissions import BasePermission
 
 from devices import api as devices_api
 from reviews import api as reviews_api
+
+
+class DocumentationAccess(BasePermission):
+    message = "The API documentation is for signed-in users: sign in, or send your API token."
+
+    def has_permission(self, request, view) -> bool:
+        # Read per request, so the setting can change without a restart of the URLconf.
+        return settings.API_DOCS_PUBLIC or request.user.is_authenticated
+
+
+DOCS = {
+    # The token first: its scheme is the one a 401 names (WWW-Authenticate: Token).
+    "authentication_classes": [TokenAuthentication, SessionAuthentication],
+    "permission_classes": [DocumentationAccess],
+}
 
 app_name = "api"
 
@@ -26,8 +45,12 @@ urlpatterns = [
     ),
     path("alerts/feed/", reviews_api.AlertFeed.as_view(), name="alert-feed"),
     path("alerts/incoming/", reviews_api.IncomingAlertCreate.as_view(), name="alert-incoming"),
-    path("schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("schema/", SpectacularAPIView.as_view(**DOCS), name="schema"),
     # The split view serves Swagger UI's start-up script as a file, not inline, as our
     # Content-Security-Policy requires.
-    path("docs/", SpectacularSwaggerSplitView.as_view(url_name="api:schema"), name="docs"),
+    path(
+        "docs/",
+        SpectacularSwaggerSplitView.as_view(url_name="api:schema", **DOCS),
+        name="docs",
+    ),
 ]

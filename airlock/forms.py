@@ -1,9 +1,45 @@
 """Forms for signing in: validation only."""
 
 from django import forms
+from django.contrib.admin.forms import AdminAuthenticationForm
+from django.contrib.auth.forms import AuthenticationForm, PasswordResetForm
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from airlock import two_factor
+from airlock.models import PLAIN_EMAIL_MESSAGE, canonical_email, is_plain_email
+
+
+def _canonical_address(value: str) -> str:
+    """The typed address in its canonical spelling, or a field error for a spelling that
+    could pass for someone else's (a dotless i for i, a long s for s, a Kelvin sign for k,
+    a zero-width space): such a spelling never reaches authentication, so it neither signs
+    anyone in nor opens a fresh count of failures beside the real address's."""
+    # Judged before lower-casing: Python's lower() turns a Kelvin sign into a plain k.
+    if not is_plain_email(value.strip()):
+        raise forms.ValidationError(PLAIN_EMAIL_MESSAGE, code="not_plain")
+    return canonical_email(value)
+
+
+class CanonicalUsernameMixin:
+    """For Django's sign-in forms, whose `username` is our email address."""
+
+    def clean_username(self) -> str:
+        # Judged as typed: Django's username field has already applied NFKC, which turns a
+        # long s, a Kelvin sign or fullwidth letters into plain ones.
+        return _canonical_address(self.data.get(self.add_prefix("username")) or "")
+
+
+class SignInForm(CanonicalUsernameMixin, AuthenticationForm):
+    pass
+
+
+class AdminSignInForm(CanonicalUsernameMixin, AdminAuthenticationForm):
+    pass
+
+
+class ResetPasswordForm(PasswordResetForm):
+    def clean_email(self) -> str:
+        return _canonical_address(self.cleaned_data["email"])
 
 
 class TokenForm(forms.Form):

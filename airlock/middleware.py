@@ -4,6 +4,7 @@
   case SESSION_COOKIE_AGE after signing in.
 - TwoFactorMiddleware: the regulator's staff confirm a TOTP code before any page opens.
 - PermissionsPolicyMiddleware: browser features Airlock never uses are switched off.
+- RejectNulMiddleware: a NUL character anywhere in the request is a 400, before any view.
 """
 
 import time
@@ -13,11 +14,20 @@ from urllib.parse import urlencode
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import logout
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import (
+    HttpRequest,
+    HttpResponse,
+    HttpResponseBadRequest,
+    HttpResponseRedirect,
+    JsonResponse,
+)
+from django.http.multipartparser import MultiPartParserError
 from django.urls import reverse
 
 from airlock import two_factor
 
+# Where airlock/urls.py mounts the API.
+API_PREFIX = "/api/"
 SIGNED_IN_AT = "airlock_signed_in_at"
 SEEN_AT = "airlock_seen_at"
 # Saving the session on every request would cost a database write per page view; a minute
@@ -104,6 +114,7 @@ class TwoFactorMiddleware:
     EXEMPT_NAMES = frozenset(
         {
             "two-factor-setup",
+            "two-factor-enrol",
             "two-factor-verify",
             "logout",
             "healthz",
@@ -150,3 +161,65 @@ class PermissionsPolicyMiddleware:
         response = self.get_response(request)
         response.setdefault("Permissions-Policy", self.POLICY)
         return response
+
+
+class RejectNulMiddleware:
+    """No text a person or a program can send contains a NUL character, and PostgreSQL refuses
+    any string that does: a NUL in a path (`/api/applications/AIA%00x/`), a query parameter,
+    a form field, a header or a cookie would otherwise reach a query and answer 500. Forms
+    already refuse it field by field; this closes the rest of the class for every URL, before
+    sessions, authentication or views read anything. (JSON bodies: airlock.json_parsing.)
+
+    Reading the form here also means a multipart body too broken to read (no boundary, a
+    truncated part) is a 400 here, not a 500 from whichever later code reads it first.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        try:
+            where = self._nul_in(request)
+        except MultiPartParserError:
+            return _bad_request(request, "The request was refused: its form data is malformed.")
+        if where:
+            return _bad_request(
+                request, f"The request was refused: {where} contains a NUL character."
+            )
+        return self.get_response(request)
+
+    @staticmethod
+    def _nul_in(request: HttpRequest) -> str | None:
+        """Where in the request a NUL is, in words; None if nowhere."""
+        if "\x00" in request.path:
+            return "the address"
+        for name, value in request.META.items():
+            if (name.startswith("HTTP_") or name in {"CONTENT_TYPE", "CONTENT_LENGTH"}) and (
+                "\x00" in name or "\x00" in str(value)
+            ):
+                return "a header"
+        if _has_nul(request.GET):
+            return "a query parameter"
+        if request.method == "POST":
+            if _has_nul(request.POST):
+                return "a form field"
+            if any("\x00" in (upload.name or "") for _, upload in _pairs(request.FILES)):
+                return "an uploaded file's name"
+        return None
+
+
+def _pairs(multi_dict):
+    for key, values in multi_dict.lists():
+        for value in values:
+            yield key, value
+
+
+def _has_nul(multi_dict) -> bool:
+    return any("\x00" in key or "\x00" in value for key, value in _pairs(multi_dict))
+
+
+def _bad_request(request: HttpRequest, detail: str) -> HttpResponse:
+    """JSON for the API and programs that ask for it, plain text for everyone else."""
+    if "json" in request.headers.get("Accept", "") or request.path.startswith(API_PREFIX):
+        return JsonResponse({"detail": detail}, status=400)
+    return HttpResponseBadRequest(detail, content_type="text/plain; charset=utf-8")

@@ -48,6 +48,16 @@ def env_int(name: str, default: int) -> int:
         raise ImproperlyConfigured(f"{name} must be a whole number, not {value!r}.") from None
 
 
+def env_float(name: str, default: float) -> float:
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    try:
+        return float(value)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name} must be a number, not {value!r}.") from None
+
+
 def env_list(name: str, default: list[str]) -> list[str]:
     value = os.environ.get(name)
     if value is None:
@@ -114,8 +124,12 @@ MIDDLEWARE = [
     "airlock.logs.RequestContextMiddleware",
     "csp.middleware.CSPMiddleware",
     "airlock.middleware.PermissionsPolicyMiddleware",
+    # Before anything reads the session cookie, the form or the path: a NUL is a 400 here.
+    "airlock.middleware.RejectNulMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
+    # Counts API requests per address before authentication, so wrong tokens count too.
+    "airlock.api_limits.ApiAddressLimitMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django_otp.middleware.OTPMiddleware",
@@ -247,6 +261,9 @@ AXES_LOCKOUT_CALLABLE = "airlock.accounts.locked_out"
 # Two-factor sign-in (TOTP) for reviewers, lead reviewers and administrators.
 AIRLOCK_REQUIRE_2FA = env_bool("AIRLOCK_REQUIRE_2FA", default=PRODUCTION)
 OTP_TOTP_ISSUER = "Airlock"
+# Setting up an authenticator needs a one-time link sent to the person's email address (a
+# password alone must not enrol a second factor); the link works for this many hours.
+TWO_FACTOR_ENROLMENT_HOURS = env_int("TWO_FACTOR_ENROLMENT_HOURS", 24)
 
 LANGUAGE_CODE = "en-gb"
 TIME_ZONE = "Europe/London"
@@ -367,14 +384,22 @@ CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"
 CRISPY_TEMPLATE_PACK = "bootstrap5"
 
 REDIS_URL = os.environ.get("REDIS_URL", "")
+# How long the web side waits for Redis (cache and task sending) before counting it as down.
+# Redis answers in well under a millisecond; a Redis that accepts connections and never
+# answers then costs a request this much once, after which the circuit breaker
+# (airlock.breaker) leaves Redis alone for REDIS_BREAKER_SECONDS.
+REDIS_TIMEOUT_SECONDS = env_float("REDIS_TIMEOUT_SECONDS", 0.25)
+REDIS_BREAKER_SECONDS = env_float("REDIS_BREAKER_SECONDS", 30)
 
 if REDIS_URL:
     CACHES = {
         "default": {
             "BACKEND": "airlock.cache.ResilientRedisCache",
             "LOCATION": REDIS_URL,
-            # Fail fast: a dead Redis must cost a request milliseconds, not seconds.
-            "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
+            "OPTIONS": {
+                "socket_connect_timeout": REDIS_TIMEOUT_SECONDS,
+                "socket_timeout": REDIS_TIMEOUT_SECONDS,
+            },
         }
     }
 else:
@@ -416,9 +441,10 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "store_processed": False,
     }
 else:
-    # A request must not hang on a dead broker: fail fast and let the sweep repair.
-    # max_retries=0 stops kombu retrying the connection for seconds before a publish gives up
-    # (the worker reconnects on its own terms: broker_connection_retry).
+    # The worker's (and beat's) connection. The web side sends tasks over connections of its
+    # own with REDIS_TIMEOUT_SECONDS instead (airlock.queue); the worker's long-polling needs
+    # these longer ones. max_retries=0 stops kombu retrying the connection for seconds before
+    # a publish gives up (the worker reconnects on its own terms: broker_connection_retry).
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "socket_connect_timeout": 2,
         "socket_timeout": 5,
@@ -492,11 +518,38 @@ REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.TokenAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    # Size and depth limits before parsing, no NaN or Infinity, no NUL (airlock.json_parsing).
+    "DEFAULT_PARSER_CLASSES": ["airlock.json_parsing.StrictJSONParser"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
+    "DEFAULT_PAGINATION_CLASS": "airlock.api_limits.CappedLimitOffsetPagination",
     "PAGE_SIZE": 50,
+    # Per token here; per address (wrong tokens included) in ApiAddressLimitMiddleware.
+    "DEFAULT_THROTTLE_CLASSES": ["airlock.api_limits.TokenRateThrottle"],
+    # How many proxies in front of us add themselves to X-Forwarded-For: 0 reads the
+    # client's address from the connection itself, so a forged header changes nothing.
+    "NUM_PROXIES": env_int("NUM_PROXIES", 0),
 }
+# What one API caller may ask for (airlock/api_limits.py, airlock/json_parsing.py).
+API_MAX_PAGE_SIZE = env_int("API_MAX_PAGE_SIZE", 100)
+API_TOKEN_REQUESTS_PER_MINUTE = env_int("API_TOKEN_REQUESTS_PER_MINUTE", 120)
+API_ADDRESS_REQUESTS_PER_MINUTE = env_int("API_ADDRESS_REQUESTS_PER_MINUTE", 300)
+API_ADDRESS_FAILED_AUTHS_PER_HOUR = env_int("API_ADDRESS_FAILED_AUTHS_PER_HOUR", 20)
+# A checkpoint report or an alert is a few kilobytes and a few levels deep.
+API_MAX_JSON_BYTES = env_int("API_MAX_JSON_KB", 256) * 1024
+API_MAX_JSON_DEPTH = env_int("API_MAX_JSON_DEPTH", 20)
+# What one checkpoint sweep may create (reviews/monitoring/checkpoints.py): a month of daily
+# checkpoints for one case, and comfortably more than a 20-week catch-up over 100k cases
+# (250,000). Whatever a plan's dates, a run stays bounded; what it held back it reports.
+CHECKPOINT_SWEEP_MAX_PER_CASE = env_int("CHECKPOINT_SWEEP_MAX_PER_CASE", 31)
+CHECKPOINT_SWEEP_MAX_PER_RUN = env_int("CHECKPOINT_SWEEP_MAX_PER_RUN", 500_000)
+# Partner regulators' webhooks (airlock/outbound.py): https only in production; a webhook's
+# host must resolve to public addresses, except in the networks listed here (a development
+# receiver on this machine, e.g. 127.0.0.1/32).
+PARTNER_WEBHOOK_ALLOW_HTTP = env_bool("PARTNER_WEBHOOK_ALLOW_HTTP", default=not PRODUCTION)
+PARTNER_WEBHOOK_ALLOWED_NETWORKS = env_list("PARTNER_WEBHOOK_ALLOWED_NETWORKS", [])
+# The OpenAPI schema and Swagger UI describe every endpoint: public only when this says so
+# (on in development), otherwise for signed-in people and API tokens.
+API_DOCS_PUBLIC = env_bool("API_DOCS_PUBLIC", default=not PRODUCTION)
 SPECTACULAR_SETTINGS = {
     "TITLE": "Airlock API",
     "DESCRIPTION": (

@@ -97,8 +97,11 @@ def message_notify(message: Message) -> list[Recipient]:
     )
 
 
-def told_sentence(told: list[Recipient], *, to_regulator: bool, assignee: User | None) -> str:
+def told_sentence(told: list[Recipient], *, to_regulator: bool, application: Application) -> str:
     """Who a message reached, for the confirmation the sender sees."""
+    assignee = application.assignee
+    if to_regulator and application.submitted_at is None:
+        return "The regulator will see it once the application is submitted."
     if not told:
         return "No one else could be told: there is no one on the other side yet."
     if to_regulator:

@@ -39,14 +39,23 @@ def _conflicted_organisations(user: User) -> QuerySet[ConflictOfInterest]:
 
 
 def applications_for(user: User) -> QuerySet[Application]:
+    """Every case `user` may see, and so every record reachable from one: each selector and
+    download below filters through this, never beside it.
+
+    The regulator's side (reviewers and administrators on the site) sees a case only once
+    it has been submitted: a draft, and a draft withdrawn without ever being submitted, are
+    still the manufacturer's own, whatever is attached to them.
+    """
     applications = Application.objects.all()
     if user.is_superuser:
-        return applications
+        return applications.filter(submitted_at__isnull=False)
     if user.has_perm("airlock.access_review_workspace"):
         # NOT IN (subquery) rather than the NOT EXISTS a join lookup would give: PostgreSQL
         # hashes the reviewer's few conflicts once, so counting the queue over 100k cases can
         # stay an index-only scan instead of an anti-join probed for every row.
-        return applications.exclude(organisation_id__in=_conflicted_organisations(user))
+        return applications.filter(submitted_at__isnull=False).exclude(
+            organisation_id__in=_conflicted_organisations(user)
+        )
     organisation_id = _organisation_id(user)
     if organisation_id is None or not user.has_perm("devices.act_for_organisation"):
         return applications.none()
@@ -64,10 +73,9 @@ def application_get(user: User, pk: int) -> Application:
 
 def devices_for(user: User) -> QuerySet[Device]:
     devices = Device.objects.select_related("organisation")
-    if user.is_superuser:
-        return devices
-    if user.has_perm("airlock.access_review_workspace"):
-        return devices.exclude(organisation__conflicts__reviewer=user)
+    if user.is_superuser or user.has_perm("airlock.access_review_workspace"):
+        # The regulator knows a device through a case it may see, never on its own.
+        return devices.filter(applications__in=applications_for(user)).distinct()
     organisation_id = _organisation_id(user)
     if organisation_id is None:
         return devices.none()

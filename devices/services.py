@@ -407,7 +407,7 @@ def message_post(*, application: Application, author: User, body: str) -> Messag
         told = message_notify(message)
     return MessageSent(
         message,
-        told_sentence(told, to_regulator=not from_regulator, assignee=application.assignee),
+        told_sentence(told, to_regulator=not from_regulator, application=application),
     )
 
 

@@ -4,6 +4,7 @@ A file is accepted only when its bytes are one of the allowed formats *and* its 
 that same format, so a renamed executable or a PDF called report.png is refused with a reason.
 """
 
+import codecs
 import csv
 import io
 import re
@@ -36,10 +37,16 @@ ALLOWED_DESCRIPTION = "PDF, DOCX, XLSX, CSV, PNG or JPEG"
 # whoever opens it.
 UNPACKED_RATIO_LIMIT = 20
 MAX_ARCHIVE_MEMBERS = 5000
-MARKUP = re.compile(
-    rb"^(?:\xef\xbb\xbf)?\s*<[a-z!?/]|<\s*(?:script|html|svg|iframe|object|embed|body|\?xml|!doctype)\b",
-    re.IGNORECASE,
+# Markup that a browser or a spreadsheet might act on, looked for in the whole file: a file
+# that starts like a tag, or a tag anywhere (however much whitespace pads it).
+MARKUP_START = re.compile(rb"^(?:\xef\xbb\xbf)?\s*<[a-z!?/]", re.IGNORECASE)
+MARKUP_TAG = re.compile(
+    rb"<\s*(?:script|html|svg|iframe|object|embed|body|\?xml|!doctype)\b", re.IGNORECASE
 )
+# Read this much at a time, and judge the CSV's shape on the first piece.
+CSV_CHUNK = 64 * 1024
+# Longer than any tag name MARKUP_TAG looks for.
+LONGEST_TAG = 16
 
 
 @dataclass(frozen=True)
@@ -95,22 +102,53 @@ def _sniff_office(file: UploadedFile) -> str | None:
 
 
 def _looks_like_csv(file: UploadedFile) -> bool:
-    sample = file.read(64 * 1024)
+    """Whether the whole file is UTF-8 text with no NUL and no markup, shaped like CSV.
+
+    Streamed a piece at a time within the upload cap, never read whole into memory: markup
+    after 70 KB of honest rows is still markup. HTML, SVG or XML with commas in it parses as
+    CSV; a browser or spreadsheet might still treat it as markup, so markup is never data,
+    whatever its name.
+    """
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    sample = b""
+    start = b""  # the start of the file, until it has more than whitespace in it
+    carried = b""  # what the next piece might complete into a tag
     file.seek(0)
-    if b"\x00" in sample:
-        return False
-    # HTML, SVG or XML with commas in it parses as CSV; a browser or spreadsheet might still
-    # treat it as markup, so markup is never data, whatever its name.
-    if MARKUP.search(sample):
-        return False
-    try:
-        text = sample.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        # A cut through a multi-byte character at the end of the sample is fine.
+    # read(), not chunks(): an in-memory upload's chunks() is the whole file at once.
+    for piece in iter(lambda: file.read(CSV_CHUNK), b""):
+        if not sample:
+            sample = piece
+        if b"\x00" in piece:
+            return False
         try:
-            text = sample[:-3].decode("utf-8-sig")
+            decoder.decode(piece)
         except UnicodeDecodeError:
             return False
+        if not start.strip(b"\xef\xbb\xbf \t\r\n\x0b\x0c"):
+            start = start.strip() + piece[: 2 * LONGEST_TAG]
+        window = carried + piece
+        carried = b""
+        if b"<" not in window:
+            # Every tag starts with one: most CSV files are never searched at all.
+            continue
+        # A match touching the end of the window may be the start of a longer word
+        # ("<scripts"): it is carried, and judged with the next piece.
+        if any(match.end() < len(window) for match in MARKUP_TAG.finditer(window)):
+            return False
+        after = window[window.rfind(b"<") + 1 :]
+        word = after.lstrip()
+        if len(word) <= LONGEST_TAG:
+            # "<", any whitespace (as one space: megabytes of padding are not kept), and
+            # the word begun so far.
+            carried = b"<" + (b" " if len(word) < len(after) else b"") + word
+    file.seek(0)
+    try:
+        decoder.decode(b"", final=True)
+    except UnicodeDecodeError:
+        return False
+    if MARKUP_START.match(start) or MARKUP_TAG.search(carried):
+        return False
+    text = sample.decode("utf-8-sig", errors="ignore")
     rows = list(csv.reader(io.StringIO(text)))
     return bool(rows) and any(len(row) > 1 for row in rows[:5])
 

@@ -116,14 +116,25 @@ class ReviewerDirectory:
         )
 
 
+def _regulators_case(application: Application) -> bool:
+    # The regulator sees a case from its submission on (devices.selectors.applications_for): a
+    # draft, or a draft withdrawn unsent, is the manufacturer's alone, and a notice about it
+    # would show its reference and title to people who may not open it.
+    return application.submitted_at is not None
+
+
 def reviewers(application: Application) -> list[Recipient]:
-    """The regulator's side of one case."""
+    """The regulator's side of one case (no one, before it is submitted)."""
+    if not _regulators_case(application):
+        return []
     return ReviewerDirectory([application.assignee_id]).recipients_for(application)
 
 
 def lead_reviewers(application: Application) -> list[Recipient]:
     """Every lead reviewer free of a conflict with the organisation, each by email too: a
-    clearance waits for one of them, whoever is assigned."""
+    clearance waits for one of them, whoever is assigned. No one, before it is submitted."""
+    if not _regulators_case(application):
+        return []
     directory = ReviewerDirectory([])
     return [
         Recipient(pk, email, name or email)

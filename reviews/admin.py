@@ -1,3 +1,4 @@
+from django import forms
 from django.contrib import admin
 
 from devices.admin import ReadOnlyAdminMixin
@@ -194,8 +195,30 @@ class SafetySignalAdmin(admin.ModelAdmin):
         return False
 
 
+class PartnerRegulatorForm(forms.ModelForm):
+    webhook_url = forms.URLField(
+        required=False,
+        assume_scheme="https",
+        help_text="An https:// address on the public internet, where Airlock POSTs the signed "
+        "alerts shared with this partner. Addresses inside a private network are refused, "
+        "now and at every delivery.",
+    )
+
+    class Meta:
+        model = PartnerRegulator
+        fields = [
+            "name",
+            "country",
+            "webhook_url",
+            "signing_secret",
+            "inbound_token_sha256",
+            "is_active",
+        ]
+
+
 @admin.register(PartnerRegulator)
 class PartnerRegulatorAdmin(admin.ModelAdmin):
+    form = PartnerRegulatorForm
     list_display = ["name", "country", "webhook_url", "is_active"]
     list_filter = ["is_active"]
     search_fields = ["name", "country"]
@@ -203,7 +226,18 @@ class PartnerRegulatorAdmin(admin.ModelAdmin):
 
 @admin.register(AlertDelivery)
 class AlertDeliveryAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
-    list_display = ["signal", "partner", "status", "attempts", "last_status_code", "delivered_at"]
+    """The delivery log with the detail reviewers are not shown: what answered, or why a
+    delivery was refused before sending."""
+
+    list_display = [
+        "signal",
+        "partner",
+        "status",
+        "attempts",
+        "last_status_code",
+        "last_error",
+        "delivered_at",
+    ]
     list_filter = ["status", "partner"]
     list_select_related = ["signal", "partner"]
 

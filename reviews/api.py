@@ -127,29 +127,12 @@ class AlertFeed(generics.ListAPIView):
         return signals
 
 
-def _has_nul(value) -> bool:
-    if isinstance(value, str):
-        return "\x00" in value
-    if isinstance(value, dict):
-        return any(_has_nul(key) or _has_nul(item) for key, item in value.items())
-    if isinstance(value, list):
-        return any(_has_nul(item) for item in value)
-    return False
-
-
 class IncomingAlertSerializer(serializers.Serializer):
     id = serializers.CharField(max_length=100, help_text="Your identifier for the alert.")
     title = serializers.CharField(max_length=200)
     severity = serializers.ChoiceField(choices=SignalSeverity.choices)
     summary = serializers.CharField(max_length=20_000)
     device_name = serializers.CharField(max_length=200, required=False, default="")
-
-    def validate(self, attrs: dict) -> dict:
-        # The whole document is kept (IncomingAlert.payload), fields we do not read included;
-        # PostgreSQL's jsonb cannot hold a NUL character anywhere in it.
-        if _has_nul(self.initial_data):
-            raise ValidationError("The alert contains a NUL (\\u0000) character.")
-        return attrs
 
 
 class IncomingAlertCreate(APIView):

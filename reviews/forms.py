@@ -4,6 +4,7 @@ decide whether it may happen."""
 from django import forms
 from django.utils import timezone
 
+from airlock.formsets import SafeFormSet
 from airlock.models import User
 from devices.clocks import add_working_days
 from devices.models import Application, ClinicalArea, ImdrfCategory, MdrClass, Organisation
@@ -265,7 +266,7 @@ class GmlpAssessmentForm(forms.Form):
         return data
 
 
-class BaseGmlpFormSet(forms.BaseFormSet):
+class BaseGmlpFormSet(SafeFormSet):
     def clean(self):
         if any(self.errors):
             return

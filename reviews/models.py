@@ -2,10 +2,12 @@
 checkpoints, evidence assessment, decisions, safety signals and partner regulators."""
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from airlock import outbound
 from devices.models import ClockStage, SandboxEnvironment
 
 
@@ -686,6 +688,16 @@ class PartnerRegulator(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    def clean(self) -> None:
+        """Refuse a webhook that is not https, or whose host resolves to anything but public
+        addresses (airlock.outbound; checked again at every delivery)."""
+        super().clean()
+        if self.webhook_url:
+            try:
+                outbound.destination(self.webhook_url)
+            except outbound.UnsafeDestination as exc:
+                raise ValidationError({"webhook_url": str(exc)}) from None
+
 
 class DeliveryStatus(models.TextChoices):
     PENDING = "pending", "Pending"
@@ -717,6 +729,22 @@ class AlertDelivery(models.Model):
 
     def __str__(self) -> str:
         return f"{self.signal} → {self.partner}: {self.status}"
+
+    @property
+    def outcome(self) -> str:
+        """The delivery as reviewers see it: whether it arrived, never why not. The error
+        text (what answered, on which address) is for administrators, in the admin's
+        delivery log: it would otherwise map the network for whoever set the URL."""
+        if self.status == DeliveryStatus.DELIVERED:
+            return "Delivered."
+        if self.status == DeliveryStatus.FAILED:
+            return (
+                f"Not delivered after {self.attempts} attempts. An administrator can see why "
+                "in the delivery log."
+            )
+        if self.attempts:
+            return f"Not delivered yet: will try again (attempt {self.attempts} failed)."
+        return "Waiting to be sent."
 
 
 class IncomingAlert(models.Model):

@@ -6,6 +6,7 @@ from decimal import Decimal
 
 from django import forms
 
+from airlock.formsets import SafeFormSet
 from reviews.models import Comparator, Metric, PlanVersion, TestingPlan
 from reviews.plan_terms import (
     PLAN_FIELDS,
@@ -125,7 +126,7 @@ class MetricThresholdForm(forms.Form):
         return data
 
 
-class BaseThresholdFormSet(forms.BaseFormSet):
+class BaseThresholdFormSet(SafeFormSet):
     def add_fields(self, form, index):
         super().add_fields(form, index)
         if "DELETE" in form.fields:

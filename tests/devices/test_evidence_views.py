@@ -8,8 +8,9 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
+from django.utils import timezone
 
-from devices.models import ApplicationState, EvidenceDocument, EvidenceKind
+from devices.models import Application, ApplicationState, EvidenceDocument, EvidenceKind
 from devices.uploads import inspect_upload
 from tests.factories import ApplicationFactory, make_application
 
@@ -218,9 +219,11 @@ def test_it_downloads_through_the_permission_checked_view(client, manufacturer, 
     assert response["Content-Disposition"].startswith("attachment;")
     assert "Risk file (final).pdf" in response["Content-Disposition"]
     assert "no-store" in response["Cache-Control"]
+    # Shown rather than saved, the file would run with no scripts, forms or origin.
+    assert response["Content-Security-Policy"] == "sandbox; default-src 'none'"
 
 
-def test_a_reviewer_can_download_but_another_organisation_cannot(
+def test_a_reviewer_can_download_once_submitted_but_another_organisation_cannot(
     client, manufacturer, other_manufacturer, reviewer, application
 ):
     client.force_login(manufacturer)
@@ -228,6 +231,12 @@ def test_a_reviewer_can_download_but_another_organisation_cannot(
     url = reverse("devices:evidence-download", args=[EvidenceDocument.objects.get().pk])
 
     client.force_login(reviewer)
+    # A draft is still the manufacturer's own: its evidence is as invisible as the draft.
+    assert client.get(url).status_code == 404
+    assert client.get(reverse("reviews:application", args=[application.pk])).status_code == 404
+    application.submitted_at = timezone.now()
+    application.save(update_fields=["submitted_at"])
+    Application.objects.filter(pk=application.pk).update(state=ApplicationState.SUBMITTED)
     assert client.get(url).status_code == 200
     client.force_login(other_manufacturer)
     assert client.get(url).status_code == 404

@@ -1,5 +1,7 @@
 import base64
+import re
 
+from django.core import mail
 from django_otp.oath import totp
 
 from tests.e2e.conftest import login
@@ -26,6 +28,14 @@ def test_a_reviewer_sets_up_an_authenticator_then_signs_in_with_it(
 
     login(page, reviewer.email, TEST_PASSWORD)
     page.get_by_role("heading", name="Set up two-factor sign-in").wait_for()
+    # The password alone shows no secret: the person asks for a one-time link by email.
+    assert page.locator("#totp-secret").count() == 0
+    page.get_by_role("button", name="Email me a set-up link").click()
+    page.get_by_role("heading", name="Check your email").wait_for()
+    screenshot("link-sent")
+    (message,) = mail.outbox
+    path = re.search(r"/accounts/two-factor/enrol/\S+/", message.body).group(0)
+    page.goto(path)
     assert page.get_by_role("img", name="QR code for your authenticator app").is_visible()
     secret = page.locator("#totp-secret code").inner_text()
     screenshot("setup")

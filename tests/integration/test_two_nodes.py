@@ -33,7 +33,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from airlock.celery import app as celery_app
-from devices.models import ApplicationState, EvidenceDocument
+from devices.models import Application, ApplicationState, EvidenceDocument
 from reviews.models import Checkpoint, TestingPlan
 from tests.factories import ApplicationFactory, make_application, make_manufacturer
 from tests.integration.processes import database_url, wait_for
@@ -227,8 +227,12 @@ def test_two_web_nodes_and_two_workers_share_everything_that_matters(
     maker, checker = session_for(manufacturer), session_for(reviewer)
 
     # --- Evidence uploaded on node 1 is downloaded, byte for byte, from node 2 ---------------
-    draft = ApplicationFactory(organisation=organisation, created_by=manufacturer)
-    upload_page = f"{node_1}{reverse('devices:evidence-upload', args=[draft.pk])}"
+    # Submitted: the regulator sees a case's evidence only from then on.
+    submitted = ApplicationFactory(organisation=organisation, created_by=manufacturer)
+    Application.objects.filter(pk=submitted.pk).update(
+        state=ApplicationState.SUBMITTED, submitted_at=timezone.now()
+    )
+    upload_page = f"{node_1}{reverse('devices:evidence-upload', args=[submitted.pk])}"
     response = maker.post(
         upload_page,
         data={"csrfmiddlewaretoken": csrf_token(maker, upload_page), "kind": "risk_management"},
@@ -237,7 +241,7 @@ def test_two_web_nodes_and_two_workers_share_everything_that_matters(
         timeout=30,
     )
     assert response.status_code == 302, response.text[:500]
-    document = EvidenceDocument.objects.get(application=draft)
+    document = EvidenceDocument.objects.get(application=submitted)
     assert document.sha256 == hashlib.sha256(PDF).hexdigest()
     assert stack.s3.head_object(Bucket=stack.bucket, Key=document.file.name)[
         "ContentLength"

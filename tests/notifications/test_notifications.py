@@ -116,6 +116,33 @@ def test_the_sender_sees_who_was_told(client, manufacturer, organisation, review
     assert f"Message sent. Your reviewer, {reviewer}, has been told." in partial
 
 
+def test_a_message_on_a_draft_stays_with_the_team_until_it_is_submitted(
+    manufacturer, organisation, reviewer, lead_reviewer
+):
+    # The regulator cannot open a draft, so a notice would only leak its reference and title.
+    colleague = make_manufacturer(organisation, email="colleague@example.test")
+    application = make_application(S.DRAFT, organisation=organisation, created_by=manufacturer)
+
+    sent = message_post(application=application, author=manufacturer, body="Draft thoughts")
+
+    assert told(kind=NotificationKind.MESSAGE) == []
+    assert sent.told == "The regulator will see it once the application is submitted."
+    assert not Notification.objects.exclude(recipient=colleague).exists()
+
+
+def test_a_draft_withdrawn_unsent_is_news_to_no_one_at_the_regulator(
+    manufacturer, organisation, lead_reviewer
+):
+    colleague = make_manufacturer(organisation, email="colleague@example.test")
+    application = make_application(S.DRAFT, organisation=organisation, created_by=manufacturer)
+
+    application_transition(
+        application_id=application.pk, action="withdraw", actor=manufacturer, reason="Not ready."
+    )
+
+    assert told() == [colleague.pk]
+
+
 # --- State changes ---------------------------------------------------------------------------
 
 

@@ -74,3 +74,14 @@ def test_a_malformed_idle_limit_fails_loudly():
 
     assert result.returncode != 0
     assert "SESSION_IDLE_MINUTES must be a whole number" in result.stderr
+
+
+def test_the_api_documentation_is_private_in_production_unless_a_setting_says_so():
+    assert setting("API_DOCS_PUBLIC", **PRODUCTION) == "False"
+    assert setting("API_DOCS_PUBLIC", AIRLOCK_ENV="development") == "True"
+    assert setting("API_DOCS_PUBLIC", **PRODUCTION, API_DOCS_PUBLIC="on") == "True"
+
+
+def test_partner_webhooks_must_be_https_in_production():
+    assert setting("PARTNER_WEBHOOK_ALLOW_HTTP", **PRODUCTION) == "False"
+    assert setting("PARTNER_WEBHOOK_ALLOW_HTTP", AIRLOCK_ENV="development") == "True"

@@ -10,12 +10,16 @@ Each URL is requested with GET and with an empty POST as:
 - an anonymous visitor: sent to sign in, or 401/403/404/405;
 - another organisation's manufacturer (session, and its API token on the API);
 - a reviewer and a lead reviewer who declared a conflict of interest with the organisation;
-- the organisation's own manufacturer, on the reviewer-only pages.
+- the organisation's own manufacturer, on the reviewer-only pages;
+- an unconflicted reviewer, lead reviewer and administrator, on a draft and on a draft
+  withdrawn without ever being submitted (still the manufacturer's own, whatever hangs off
+  them: evidence, messages, a checkpoint, a signal).
 For a URL naming one of the organisation's records the answer must be 403, 404 or 405 (the
 wrong method reveals nothing). For any URL, the body must never contain the organisation's
 case references or the marker written into every one of its records, and nothing may raise.
 """
 
+import hashlib
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -28,6 +32,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
 from rest_framework.authtoken.models import Token
 
+from airlock.models import TwoFactorEnrolment
 from airlock.roles import Role
 from devices.models import (
     TRANSITIONS,
@@ -76,7 +81,7 @@ SKIPPED_INCLUDES = {
     "django.contrib.auth.urls",
 }
 # Our own overrides of those same auth views, for the same reason.
-SKIPPED_NAMES = {"login", "password_reset_confirm"}
+SKIPPED_NAMES = {"login", "password_reset", "password_reset_confirm"}
 # Static files are not in the URLconf at all: the web server (or, under runserver, the static
 # files handler) answers them, and they are public.
 
@@ -100,6 +105,8 @@ class World:
     signal: object
     references: list[str]
     notifications: list
+    # A colleague's two-factor set-up link: no one else may use it.
+    enrolment_token: str = ""
 
     def pks(self, model: str) -> list[int]:
         return {
@@ -117,6 +124,7 @@ PARAMETERS = {
     "sequence": lambda world: [1, 2],
     "action": lambda world: sorted(set(TRANSITIONS) | set(PANEL_ACTIONS)),
     "reference": lambda world: world.references,
+    "token": lambda world: [world.enrolment_token],
 }
 
 
@@ -205,6 +213,16 @@ def urls_for(route: Route, world: World) -> list[str]:
 
 def all_routes() -> list[Route]:
     return sorted(routes(), key=lambda route: route.name)
+
+
+@pytest.fixture(autouse=True)
+def _no_api_rate_limits(settings):
+    # Each visitor asks for hundreds of URLs from one address, the anonymous one with no
+    # token: the limits (tests/security/test_api_limits.py) would answer 429 before the
+    # answers this sweep is here to judge.
+    settings.API_ADDRESS_FAILED_AUTHS_PER_HOUR = 100_000
+    settings.API_ADDRESS_REQUESTS_PER_MINUTE = 100_000
+    settings.API_TOKEN_REQUESTS_PER_MINUTE = 100_000
 
 
 # --- The organisation's records ------------------------------------------------------------
@@ -325,7 +343,18 @@ def world(manufacturer, running_stack) -> World:
         signal=signal,
         references=[application.reference for application in applications],
         notifications=notifications,
+        enrolment_token=_enrolment_link(colleague),
     )
+
+
+def _enrolment_link(person) -> str:
+    token = f"enrolment-{MARKER}"
+    TwoFactorEnrolment.objects.create(
+        user=person,
+        token_sha256=hashlib.sha256(token.encode()).hexdigest(),
+        expires_at=timezone.now() + timedelta(hours=1),
+    )
+    return token
 
 
 def _conflicted(role: Role, organisation):
@@ -490,13 +519,13 @@ def test_every_url_parameter_has_a_value():
 
 def test_a_url_with_an_unknown_parameter_fails_with_what_to_add():
     widget = Route("devices:widget", "widgets/<int:pk>/")
-    invite = Route("devices:invite", "invites/<slug:token>/")
+    invite = Route("devices:invite", "invites/<slug:code>/")
 
     (pk_problem,) = unknown_parameters(widget)
     (token_problem,) = unknown_parameters(invite)
 
     assert "add 'widgets' to PK_MODELS" in pk_problem
-    assert "add 'token' to PARAMETERS" in token_problem
+    assert "add 'code' to PARAMETERS" in token_problem
 
 
 def test_the_sweep_reaches_every_part_of_the_site():
@@ -568,3 +597,124 @@ def test_no_url_shows_an_organisation_s_records_to_an_outsider(world, visitors, 
     assert swept > 100
     assert not problems, f"{len(problems)} problems:\n" + "\n".join(problems)
     assert fingerprint(world) == before, f"{visitor.label} changed the organisation's records"
+
+
+# --- The regulator on a manufacturer's unsubmitted cases --------------------------------------
+
+
+@pytest.fixture
+def drafts(manufacturer, running_stack) -> World:
+    """A draft, and a draft withdrawn without being submitted, with everything that can hang
+    off a case (each carrying MARKER); the rest of the site has a submitted case of the same
+    organisation, so the regulator's pages are not empty."""
+    organisation = manufacturer.membership.organisation
+    device = DeviceFactory(
+        organisation=organisation, name=f"Prototype {MARKER}", created_by=manufacturer
+    )
+    make_application(ApplicationState.SUBMITTED, organisation=organisation, created_by=manufacturer)
+    applications = []
+    for state in (ApplicationState.DRAFT, ApplicationState.WITHDRAWN):
+        application = make_application(
+            ApplicationState.DRAFT,
+            organisation=organisation,
+            device=device,
+            created_by=manufacturer,
+            regulatory_challenge=f"Unsent question. {MARKER}",
+        )
+        # Withdrawn straight from draft: never submitted, so never the regulator's.
+        Application.objects.filter(pk=application.pk).update(state=state)
+        Message.objects.create(
+            application=application, author=manufacturer, from_regulator=False, body=MARKER
+        )
+        Checkpoint.objects.create(application=application, sequence=1, due_on=timezone.localdate())
+        applications.append(application)
+    # Records no one should be able to attach to a draft, made directly as legacy data or a
+    # bug elsewhere might: the download and signal pages must still follow the case.
+    signal = SafetySignal.objects.create(
+        application=applications[0],
+        severity=SignalSeverity.HIGH,
+        source=SignalSource.REVIEWER,
+        title=f"Draft signal {MARKER}",
+        description=MARKER,
+        shared_at=timezone.now(),
+    )
+    evidence = list(EvidenceDocument.objects.filter(application__in=applications))
+    for document in evidence:
+        document.title = MARKER
+        document.save(update_fields=["title"])
+    # What the draft's own team was told about it: the regulator's notification pages must not
+    # show it either.
+    notifications = [
+        Notification.objects.create(
+            recipient=manufacturer,
+            email_to=manufacturer.email,
+            application=applications[0],
+            kind="message",
+            key=f"draft:{manufacturer.pk}",
+            title=f"{applications[0].reference}: {MARKER}",
+            body=MARKER,
+            url=reverse("devices:application-detail", args=[applications[0].pk]),
+        )
+    ]
+    return World(
+        applications=applications,
+        device=device,
+        evidence=evidence,
+        signal=signal,
+        references=[application.reference for application in applications],
+        notifications=notifications,
+        enrolment_token=_enrolment_link(UserFactory(role=Role.REVIEWER)),
+    )
+
+
+@pytest.fixture
+def regulators() -> dict[str, Visitor]:
+    people = {
+        "reviewer": UserFactory(role=Role.REVIEWER),
+        "lead_reviewer": UserFactory(role=Role.LEAD_REVIEWER),
+        "administrator": UserFactory(role=Role.ADMINISTRATOR),
+    }
+    return {
+        name: Visitor(
+            f"an unconflicted {name.replace('_', ' ')}, on a draft",
+            _session_client(person),
+            is_reviewer=True,
+            token=Token.objects.create(user=person).key,
+        )
+        for name, person in people.items()
+    }
+
+
+@pytest.mark.parametrize("who", ["reviewer", "lead_reviewer", "administrator"])
+def test_no_url_shows_a_draft_or_anything_attached_to_it_to_the_regulator(drafts, regulators, who):
+    """The regulator's side sees a case from its submission on. Evidence ids are sequential:
+    a download (or signal) of a draft's record must be as invisible as the draft itself."""
+    visitor = regulators[who]
+    problems = []
+    before = fingerprint(drafts)
+    for route in all_routes():
+        if unknown_parameters(route):
+            continue
+        token = visitor.token if route.namespace == "api" else None
+        for url in urls_for(route, drafts):
+            for method in ("GET", "POST"):
+                try:
+                    response = _request(visitor, method, url, token)
+                except Exception as error:  # the point is to report every one, not stop
+                    problems.append(f"{method} {url} as {visitor.label} raised {error!r}")
+                    continue
+                if response.status_code >= 500:
+                    problems.append(f"{method} {url} as {visitor.label}: {response.status_code}")
+                problems.extend(_problems(route, url, method, visitor, response, drafts))
+
+    assert not problems, f"{len(problems)} problems:\n" + "\n".join(problems)
+    assert fingerprint(drafts) == before, f"{visitor.label} changed a draft"
+
+
+def test_the_draft_s_own_team_can_download_its_evidence(client, drafts, manufacturer):
+    """The control for the sweep above: the draft's evidence is there, for its owners."""
+    client.force_login(manufacturer)
+
+    response = client.get(reverse("devices:evidence-download", args=[drafts.evidence[0].pk]))
+
+    assert response.status_code == 200
