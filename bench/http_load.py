@@ -91,7 +91,11 @@ def wait_until_up(port: int, server: subprocess.Popen, seconds: float = 30) -> N
 
 
 def milliseconds(text: str) -> float:
-    number, unit = re.fullmatch(r"([\d.]+)(us|ms|s)", text).groups()
+    # Stripped too: wrk pads a figure in seconds with a trailing space ("1.04s ").
+    match = re.fullmatch(r"([\d.]+)(us|ms|s)", text.strip())
+    if match is None:
+        raise ValueError(f"not a wrk duration: {text!r}")
+    number, unit = match.groups()
     return round(float(number) * UNITS[unit], 2)
 
 
