@@ -482,6 +482,7 @@ CELERY_TASK_ROUTES = {
     "reviews.tasks.sweep_*": {"queue": "sweeps"},
     "notifications.tasks.send_pending_notification_emails": {"queue": "sweeps"},
     "reviews.tasks.evaluate_pending_reports": {"queue": "sweeps"},
+    "devices.tasks.repair_state_counts": {"queue": "sweeps"},
 }
 # Beat reads its schedule from the database (django-celery-beat): the entries declared in
 # airlock/celery.py are synced there at start-up, and administrators can see and pause them.
