@@ -242,3 +242,15 @@ def test_the_sweep_costs_the_same_queries_for_one_case_or_many(organisation, rev
 
     assert many == few
     assert Checkpoint.objects.count() == 9
+
+
+def test_a_checkpoint_created_late_is_written_overdue_and_escalated_at_once(case, reviewer):
+    with at(date(2026, 7, 2)):
+        result = checkpoints_sweep()
+
+    [checkpoint] = Checkpoint.objects.filter(application=case)
+    assert checkpoint.status == CheckpointStatus.OVERDUE
+    # One stamp, the run's: written by the insert, not by a second pass over the rows.
+    assert checkpoint.overdue_at == checkpoint.escalated_at
+    assert (result.created, result.overdue, result.escalated) == (1, 1, 1)
+    assert {m.to[0] for m in mail.outbox} >= {reviewer.email}
