@@ -193,3 +193,32 @@ def test_a_transition_shows_in_the_counts_at_once(client, lead_reviewer, reviewe
     counts = dict(client.get(QUEUE).context["state_counts"])
 
     assert (counts[S.SUBMITTED], counts[S.SCREENING]) == (0, 1)
+
+
+def test_a_team_at_work_keeps_each_reviewers_page_through_changes_elsewhere(
+    client, reviewer, lead_reviewer, django_assert_num_queries
+):
+    shown = make_application(S.SCREENING, clock_due_on=timezone.localdate())
+    conflicted = make_application(S.SCREENING)
+    elsewhere = make_application(S.SUBMITTED)
+    ConflictOfInterest.objects.create(
+        reviewer=reviewer, organisation=conflicted.organisation, reason="Former employer."
+    )
+    team = [reviewer, lead_reviewer]
+    pages, counts = {}, {}
+    for person in team:
+        client.force_login(person)
+        first = client.get(QUEUE, {"per_page": 1})
+        pages[person.pk] = first.content.decode()
+        counts[person.pk] = dict(first.context["state_counts"])[S.SCREENING]
+
+    _touch(elsewhere)
+    for person in team:
+        client.force_login(person)
+        with django_assert_num_queries(6):
+            response = client.get(QUEUE, {"per_page": 1})
+        assert response.templates == []
+        assert ANY_TOKEN.sub("", response.content.decode()) == ANY_TOKEN.sub("", pages[person.pk])
+    # The conflicted reviewer's counts leave the organisation out; the lead's do not.
+    assert shown.reference in pages[reviewer.pk]
+    assert (counts[reviewer.pk], counts[lead_reviewer.pk]) == (1, 2)
