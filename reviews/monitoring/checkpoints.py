@@ -1,14 +1,14 @@
 """The checkpoint schedule of a testing plan and the daily checkpoint sweep."""
 
 import logging
-from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Case, DateTimeField, QuerySet, Value, When
+from django.db.models import Case, Count, DateTimeField, F, QuerySet, Value, When, Window
+from django.db.models.functions import RowNumber
 from django.urls import reverse
 from django.utils import timezone
 
@@ -197,11 +197,48 @@ def _create_due_checkpoints(today: date, now: datetime) -> tuple[int, int, int]:
 
 @dataclass(frozen=True)
 class _Stamped:
-    """One checkpoint a run stamped, with what is needed to group it by recipient."""
+    """One checkpoint a run stamped, with what is needed to group it by recipient, and how
+    many its (assignee, organisation) part holds in all (`total`, on the part's first row)."""
 
     pk: int
     organisation_id: int
     assignee_id: int | None
+    total: int = 0
+
+
+def _stamped_heads(stamped: QuerySet[Checkpoint]) -> list[_Stamped]:
+    """The first EMAIL_LIST_LIMIT stamped checkpoints of each (assignee, organisation), in
+    case and sequence order, each part's first row carrying its size: an email lists at
+    most that many and counts the rest, so nothing more is loaded. The database numbers
+    and counts the rows (window functions), so a run's memory is bounded by the number of
+    organisations and reviewers, not of checkpoints."""
+    part = [F("application__assignee_id"), F("application__organisation_id")]
+    order = [F("application_id").asc(), F("sequence").asc()]
+    rows = (
+        stamped.annotate(
+            place=Window(RowNumber(), partition_by=part, order_by=order),
+            total=Window(Count("*"), partition_by=part),
+        )
+        .filter(place__lte=EMAIL_LIST_LIMIT)
+        .order_by("application_id", "sequence")
+        .values_list(
+            "pk", "application__organisation_id", "application__assignee_id", "place", "total"
+        )
+    )
+    return [
+        _Stamped(pk, organisation_id, assignee_id, total if place == 1 else 0)
+        for pk, organisation_id, assignee_id, place, total in rows.iterator(chunk_size=10_000)
+    ]
+
+
+class _Groups(dict):
+    """Recipients -> their listed checkpoints (in case and sequence order, at most
+    EMAIL_LIST_LIMIT) and how many there are in all."""
+
+    def add(self, recipients: tuple, row: _Stamped) -> None:
+        listed, total = self.get(recipients, ([], 0))
+        listed.append(row)
+        self[recipients] = (listed, total + row.total)
 
 
 def _stamp_and_notify(
@@ -223,17 +260,11 @@ def _stamp_and_notify(
         if not candidates.update(**updates(now)) and not stamped_before:
             return counts
         for field, notify in notifications.items():
-            rows = [
-                _Stamped(*row)
-                for row in Checkpoint.objects.filter(**{field: now})
-                .order_by("application_id", "sequence")
-                .values_list("pk", "application__organisation_id", "application__assignee_id")
-                .iterator(chunk_size=10_000)
-            ]
+            rows = _stamped_heads(Checkpoint.objects.filter(**{field: now}))
             if rows:
                 notify(rows)
                 checkpoint_notices.record(field, now)
-            counts[field] = len(rows)
+            counts[field] = sum(row.total for row in rows)
     return counts
 
 
@@ -250,12 +281,14 @@ class ListedCheckpoint:
     url: str
 
 
-def _send_grouped(
-    name: str, groups: Mapping[tuple, list[_Stamped]], *, url, days, context: Mapping
-) -> None:
+def _send_grouped(name: str, groups: _Groups, *, url, days, context: Mapping) -> None:
     """One email per group of recipients, listing at most EMAIL_LIST_LIMIT checkpoints and
     counting the rest. The listed rows are read as plain values, a few thousand per query."""
-    shown = [row.pk for group in groups.values() for row in group[:EMAIL_LIST_LIMIT]]
+    # A group gathering several parts (unassigned cases of organisations with the same lead
+    # reviewers) lists the first of them all, as one part would: the rows came in case and
+    # sequence order.
+    heads = {recipients: listed[:EMAIL_LIST_LIMIT] for recipients, (listed, _) in groups.items()}
+    shown = [row.pk for listed in heads.values() for row in listed]
     fields = (
         "pk",
         "sequence",
@@ -283,16 +316,11 @@ def _send_grouped(
                 days=days(row["due_on"]),
                 url=settings.SITE_URL + url(row["application_id"], row["sequence"]),
             )
-    for recipients, group in groups.items():
-        listed = [values[row.pk] for row in group[:EMAIL_LIST_LIMIT]]
+    for recipients, (_, total) in groups.items():
+        listed = [values[row.pk] for row in heads[recipients]]
         send_templated(
             name,
-            {
-                **context,
-                "checkpoints": listed,
-                "first": listed[0],
-                "more": len(group) - len(listed),
-            },
+            {**context, "checkpoints": listed, "first": listed[0], "more": total - len(listed)},
             list(recipients),
         )
 
@@ -303,11 +331,11 @@ def _remind_manufacturers(kind: str):
 
     def notify(rows: list[_Stamped]) -> None:
         teams = team_emails({row.organisation_id for row in rows})
-        groups: dict[tuple, list[_Stamped]] = defaultdict(list)
+        groups = _Groups()
         for row in rows:
             recipients = tuple(sorted(teams.get(row.organisation_id, [])))
             if recipients:
-                groups[recipients].append(row)
+                groups.add(recipients, row)
         today = timezone.localdate()
         _send_grouped(
             "checkpoint_reminder",
@@ -323,13 +351,13 @@ def _remind_manufacturers(kind: str):
 def _escalate_to_reviewers(rows: list[_Stamped]) -> None:
     """One email per reviewer (or group of lead reviewers) per run, listing the checkpoints."""
     reviewers = ReviewerDirectory(row.assignee_id for row in rows)
-    groups: dict[tuple, list[_Stamped]] = defaultdict(list)
+    groups = _Groups()
     for row in rows:
         recipients = reviewers.emails(
             assignee_id=row.assignee_id, organisation_id=row.organisation_id
         )
         if recipients:
-            groups[recipients].append(row)
+            groups.add(recipients, row)
     today = timezone.localdate()
     _send_grouped(
         "checkpoint_escalation",
