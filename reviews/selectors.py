@@ -239,8 +239,9 @@ def queue_version(user: User) -> str:
     the latest change to any application (every transition, assignment and edit stamps
     updated_at: one read of its index) and the organisations the user is conflicted with.
 
-    Counts and rendered rows kept under one version are as fresh as the database for as long
-    as it holds, so the queue can reuse them instead of counting and drawing 100k cases again.
+    A page (and a filtered view's counts) kept under one version is as fresh as the database
+    for as long as it holds. When it moves, the queue checks the page's own rows before
+    drawing it again (reviews.views.queue).
     """
     # One query, in plain SQL because the ORM took longer to build it than the database
     # took to answer: the latest change (a read of the updated_at index), then the conflicts.
