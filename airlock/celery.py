@@ -42,6 +42,12 @@ app.conf.beat_schedule = {
         "task": "notifications.tasks.send_pending_notification_emails",
         "schedule": crontab(minute="*/5"),
     },
+    # Every 10 minutes: recompute the review queue's per-state counts from the applications.
+    # Transitions keep them exact; this corrects what a write outside the service left wrong.
+    "repair queue state counts": {
+        "task": "devices.tasks.repair_state_counts",
+        "schedule": crontab(minute="*/10"),
+    },
     # Every 10 minutes: queue partner alert deliveries never attempted or whose retry was lost.
     "retry pending alert deliveries": {
         "task": "reviews.tasks.retry_pending_deliveries",

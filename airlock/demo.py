@@ -36,6 +36,7 @@ from devices.services import (
     evidence_upload,
     message_post,
 )
+from devices.state_counts import state_counts_repair
 from devices.uploads import inspect_upload
 from reviews.models import (
     Cohort,
@@ -390,6 +391,8 @@ def seed_scale(applications: int, *, batch_size: int = 5000) -> int:
                 rng=rng,
             )
         added += len(rows)
+    # Written in bulk, past the transition service: the queue's counts are recomputed once.
+    state_counts_repair()
     return added
 
 

@@ -455,6 +455,9 @@ CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# A worker child that has grown past this (KiB) is replaced after its task: a catch-up sweep
+# can briefly take a few hundred MB, which the child would otherwise keep for good.
+CELERY_WORKER_MAX_MEMORY_PER_CHILD = env_int("CELERY_WORKER_MAX_MEMORY_PER_CHILD", 200_000)
 CELERY_TASK_SOFT_TIME_LIMIT = env_int("CELERY_TASK_SOFT_TIME_LIMIT", 120)
 CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", 180)
 CELERY_TIMEZONE = TIME_ZONE
@@ -482,6 +485,7 @@ CELERY_TASK_ROUTES = {
     "reviews.tasks.sweep_*": {"queue": "sweeps"},
     "notifications.tasks.send_pending_notification_emails": {"queue": "sweeps"},
     "reviews.tasks.evaluate_pending_reports": {"queue": "sweeps"},
+    "devices.tasks.repair_state_counts": {"queue": "sweeps"},
 }
 # Beat reads its schedule from the database (django-celery-beat): the entries declared in
 # airlock/celery.py are synced there at start-up, and administrators can see and pause them.

@@ -21,6 +21,11 @@ SAFE_MARK = "airlock_bench"
 LEAD = "lead@demo.airlock"
 ADMIN = "admin@demo.airlock"
 MAKER = "maker@demo.airlock"
+# The team scenarios: ten reviewers taking turns (the first two declared conflicts with an
+# organisation each), while a writer changes one application every WRITE_EVERY seconds.
+TEAM = [f"reviewer{n:02d}@bench.airlock" for n in range(1, 11)]
+TEAM_CONFLICTED = 2
+WRITE_EVERY = 0.1
 # The case the page benchmarks open: Demo Diagnostics' own, with a long history (bench/seed.py).
 CASE_REFERENCE = "AIA-2026-BENCH"
 
@@ -127,3 +132,64 @@ def write_result(name: str, data: dict) -> Path:
     path = RESULTS / f"{name}.json"
     path.write_text(json.dumps({"machine": machine(), **data}, indent=2) + "\n")
     return path
+
+
+def ensure_team() -> list[str]:
+    """The ten reviewers of the team scenarios (TEAM), made once; their emails."""
+    from airlock.models import User
+    from airlock.roles import Role, group_for
+    from devices.models import Organisation
+    from reviews.models import ConflictOfInterest
+
+    organisations = list(Organisation.objects.order_by("pk")[:TEAM_CONFLICTED])
+    for n, email in enumerate(TEAM):
+        user, created = User.objects.get_or_create(
+            email=email, defaults={"full_name": f"Bench Reviewer {n + 1}"}
+        )
+        if created:
+            user.groups.set([group_for(Role.REVIEWER)])
+        if n < TEAM_CONFLICTED:
+            ConflictOfInterest.objects.get_or_create(
+                reviewer=user, organisation=organisations[n], defaults={"reason": "Bench."}
+            )
+    return list(TEAM)
+
+
+class Writer:
+    """Changes one application every WRITE_EVERY seconds, as a team at work would (an edit,
+    an assignment or a transition stamps updated_at): `tick()` between requests in process,
+    or `run()` in a thread beside an HTTP load."""
+
+    def __init__(self, url: str, *, seed: int = 17):
+        import random
+
+        import psycopg
+
+        self.connection = psycopg.connect(url, autocommit=True)
+        self.ids = [
+            row[0]
+            for row in self.connection.execute(
+                "SELECT id FROM devices_application WHERE submitted_at IS NOT NULL"
+            )
+        ]
+        self.random = random.Random(seed)
+        self.last = 0.0
+        self.writes = 0
+
+    def write(self) -> None:
+        self.connection.execute(
+            "UPDATE devices_application SET updated_at = now() WHERE id = %s",
+            [self.random.choice(self.ids)],
+        )
+        self.writes += 1
+
+    def tick(self) -> None:
+        import time
+
+        if time.monotonic() - self.last >= WRITE_EVERY:
+            self.last = time.monotonic()
+            self.write()
+
+    def run(self, stop) -> None:
+        while not stop.wait(WRITE_EVERY):
+            self.write()

@@ -16,8 +16,10 @@ Target (DESIGN.md): each run under 10 s on 2 cores, and a repeat creates nothing
 """
 
 import argparse
+import resource
 import time
 from datetime import timedelta
+from pathlib import Path
 
 from benchlib import database_url, ensure_database, setup_django, vacuum_analyze, write_result
 
@@ -114,6 +116,16 @@ def build(count: int) -> None:
             )
 
 
+def peak_mb() -> float:
+    # ru_maxrss is in KiB on Linux.
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+
+
+def resident_mb() -> float:
+    pages = int(Path("/proc/self/statm").read_text().split()[1])
+    return pages * resource.getpagesize() / 2**20
+
+
 def timed_sweep(label: str) -> dict:
     from django.core import mail
 
@@ -121,12 +133,16 @@ def timed_sweep(label: str) -> dict:
     from reviews.monitoring.checkpoints import checkpoints_sweep
 
     mail.outbox = []
+    rss_before = resident_mb()
     started = time.perf_counter()
     result = checkpoints_sweep()
     seconds = time.perf_counter() - started
     run = {
         "run": label,
         "seconds": round(seconds, 2),
+        # The process's peak resident memory so far, and what this run left it holding.
+        "peak_rss_mb": peak_mb(),
+        "rss_growth_mb": round(resident_mb() - rss_before, 1),
         **vars(result),
         "emails": len(mail.outbox),
         "checkpoints_after": Checkpoint.objects.count(),
@@ -135,7 +151,7 @@ def timed_sweep(label: str) -> dict:
         f"{label:18} {seconds:6.2f} s  created {result.created:>7}  "
         f"reminded {result.reminded_7_days + result.reminded_1_day:>6}  "
         f"overdue {result.overdue:>7}  escalated {result.escalated:>7}  "
-        f"emails {len(mail.outbox):>5}"
+        f"emails {len(mail.outbox):>5}  peak {run['peak_rss_mb']} MB"
     )
     return run
 

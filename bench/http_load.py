@@ -20,10 +20,22 @@ import socket
 import statistics
 import subprocess
 import sys
+import threading
 import time
 from dataclasses import dataclass
 
-from benchlib import ADMIN, LEAD, ROOT, bench_environ, database_url, setup_django, write_result
+from benchlib import (
+    ADMIN,
+    LEAD,
+    ROOT,
+    TEAM,
+    Writer,
+    bench_environ,
+    database_url,
+    ensure_team,
+    setup_django,
+    write_result,
+)
 
 WARMUP_SECONDS = 2
 UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0}
@@ -36,6 +48,22 @@ class Target:
     user: str
     # Text the right page contains: a sign-in page or an error must not be measured.
     expect: str
+    # The team's writer changes one application every 100 ms while this target is loaded.
+    writer: bool = False
+
+
+# The ten reviewers of benchlib.TEAM, a session each, taken in turn request by request.
+TEAM_USER = "team"
+# wrk runs this in each of its threads: every request carries the next reviewer's cookie.
+TEAM_SCRIPT = """
+local cookies = {%s}
+local turn = 0
+request = function()
+  turn = turn %% #cookies + 1
+  wrk.headers["Cookie"] = cookies[turn]
+  return wrk.format(nil)
+end
+"""
 
 
 TARGETS = [
@@ -43,6 +71,20 @@ TARGETS = [
     Target("queue", "/reviews/queue/", LEAD, "Review queue"),
     Target("queue, 50 a page", "/reviews/queue/?per_page=50", LEAD, "Review queue"),
     Target("admin changelist", "/admin/devices/application/", ADMIN, "Select application"),
+    Target(
+        "queue, ten reviewers, a change every 100 ms",
+        "/reviews/queue/",
+        TEAM_USER,
+        "Review queue",
+        writer=True,
+    ),
+    Target(
+        "admin changelist, a change every 100 ms",
+        "/admin/devices/application/",
+        ADMIN,
+        "Select application",
+        writer=True,
+    ),
 ]
 
 
@@ -60,7 +102,7 @@ def session_cookies() -> dict[str, str]:
     from airlock.models import User
 
     cookies = {}
-    for email in (LEAD, ADMIN):
+    for email in (LEAD, ADMIN, *ensure_team()):
         client = Client()
         client.force_login(User.objects.get(email=email))
         cookies[email] = client.cookies[settings.SESSION_COOKIE_NAME].value
@@ -91,7 +133,11 @@ def wait_until_up(port: int, server: subprocess.Popen, seconds: float = 30) -> N
 
 
 def milliseconds(text: str) -> float:
-    number, unit = re.fullmatch(r"([\d.]+)(us|ms|s)", text).groups()
+    # Stripped too: wrk pads a figure in seconds with a trailing space ("1.04s ").
+    match = re.fullmatch(r"([\d.]+)(us|ms|s)", text.strip())
+    if match is None:
+        raise ValueError(f"not a wrk duration: {text!r}")
+    number, unit = match.groups()
     return round(float(number) * UNITS[unit], 2)
 
 
@@ -142,10 +188,20 @@ def address(port: int, target: Target) -> str:
     return f"http://127.0.0.1:{port}{target.path}"
 
 
-def wrk(url: str, cookie: str, *, connections: int, seconds: int, threads: int = 2) -> str:
+def wrk(
+    url: str,
+    cookie: str,
+    *,
+    connections: int,
+    seconds: int,
+    threads: int = 2,
+    script: str | None = None,
+) -> str:
     # wrk gives each thread connections // threads connections.
     command = ["wrk", "-t", str(threads), "-c", str(connections), "-d", f"{seconds}s", "--latency"]
-    if cookie:
+    if script:
+        command += ["-s", script]
+    elif cookie:
         command += ["-H", f"Cookie: {cookie}"]
     return subprocess.run(
         [*command, url], capture_output=True, text=True, check=True, timeout=seconds + 30
@@ -169,6 +225,11 @@ def main() -> None:
         email: f"{settings.SESSION_COOKIE_NAME}={value}"
         for email, value in session_cookies().items()
     }
+    team_script = ROOT / "var" / "bench" / "team.lua"
+    team_script.parent.mkdir(parents=True, exist_ok=True)
+    team_script.write_text(TEAM_SCRIPT % ", ".join(f'"{cookies[email]}"' for email in TEAM))
+    cookies[TEAM_USER] = cookies[TEAM[0]]
+    writer = Writer(url)
     port = free_port()
     server = subprocess.Popen(
         [
@@ -195,26 +256,39 @@ def main() -> None:
             status, body = get(port, target.path, cookie)
             if status != 200 or target.expect not in body:
                 raise SystemExit(f"{target.name}: {target.path} answered {status}, not the page.")
-            wrk(address(port, target), cookie, connections=args.connections, seconds=WARMUP_SECONDS)
+            wrk(
+                address(port, target),
+                cookie,
+                connections=args.connections,
+                seconds=WARMUP_SECONDS,
+                script=str(team_script) if target.user == TEAM_USER else None,
+            )
         # The targets take turns, a slice of the duration each per round, so a burst of other
         # work on the machine slows every target alike; the medians of the rounds are reported.
         for _ in range(args.rounds):
             for target in TARGETS:
-                output = wrk(
-                    address(port, target),
-                    cookies.get(target.user, ""),
-                    connections=args.connections,
-                    seconds=args.duration // args.rounds,
-                )
+                stop = threading.Event()
+                if target.writer:
+                    threading.Thread(target=writer.run, args=(stop,), daemon=True).start()
+                try:
+                    output = wrk(
+                        address(port, target),
+                        cookies.get(target.user, ""),
+                        connections=args.connections,
+                        seconds=args.duration // args.rounds,
+                        script=str(team_script) if target.user == TEAM_USER else None,
+                    )
+                finally:
+                    stop.set()
                 rounds[target.name].append(parse_wrk(output))
-        print(f"{'target':24} {'req/s':>8} {'p50 ms':>8} {'p90 ms':>8} {'p99 ms':>8}")
+        print(f"{'target':44} {'req/s':>8} {'p50 ms':>8} {'p90 ms':>8} {'p99 ms':>8}")
         for target in TARGETS:
             result = {"name": target.name, "path": target.path, **combine(rounds[target.name])}
             if result["non_2xx_3xx"]:
                 raise SystemExit(f"{target.name}: {result['non_2xx_3xx']} failed responses.")
             results.append(result)
             print(
-                f"{target.name:24} {result['rps']:8.0f} {result['p50_ms']:8.1f} "
+                f"{target.name:44} {result['rps']:8.0f} {result['p50_ms']:8.1f} "
                 f"{result['p90_ms']:8.1f} {result['p99_ms']:8.1f}"
             )
     finally:
@@ -227,6 +301,7 @@ def main() -> None:
             "load_generator": f"wrk, 2 threads, {args.connections} connections",
             "duration_seconds": args.duration,
             "rounds": args.rounds,
+            "writes": writer.writes,
             "cache": settings.CACHES["default"]["BACKEND"],
             "targets": results,
         },

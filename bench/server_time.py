@@ -21,7 +21,10 @@ from benchlib import (
     CASE_REFERENCE,
     LEAD,
     MAKER,
+    TEAM,
+    Writer,
     database_url,
+    ensure_team,
     setup_django,
     summary_ms,
     write_result,
@@ -37,8 +40,25 @@ class Page:
     user: str
     # What happens before each timed request: "" nothing; "change" an application is touched,
     # as any transition or assignment would, so the queue's counts and rows are stale and
-    # drawn again (its menus stay cached); "clear" the whole cache is emptied, the worst case.
+    # drawn again (its menus stay cached); "clear" the whole cache is emptied, the worst case;
+    # "write" the team's writer changes a random application if 100 ms have passed since
+    # its last change (benchlib.Writer).
     before: str = ""
+
+
+TEAM_USER = "team"
+
+
+class TeamClient:
+    """The ten reviewers of benchlib.TEAM, each signed in, taking turns request by request."""
+
+    def __init__(self, clients: list):
+        self.clients = clients
+        self.turn = 0
+
+    def get(self, url: str):
+        self.turn = (self.turn + 1) % len(self.clients)
+        return self.clients[self.turn].get(url)
 
 
 def pages(case_pk: int) -> list[Page]:
@@ -48,6 +68,9 @@ def pages(case_pk: int) -> list[Page]:
         Page("queue", queue, LEAD),
         Page("queue, after an application changed", queue, LEAD, before="change"),
         Page("queue, nothing cached", queue, LEAD, before="clear"),
+        Page("queue, ten reviewers, a change every 100 ms", queue, TEAM_USER, before="write"),
+        Page("queue, ten reviewers, warm", queue, TEAM_USER),
+        Page("queue, ten reviewers, nothing cached", queue, TEAM_USER, before="clear"),
         Page("queue, 50 a page", f"{queue}?per_page=50", LEAD),
         Page("queue, 100 a page", f"{queue}?per_page=100", LEAD),
         Page("queue, page 100", f"{queue}?page=100", LEAD),
@@ -69,24 +92,29 @@ def pages(case_pk: int) -> list[Page]:
         Page("review page", f"/reviews/applications/{case_pk}/", LEAD),
         Page("manufacturer case page", f"/applications/{case_pk}/", MAKER),
         Page("admin changelist", admin, ADMIN),
+        Page("admin changelist, a change every 100 ms", admin, ADMIN, before="write"),
         Page("admin changelist, state screening", f"{admin}?state__exact=screening", ADMIN),
         Page("admin changelist, search by reference", f"{admin}?q={REFERENCE}", ADMIN),
     ]
 
 
-def prepare(page: Page) -> None:
+def prepare(page: Page, writer: Writer) -> None:
     from django.core.cache import cache
     from django.utils import timezone
 
     from devices.models import Application
 
-    if page.before == "change":
+    if page.before == "write":
+        writer.tick()
+    elif page.before == "change":
         Application.objects.filter(reference=REFERENCE).update(updated_at=timezone.now())
     elif page.before == "clear":
         cache.clear()
 
 
-def measure(pages: list[Page], clients: dict, *, warmup: int, repeat: int, rounds: int) -> dict:
+def measure(
+    pages: list[Page], clients: dict, writer: Writer, *, warmup: int, repeat: int, rounds: int
+) -> dict:
     """Time every page `repeat` times, in `rounds` interleaved rounds, so anything else the
     machine does meanwhile weighs on every page alike rather than on whichever ran then."""
 
@@ -102,19 +130,22 @@ def measure(pages: list[Page], clients: dict, *, warmup: int, repeat: int, round
             # The page before may have emptied the cache or changed the data: refill, untimed.
             client.get(page.url)
             for _ in range(repeat // rounds):
-                prepare(page)
+                prepare(page, writer)
                 started = time.perf_counter()
                 client.get(page.url)
                 samples[page.name].append(time.perf_counter() - started)
     return samples
 
 
-def queries_and_size(page: Page, client) -> tuple[int, int]:
+def queries_and_size(page: Page, client, writer: Writer) -> tuple[int, int]:
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
     client.get(page.url)
-    prepare(page)
+    if page.before == "write":
+        # The count when the writer has just changed a case, the most this page costs.
+        writer.last = 0.0
+    prepare(page, writer)
     with CaptureQueriesContext(connection) as queries:
         response = client.get(page.url)
     return len(queries), len(response.content)
@@ -125,8 +156,11 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=200)
     parser.add_argument("--warmup", type=int, default=20)
     parser.add_argument("--rounds", type=int, default=10)
+    parser.add_argument("--only", nargs="*", help="measure only the pages so named")
+    parser.add_argument("--name", default="server_time", help="the results file's name")
     args = parser.parse_args()
-    setup_django(database_url())
+    url = database_url()
+    setup_django(url)
     from django.conf import settings
     from django.db import connection
     from django.test import Client
@@ -136,17 +170,19 @@ def main() -> None:
 
     case_pk = Application.objects.get(reference=CASE_REFERENCE).pk
     clients = {}
-    for email in (LEAD, ADMIN, MAKER):
+    for email in (LEAD, ADMIN, MAKER, *ensure_team()):
         clients[email] = Client()
         clients[email].force_login(User.objects.get(email=email))
-    all_pages = pages(case_pk)
+    clients[TEAM_USER] = TeamClient([clients[email] for email in TEAM])
+    writer = Writer(url)
+    all_pages = [page for page in pages(case_pk) if not args.only or page.name in args.only]
     samples = measure(
-        all_pages, clients, warmup=args.warmup, repeat=args.repeat, rounds=args.rounds
+        all_pages, clients, writer, warmup=args.warmup, repeat=args.repeat, rounds=args.rounds
     )
     results = []
     print(f"{'page':42} {'p50 ms':>8} {'p95 ms':>8} {'req/s':>7} {'queries':>8}")
     for page in all_pages:
-        queries, size = queries_and_size(page, clients[page.user])
+        queries, size = queries_and_size(page, clients[page.user], writer)
         result = {
             "name": page.name,
             "url": page.url,
@@ -167,15 +203,17 @@ def main() -> None:
         server = cursor.fetchone()[0]
     applications = Application.objects.count()
     path = write_result(
-        "server_time",
+        args.name,
         {
+            "rounds": args.rounds,
+            "writes": writer.writes,
             "postgresql": server,
             "cache": settings.CACHES["default"]["BACKEND"],
             "applications": applications,
             "pages": results,
         },
     )
-    print(f"server_time: {applications} applications; written to {path}")
+    print(f"{args.name}: {applications} applications; written to {path}")
 
 
 if __name__ == "__main__":

@@ -917,6 +917,26 @@ class ReferenceCounter(models.Model):
         return f"{self.year}: {self.last_number}"
 
 
+class ApplicationStateCount(models.Model):
+    """How many submitted applications an organisation has in a state: the review queue's
+    per-state counts read these few rows (a reviewer's conflicted organisations left out)
+    instead of counting every case. devices/state_counts.py keeps them in the same
+    transaction as each change of state, and a scheduled job recomputes them."""
+
+    organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="+")
+    state = models.CharField(max_length=30, choices=ApplicationState.choices)
+    total = models.IntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            # The upsert in devices/state_counts.py relies on it (ON CONFLICT).
+            models.UniqueConstraint(fields=["organisation", "state"], name="app_state_count_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.organisation_id} {self.state}: {self.total}"
+
+
 class AuditQuerySet(models.QuerySet):
     def update(self, **kwargs):
         raise PermissionError("The audit trail is append-only.")

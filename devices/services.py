@@ -32,6 +32,7 @@ from devices.models import (
 )
 from devices.notifications import message_notify, told_sentence, transition_notify
 from devices.selectors import device_is_fixed
+from devices.state_counts import counted_state, state_counts_move
 from devices.uploads import InspectedUpload
 
 logger = logging.getLogger(__name__)
@@ -156,8 +157,8 @@ def transition_locked(
     """Check, transition, save and audit an application whose row the caller has locked.
 
     Steps: refuse with a reason (stale page, wrong state, permission, conditions, missing
-    reason, a warning not confirmed); call the @transition method; save; write the audit row;
-    tell both sides (rows now, emails after commit).
+    reason, a warning not confirmed); call the @transition method; save; move the queue's
+    state counts; write the audit row; tell both sides (rows now, emails after commit).
     """
     check_fresh(application, expected_state)
     refusal = refusal_reason(application, action, actor)
@@ -171,9 +172,16 @@ def transition_locked(
             f"“{action_label(action)}” now needs a reason and your confirmation: " + " ".join(found)
         )
     from_state = application.state
+    counted_before = counted_state(application)
     getattr(application, action)(**kwargs)
     application.state_changed_at = timezone.now()
     application.save()
+    # The queue's per-state counts move in this same transaction (devices/state_counts.py).
+    state_counts_move(
+        organisation_id=application.organisation_id,
+        from_state=counted_before,
+        to_state=counted_state(application),
+    )
     event = ApplicationEvent.objects.create(
         application=application,
         actor=actor,

@@ -1,6 +1,9 @@
 """Input validation for the review workspace. Forms only check what people typed; the services
 decide whether it may happen."""
 
+import functools
+from collections.abc import Callable
+
 from django import forms
 from django.utils import timezone
 
@@ -17,7 +20,14 @@ from reviews.models import (
     GmlpRating,
     ScreeningOutcome,
 )
-from reviews.selectors import QUEUE_STATES, SORTS, ClockStatus, QueueFilters, reviewers
+from reviews.selectors import (
+    QUEUE_STATES,
+    SORTS,
+    ClockStatus,
+    QueueFilters,
+    reviewer_menu,
+    reviewers,
+)
 from reviews.services import CriterionOutcome
 
 DEFAULT_PAGE_SIZE = 25
@@ -74,21 +84,20 @@ class QueueFilterForm(forms.Form):
         widget=forms.NumberInput(attrs={"placeholder": DEFAULT_PAGE_SIZE}),
     )
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, menu: Callable[[], list[tuple[str, str]]] | None = None, **kwargs):
         super().__init__(*args, **kwargs)
         # A callable: the reviewers are only looked up when the choices are needed (checking
         # a reviewer's id, or drawing the menu, which the queue page usually has cached).
+        # The queue passes one memoised `menu` to this form and to the bulk-assignment form.
+        self._menu = menu or functools.cache(reviewer_menu)
         self.fields["assignee"].choices = self._assignee_choices
-        self._reviewer_choices: list[tuple[str, str]] | None = None
 
     def _assignee_choices(self) -> list[tuple[str, str]]:
-        if self._reviewer_choices is None:
-            self._reviewer_choices = [(str(user.pk), str(user)) for user in reviewers()]
         return [
             ("", "Anyone or no one"),
             ("me", "Me"),
             ("none", "Unassigned"),
-            *self._reviewer_choices,
+            *self._menu(),
         ]
 
     def clean_per_page(self) -> int:
@@ -122,10 +131,15 @@ class AssignForm(forms.Form):
         label="Assign to", queryset=User.objects.none(), empty_label="Choose a reviewer"
     )
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, menu: Callable[[], list[tuple[str, str]]] | None = None, **kwargs):
         super().__init__(*args, **kwargs)
         # Evaluated per form, so reviewers added since start-up are offered.
         self.fields["reviewer"].queryset = reviewers()
+        if menu is not None:
+            # Drawn from the menu the page already read (a callable: only if drawn at all);
+            # a posted choice is still checked against the queryset.
+            empty = self.fields["reviewer"].empty_label
+            self.fields["reviewer"].widget.choices = lambda: [("", empty), *menu()]
 
 
 # The largest id a 64-bit integer column holds (SQLite and PostgreSQL alike).

@@ -21,6 +21,7 @@ from devices.models import (
     Organisation,
 )
 from devices.selectors import applications_for
+from devices.state_counts import state_counts_for
 from reviews.models import (
     ConflictOfInterest,
     Decision,
@@ -110,6 +111,10 @@ class QueueFilters:
     sort: str = "clock"
 
 
+# The filters of the queue as it opens: what the kept per-state counts answer for.
+UNFILTERED = QueueFilters(sort="")
+
+
 def _search(q: str) -> Q:
     """What the queue's search box matches, shaped so no query compares text on 100k rows.
 
@@ -170,13 +175,73 @@ def review_queue(*, user: User, filters: QueueFilters) -> QuerySet[Application]:
     )
 
 
+# The columns a queue row shows (templates/reviews/partials/queue_results.html), and nothing
+# else: a row of the page no longer carries the case's long texts, nor the related people's
+# password hashes and last logins.
+QUEUE_ROW_FIELDS = (
+    "reference",
+    "state",
+    "clock_due_on",
+    "clock_paused_on",
+    "updated_at",
+    "organisation__name",
+    "device__name",
+    "device__version",
+    "device__clinical_area",
+    "device__mdr_class",
+    "device__imdrf_category",
+    "cohort__name",
+    "assignee__full_name",
+    "assignee__email",
+)
+
+
+def queue_page_rows(applications: QuerySet[Application]) -> QuerySet[Application]:
+    """The queue's rows for the page: only the columns shown (see QUEUE_ROW_FIELDS)."""
+    return applications.only(*QUEUE_ROW_FIELDS)
+
+
+def queue_rows_signature(rows: list[Application], *, user: User) -> tuple:
+    """Everything a page of queue rows shows, read from the rows themselves: their ids and
+    change stamps, and the values drawn (a renamed organisation or reviewer stamps no
+    application). A rendered page kept under this is right for as long as these hold, so a
+    change to a case on another page, or to nobody's case, leaves it in the cache. Whether
+    the row is the viewer's own ("You") is the one part that differs between reviewers."""
+    return tuple(
+        (
+            row.pk,
+            row.updated_at,
+            row.reference,
+            row.state,
+            row.clock_state,
+            row.clock_due_on,
+            row.clock_paused_on,
+            row.organisation.name,
+            str(row.device or ""),
+            row.device and (row.device.clinical_area, row.device.mdr_class),
+            row.device and row.device.imdrf_category,
+            str(row.cohort or ""),
+            str(row.assignee or ""),
+            row.assignee_id == user.pk,
+        )
+        for row in rows
+    )
+
+
+def reviewer_menu() -> list[tuple[str, str]]:
+    """The reviewers as menu choices (id, name): one query, shared by the queue's assignee
+    filter and its bulk-assignment menu."""
+    return [(str(user.pk), str(user)) for user in reviewers().only("full_name", "email")]
+
+
 def queue_version(user: User) -> str:
     """Names the queue's data as `user` sees it now: the day (clock statuses move with it),
     the latest change to any application (every transition, assignment and edit stamps
     updated_at: one read of its index) and the organisations the user is conflicted with.
 
-    Counts and rendered rows kept under one version are as fresh as the database for as long
-    as it holds, so the queue can reuse them instead of counting and drawing 100k cases again.
+    A page (and a filtered view's counts) kept under one version is as fresh as the database
+    for as long as it holds. When it moves, the queue checks the page's own rows before
+    drawing it again (reviews.views.queue).
     """
     # One query, in plain SQL because the ORM took longer to build it than the database
     # took to answer: the latest change (a read of the updated_at index), then the conflicts.
@@ -198,10 +263,19 @@ def queue_version(user: User) -> str:
 def queue_state_counts(
     *, user: User, filters: QueueFilters, version: str | None = None
 ) -> list[tuple[ApplicationState, int]]:
-    """How many cases each state holds under every filter but the state one: one GROUP BY,
-    kept per user, filters and `version` (see queue_version), QUEUE_CACHE_SECONDS at most."""
+    """How many cases each state holds under every filter but the state one.
+
+    With no other filter (the queue as a reviewer opens it) they are the kept counts, read
+    fresh each time: one query over a few rows per organisation (devices/state_counts.py).
+    Under filters they are one GROUP BY, kept per user, filters and `version` (see
+    queue_version), QUEUE_CACHE_SECONDS at most.
+    """
     # Neither the state filter nor the sort changes the counts.
-    scope = repr(replace(filters, state="", sort=""))
+    unstated = replace(filters, state="", sort="")
+    if unstated == UNFILTERED:
+        counts = state_counts_for(user)
+        return [(state, counts.get(state, 0)) for state in QUEUE_STATES]
+    scope = repr(unstated)
     digest = hashlib.sha256(scope.encode()).hexdigest()[:40]
     key = f"queue-counts:{user.pk}:{version or queue_version(user)}:{digest}"
     counts = cache.get(key)

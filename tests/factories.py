@@ -25,6 +25,7 @@ from devices.models import (
     Significance,
     Situation,
 )
+from devices.state_counts import counted_state, state_counts_move
 from reviews.models import (
     Cohort,
     Decision,
@@ -226,4 +227,10 @@ def make_application(state: str = ApplicationState.DRAFT, **kwargs) -> Applicati
     application.save()
     Application.objects.filter(pk=application.pk).update(state=state)
     application.refresh_from_db()
+    # The queue's per-state counts, as the transition service would have moved them.
+    state_counts_move(
+        organisation_id=application.organisation_id,
+        from_state=None,
+        to_state=counted_state(application),
+    )
     return application

@@ -1,14 +1,14 @@
 """The checkpoint schedule of a testing plan and the daily checkpoint sweep."""
 
 import logging
-from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Case, DateTimeField, QuerySet, Value, When
+from django.db.models import Case, Count, DateTimeField, F, QuerySet, Value, When, Window
+from django.db.models.functions import RowNumber
 from django.urls import reverse
 from django.utils import timezone
 
@@ -82,22 +82,34 @@ pending AS (
 # year 1, from legacy data or an import) thus adds a bounded handful a run, not tens of
 # thousands, and what it held back is counted and logged. Only the date arithmetic differs
 # between PostgreSQL and SQLite.
+# A checkpoint already late when it is created (a catch-up run, a plan agreed with a start in
+# the past) is written overdue, and escalated if late enough, in the same statement, stamped
+# with the run's time: the overdue step then tells people about it with the ones it marks,
+# instead of updating every such row (and its five indexes) a second time.
 # (The CTE follows INSERT INTO so that Python's sqlite3 reports the inserted row count; the
 # WHERE clause is SQLite's way of telling ON CONFLICT from a join's ON.)
 _CREATE_CHECKPOINTS_SQL = (
     """
-INSERT INTO {checkpoint} ({application_id}, {sequence}, {due_on}, {status})
+INSERT INTO {checkpoint} ({application_id}, {sequence}, {due_on}, {status}, {overdue_at},
+                          {escalated_at})
 WITH RECURSIVE numbers(j) AS (
     SELECT 1 UNION ALL SELECT j + 1 FROM numbers WHERE j < %(per_case)s
 ),
 """
     + _PENDING
-    + """
-SELECT pending.application_id, pending.last + numbers.j, {due_date}, %(scheduled)s
-FROM pending JOIN numbers ON numbers.j <= pending.due
+    + """,
+new AS (
+    SELECT pending.application_id, pending.last + numbers.j AS sequence, {due_date} AS due_on
+    FROM pending JOIN numbers ON numbers.j <= pending.due
+    ORDER BY numbers.j, pending.application_id
+    LIMIT %(per_run)s
+)
+SELECT application_id, sequence, due_on,
+       CASE WHEN due_on < %(today)s THEN %(overdue)s ELSE %(scheduled)s END,
+       CASE WHEN due_on < %(today)s THEN %(now)s END,
+       CASE WHEN due_on <= %(escalate_by)s THEN %(now)s END
+FROM new
 WHERE TRUE
-ORDER BY numbers.j, pending.application_id
-LIMIT %(per_run)s
 ON CONFLICT DO NOTHING
 """
 )
@@ -126,6 +138,8 @@ def _sweep_sql(template: str) -> str:
         "sequence": checkpoint.get_field("sequence").column,
         "due_on": checkpoint.get_field("due_on").column,
         "status": checkpoint.get_field("status").column,
+        "overdue_at": checkpoint.get_field("overdue_at").column,
+        "escalated_at": checkpoint.get_field("escalated_at").column,
         "plan": connection.ops.quote_name(plan.db_table),
         "plan_application_id": plan.get_field("application").column,
         "starts_on": plan.get_field("starts_on").column,
@@ -147,24 +161,31 @@ def _sweep_sql(template: str) -> str:
     return template.format(**names, **arithmetic)
 
 
-def _create_due_checkpoints(today: date) -> tuple[int, int, int]:
+def _create_due_checkpoints(today: date, now: datetime) -> tuple[int, int, int]:
     """Insert the checkpoint rows that plans say should exist by now and do not yet, in one
     INSERT ... SELECT, within CHECKPOINT_SWEEP_MAX_PER_CASE per case and
-    CHECKPOINT_SWEEP_MAX_PER_RUN in all. The unique (application, sequence) constraint makes
-    a concurrent or repeated run harmless (ON CONFLICT DO NOTHING).
+    CHECKPOINT_SWEEP_MAX_PER_RUN in all; those already late go in overdue (escalated once
+    ESCALATE_AFTER_DAYS late), stamped `now`. The unique (application, sequence) constraint
+    makes a concurrent or repeated run harmless (ON CONFLICT DO NOTHING).
 
     Returns how many were created, and how many due ones were held back, in how many cases.
     """
     horizon = today + timedelta(days=CHECKPOINT_LEAD_DAYS)
     if not TestingPlan.objects.filter(application__state=TESTING).exists():
         return 0, 0, 0
+    # SQLite compares ISO date strings; PostgreSQL takes a date.
+    as_date = (lambda day: day) if connection.vendor == "postgresql" else date.isoformat
     parameters = {
         "per_case": settings.CHECKPOINT_SWEEP_MAX_PER_CASE,
         "per_run": settings.CHECKPOINT_SWEEP_MAX_PER_RUN,
         "scheduled": CheckpointStatus.SCHEDULED.value,
+        "overdue": CheckpointStatus.OVERDUE.value,
         "testing": TESTING.value,
-        # SQLite compares ISO date strings; PostgreSQL takes a date.
-        "horizon": horizon if connection.vendor == "postgresql" else horizon.isoformat(),
+        "horizon": as_date(horizon),
+        "today": as_date(today),
+        "escalate_by": as_date(today - timedelta(days=ESCALATE_AFTER_DAYS)),
+        # As the ORM writes it, so the overdue step finds these rows by their stamp.
+        "now": connection.ops.adapt_datetimefield_value(now),
     }
     with connection.cursor() as cursor:
         cursor.execute(_sweep_sql(_CREATE_CHECKPOINTS_SQL), parameters)
@@ -176,37 +197,74 @@ def _create_due_checkpoints(today: date) -> tuple[int, int, int]:
 
 @dataclass(frozen=True)
 class _Stamped:
-    """One checkpoint a run stamped, with what is needed to group it by recipient."""
+    """One checkpoint a run stamped, with what is needed to group it by recipient, and how
+    many its (assignee, organisation) part holds in all (`total`, on the part's first row)."""
 
     pk: int
     organisation_id: int
     assignee_id: int | None
+    total: int = 0
+
+
+def _stamped_heads(stamped: QuerySet[Checkpoint]) -> list[_Stamped]:
+    """The first EMAIL_LIST_LIMIT stamped checkpoints of each (assignee, organisation), in
+    case and sequence order, each part's first row carrying its size: an email lists at
+    most that many and counts the rest, so nothing more is loaded. The database numbers
+    and counts the rows (window functions), so a run's memory is bounded by the number of
+    organisations and reviewers, not of checkpoints."""
+    part = [F("application__assignee_id"), F("application__organisation_id")]
+    order = [F("application_id").asc(), F("sequence").asc()]
+    rows = (
+        stamped.annotate(
+            place=Window(RowNumber(), partition_by=part, order_by=order),
+            total=Window(Count("*"), partition_by=part),
+        )
+        .filter(place__lte=EMAIL_LIST_LIMIT)
+        .order_by("application_id", "sequence")
+        .values_list(
+            "pk", "application__organisation_id", "application__assignee_id", "place", "total"
+        )
+    )
+    return [
+        _Stamped(pk, organisation_id, assignee_id, total if place == 1 else 0)
+        for pk, organisation_id, assignee_id, place, total in rows.iterator(chunk_size=10_000)
+    ]
+
+
+class _Groups(dict):
+    """Recipients -> their listed checkpoints (in case and sequence order, at most
+    EMAIL_LIST_LIMIT) and how many there are in all."""
+
+    def add(self, recipients: tuple, row: _Stamped) -> None:
+        listed, total = self.get(recipients, ([], 0))
+        listed.append(row)
+        self[recipients] = (listed, total + row.total)
 
 
 def _stamp_and_notify(
-    candidates: QuerySet[Checkpoint], updates, notifications: Mapping[str, object]
+    candidates: QuerySet[Checkpoint],
+    updates,
+    notifications: Mapping[str, object],
+    *,
+    now: datetime | None = None,
+    stamped_before: int = 0,
 ) -> dict[str, int]:
     """Stamp every candidate with this run's timestamp in one UPDATE (`updates(now)` gives the
     columns), then, per stamped column, notify about exactly the rows carrying that timestamp:
     the emails, and a notice per person in their notification centre. A rerun's candidates no
-    longer include them. Returns how many rows each column stamped."""
-    now = timezone.now()
+    longer include them. `stamped_before` says rows were already written with `now` (the
+    checkpoints created late). Returns how many rows each column stamped."""
+    now = now or timezone.now()
     counts = dict.fromkeys(notifications, 0)
     with transaction.atomic():
-        if not candidates.update(**updates(now)):
+        if not candidates.update(**updates(now)) and not stamped_before:
             return counts
         for field, notify in notifications.items():
-            rows = [
-                _Stamped(*row)
-                for row in Checkpoint.objects.filter(**{field: now})
-                .order_by("application_id", "sequence")
-                .values_list("pk", "application__organisation_id", "application__assignee_id")
-                .iterator(chunk_size=10_000)
-            ]
+            rows = _stamped_heads(Checkpoint.objects.filter(**{field: now}))
             if rows:
                 notify(rows)
                 checkpoint_notices.record(field, now)
-            counts[field] = len(rows)
+            counts[field] = sum(row.total for row in rows)
     return counts
 
 
@@ -223,12 +281,14 @@ class ListedCheckpoint:
     url: str
 
 
-def _send_grouped(
-    name: str, groups: Mapping[tuple, list[_Stamped]], *, url, days, context: Mapping
-) -> None:
+def _send_grouped(name: str, groups: _Groups, *, url, days, context: Mapping) -> None:
     """One email per group of recipients, listing at most EMAIL_LIST_LIMIT checkpoints and
     counting the rest. The listed rows are read as plain values, a few thousand per query."""
-    shown = [row.pk for group in groups.values() for row in group[:EMAIL_LIST_LIMIT]]
+    # A group gathering several parts (unassigned cases of organisations with the same lead
+    # reviewers) lists the first of them all, as one part would: the rows came in case and
+    # sequence order.
+    heads = {recipients: listed[:EMAIL_LIST_LIMIT] for recipients, (listed, _) in groups.items()}
+    shown = [row.pk for listed in heads.values() for row in listed]
     fields = (
         "pk",
         "sequence",
@@ -256,16 +316,11 @@ def _send_grouped(
                 days=days(row["due_on"]),
                 url=settings.SITE_URL + url(row["application_id"], row["sequence"]),
             )
-    for recipients, group in groups.items():
-        listed = [values[row.pk] for row in group[:EMAIL_LIST_LIMIT]]
+    for recipients, (_, total) in groups.items():
+        listed = [values[row.pk] for row in heads[recipients]]
         send_templated(
             name,
-            {
-                **context,
-                "checkpoints": listed,
-                "first": listed[0],
-                "more": len(group) - len(listed),
-            },
+            {**context, "checkpoints": listed, "first": listed[0], "more": total - len(listed)},
             list(recipients),
         )
 
@@ -276,11 +331,11 @@ def _remind_manufacturers(kind: str):
 
     def notify(rows: list[_Stamped]) -> None:
         teams = team_emails({row.organisation_id for row in rows})
-        groups: dict[tuple, list[_Stamped]] = defaultdict(list)
+        groups = _Groups()
         for row in rows:
             recipients = tuple(sorted(teams.get(row.organisation_id, [])))
             if recipients:
-                groups[recipients].append(row)
+                groups.add(recipients, row)
         today = timezone.localdate()
         _send_grouped(
             "checkpoint_reminder",
@@ -296,13 +351,13 @@ def _remind_manufacturers(kind: str):
 def _escalate_to_reviewers(rows: list[_Stamped]) -> None:
     """One email per reviewer (or group of lead reviewers) per run, listing the checkpoints."""
     reviewers = ReviewerDirectory(row.assignee_id for row in rows)
-    groups: dict[tuple, list[_Stamped]] = defaultdict(list)
+    groups = _Groups()
     for row in rows:
         recipients = reviewers.emails(
             assignee_id=row.assignee_id, organisation_id=row.organisation_id
         )
         if recipients:
-            groups[recipients].append(row)
+            groups.add(recipients, row)
     today = timezone.localdate()
     _send_grouped(
         "checkpoint_escalation",
@@ -324,7 +379,9 @@ def checkpoints_sweep() -> CheckpointSweepResult:
     """
     today = timezone.localdate()
     escalate_by = today - timedelta(days=ESCALATE_AFTER_DAYS)
-    created, held_back, held_back_cases = _create_due_checkpoints(today)
+    # The overdue step's stamp, shared with the checkpoints created already late.
+    overdue_now = timezone.now()
+    created, held_back, held_back_cases = _create_due_checkpoints(today, overdue_now)
     if held_back:
         logger.warning(
             "checkpoint sweep held back %s due checkpoints in %s cases (at most %s a case and "
@@ -380,6 +437,8 @@ def checkpoints_sweep() -> CheckpointSweepResult:
             ),
         },
         {"overdue_at": _remind_manufacturers("overdue"), "escalated_at": _escalate_to_reviewers},
+        now=overdue_now,
+        stamped_before=created,
     )
     escalated = escalated_earlier + overdue["escalated_at"]
     overdue = overdue["overdue_at"]

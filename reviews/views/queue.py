@@ -1,6 +1,7 @@
 """The reviewer's landing page, the review queue, its CSV export and bulk assignment."""
 
 import csv
+import functools
 import hashlib
 from collections.abc import Iterator
 from urllib.parse import urlencode
@@ -24,10 +25,13 @@ from reviews.selectors import (
     QUEUE_CACHE_SECONDS,
     ClockStatus,
     my_work,
+    queue_page_rows,
+    queue_rows_signature,
     queue_state_counts,
     queue_total,
     queue_version,
     review_queue,
+    reviewer_menu,
 )
 from reviews.services import application_bulk_assign
 from reviews.views.access import LEAD_PERMISSION, lead_required, reviewer_required
@@ -61,27 +65,30 @@ class CountedPaginator(Paginator):
         return self._count
 
 
-def _render_queue(
+def _queue_context(
     request: HttpRequest,
     params: QueryDict,
     *,
     bulk_form: BulkAssignForm | None = None,
     version: str | None = None,
-    csrf_token: str | None = None,
-) -> HttpResponse:
-    form = QueueFilterForm(params)
+) -> dict:
+    """Everything the queue page shows, the page's rows read (one query, the columns shown)."""
+    # One reviewer menu for the page, read only if drawn: the assignee filter and the
+    # bulk-assignment menu both offer it.
+    menu = functools.cache(reviewer_menu)
+    form = QueueFilterForm(params, menu=menu)
     filters = form.filters()
-    applications = review_queue(user=request.user, filters=filters)
-    version = version or queue_version(request.user)
+    applications = queue_page_rows(review_queue(user=request.user, filters=filters))
     state_counts = queue_state_counts(user=request.user, filters=filters, version=version)
     paginator = CountedPaginator(
         applications, form.page_size(), count=queue_total(state_counts, filters)
     )
     page = paginator.get_page(params.get("page"))
+    page.object_list = list(page.object_list)
     is_lead = request.user.has_perm(LEAD_PERMISSION)
     if is_lead and bulk_form is None:
-        bulk_form = BulkAssignForm()
-    context = {
+        bulk_form = BulkAssignForm(menu=menu)
+    return {
         "form": form,
         "filters": filters,
         "page": page,
@@ -90,26 +97,44 @@ def _render_queue(
         "bulk_form": bulk_form,
         "params": params,
         "query": params.urlencode(),
-        # Most of the page is cached HTML: the state tabs and the rows (with the pages
-        # below them) under queue_version, so they are redrawn as soon as any application
-        # changes; the filter form and the reviewer menu under their inputs. The menus'
-        # choices (reviewers, cohorts) and the names shown on the rows (organisation,
-        # device, cohort, assignee) catch up within QUEUE_CACHE_SECONDS.
+        # The template keeps the state tabs and the rows in fragments under "version", and
+        # the filter form and the reviewer menu under their inputs. The menus' choices
+        # (reviewers, cohorts) catch up within QUEUE_CACHE_SECONDS.
         "cache_seconds": QUEUE_CACHE_SECONDS,
-        "version": version,
+        "version": _content_version(request, page, state_counts),
         # What the filter form draws depends on its own fields' values only (not the page).
         "form_key": urlencode(
             [(name, value) for name in form.fields for value in params.getlist(name)]
         ),
     }
-    if csrf_token is not None:
-        context["csrf_token"] = csrf_token
+
+
+def _render_queue(
+    request: HttpRequest, params: QueryDict, *, bulk_form: BulkAssignForm | None = None
+) -> HttpResponse:
+    context = _queue_context(request, params, bulk_form=bulk_form)
     return render(request, "reviews/queue.html", context)
 
 
+def _content_version(request: HttpRequest, page, state_counts) -> str:
+    """Names what the page's data draws: the day (clock statuses move with it), the counts,
+    and the rows' own ids, change stamps and values (queue_rows_signature). A change to a
+    case that is not on the page, and does not move a count, leaves it the same."""
+    scope = repr(
+        (
+            timezone.localdate(),
+            state_counts,
+            page.number,
+            queue_rows_signature(page.object_list, user=request.user),
+        )
+    )
+    return hashlib.sha256(scope.encode()).hexdigest()[:40]
+
+
 def _page_key(request: HttpRequest, version: str) -> str:
-    """Names one person's queue page: who they are and what they may do (the menus and the
-    bulk-assignment form depend on it), the filters and page, and the data (queue_version)."""
+    """Names one person's queue page: who they are and what they may do (the header, the
+    menus and the bulk-assignment form depend on it), the filters and page, and `version`:
+    the latest change anywhere (queue_version) or the page's own data (_content_version)."""
     user = request.user
     # The permissions were read for this request's permission check already.
     grants = "superuser" if user.is_superuser else sorted(user.get_all_permissions())
@@ -118,11 +143,22 @@ def _page_key(request: HttpRequest, version: str) -> str:
     return f"queue-page:{user.pk}:{version}:{digest}"
 
 
+def _with_token(request: HttpRequest, body: str) -> HttpResponse:
+    return HttpResponse(body.replace(CSRF_PLACEHOLDER, get_token(request)))
+
+
 @reviewer_required
 @require_GET
 def queue(request: HttpRequest) -> HttpResponse:
-    """The queue, its whole HTML kept per person, filters and queue_version, so a repeat view
-    costs the permission check, the version query and one cache read.
+    """The queue, its whole HTML kept per person and filters in the shared cache (Redis when
+    REDIS_URL is set), under two names:
+
+    - the latest change to any application (queue_version): while nothing changes, a repeat
+      view costs the permission check, that one query and one cache read;
+    - the page's own data (_content_version): when something changed elsewhere, the counts
+      and the page's rows are read (two queries) and the page is drawn again only if what
+      it shows changed. A team at work changes cases all day; most changes are to cases on
+      no one's current page.
 
     The CSRF token is the one per-session part of the page: it is kept as a placeholder and
     filled in with this request's token. A page with messages to show is drawn afresh, so
@@ -130,17 +166,19 @@ def queue(request: HttpRequest) -> HttpResponse:
     """
     version = queue_version(request.user)
     if len(messages.get_messages(request)):
-        return _render_queue(request, request.GET, version=version)
-    key = _page_key(request, version)
-    body = cache.get(key)
+        return _render_queue(request, request.GET)
+    latest_key = _page_key(request, version)
+    body = cache.get(latest_key)
     if body is None:
-        response = _render_queue(request, request.GET, version=version, csrf_token=CSRF_PLACEHOLDER)
-        body = response.content.decode()
-        cache.set(key, body, QUEUE_CACHE_SECONDS)
-    else:
-        response = HttpResponse()
-    response.content = body.replace(CSRF_PLACEHOLDER, get_token(request))
-    return response
+        context = _queue_context(request, request.GET, version=version)
+        content_key = _page_key(request, context["version"])
+        body = cache.get(content_key)
+        if body is None:
+            context["csrf_token"] = CSRF_PLACEHOLDER
+            body = render(request, "reviews/queue.html", context).content.decode()
+            cache.set(content_key, body, QUEUE_CACHE_SECONDS)
+        cache.set(latest_key, body, QUEUE_CACHE_SECONDS)
+    return _with_token(request, body)
 
 
 class _Echo:

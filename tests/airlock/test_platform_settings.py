@@ -178,3 +178,8 @@ def test_every_task_is_routed_on_purpose():
 def test_a_worker_without_q_takes_every_queue():
     # (A test may add a queue of its own at run time: tests/integration/test_worker_killed.py.)
     assert {"interactive", "partners", "reports", "sweeps"} <= set(celery_app.amqp.queues)
+
+
+def test_a_worker_child_that_grew_large_is_replaced():
+    # Read by Celery's prefork pool: a child past the limit (KiB) is replaced after its task.
+    assert 0 < celery_app.conf.worker_max_memory_per_child <= 500_000

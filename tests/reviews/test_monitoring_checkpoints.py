@@ -242,3 +242,35 @@ def test_the_sweep_costs_the_same_queries_for_one_case_or_many(organisation, rev
 
     assert many == few
     assert Checkpoint.objects.count() == 9
+
+
+def test_a_checkpoint_created_late_is_written_overdue_and_escalated_at_once(case, reviewer):
+    with at(date(2026, 7, 2)):
+        result = checkpoints_sweep()
+
+    [checkpoint] = Checkpoint.objects.filter(application=case)
+    assert checkpoint.status == CheckpointStatus.OVERDUE
+    # One stamp, the run's: written by the insert, not by a second pass over the rows.
+    assert checkpoint.overdue_at == checkpoint.escalated_at
+    assert (result.created, result.overdue, result.escalated) == (1, 1, 1)
+    assert {m.to[0] for m in mail.outbox} >= {reviewer.email}
+
+
+def test_unassigned_cases_of_several_organisations_reach_the_leads_in_one_email(
+    organisation, manufacturer, lead_reviewer, monkeypatch
+):
+    other = make_manufacturer().membership.organisation
+    with at(START):
+        first = make_application(ApplicationState.IN_CONTROLLED_TESTING, organisation=organisation)
+        second = make_application(ApplicationState.IN_CONTROLLED_TESTING, organisation=other)
+    # The database lists the first of each (assignee, organisation); the emails merge them.
+    monkeypatch.setattr("reviews.monitoring.checkpoints.EMAIL_LIST_LIMIT", 1)
+
+    with at(date(2026, 7, 2)):
+        result = checkpoints_sweep()
+
+    [escalation] = [m for m in mail.outbox if m.to == [lead_reviewer.email]]
+    assert result.escalated == 2
+    assert f"- {first.reference}" in escalation.body
+    assert second.reference not in escalation.body
+    assert "- and 1 more" in escalation.body
