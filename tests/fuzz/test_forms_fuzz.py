@@ -715,6 +715,8 @@ TARGETS: dict[str, list[Target]] = {
         )
     ],
     "reviews:incoming-alerts": [Target(REVIEWER, query=("page",))],
+    # --- The regulators' network (public) ----------------------------------------------------
+    "network:schema": [Target(ANONYMOUS)],
 }
 
 # Not fuzzed here, and why.
