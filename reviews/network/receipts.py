@@ -141,13 +141,17 @@ def partner_receipts(signal: SafetySignal) -> list[dict]:
     return rows
 
 
-def unacknowledged(signals=None) -> tuple[int, list[dict]]:
+def unacknowledged(signals=None, *, using: str = "default") -> tuple[int, list[dict]]:
     """High and critical alerts a partner has had for longer than PARTNER_ACK_HOURS without
-    sending any receipt: how many (signal, partner) pairs, and the oldest few."""
+    sending any receipt: how many (signal, partner) pairs, and the oldest few. At most four
+    queries whatever the number of alerts."""
     cutoff = timezone.now() - timedelta(hours=settings.PARTNER_ACK_HOURS)
-    receipts = AlertReceipt.objects.filter(signal=OuterRef("signal"), partner=OuterRef("partner"))
+    receipts = AlertReceipt.objects.using(using).filter(
+        signal=OuterRef("signal"), partner=OuterRef("partner")
+    )
     pairs = (
-        AlertDelivery.objects.filter(
+        AlertDelivery.objects.using(using)
+        .filter(
             status=DeliveryStatus.DELIVERED,
             signal__severity__in=[SignalSeverity.HIGH, SignalSeverity.CRITICAL],
             signal__retracted_at__isnull=True,
@@ -159,10 +163,10 @@ def unacknowledged(signals=None) -> tuple[int, list[dict]]:
         .filter(first_delivered__lt=cutoff)
         .order_by("first_delivered", "signal", "partner")
     )
-    count = pairs.count()
     oldest = list(pairs[:ACK_LIST_LIMIT])
-    signals_by_pk = SafetySignal.objects.in_bulk([p["signal"] for p in oldest])
-    partners_by_pk = PartnerRegulator.objects.in_bulk([p["partner"] for p in oldest])
+    count = len(oldest) if len(oldest) < ACK_LIST_LIMIT else pairs.count()
+    signals_by_pk = SafetySignal.objects.using(using).in_bulk([p["signal"] for p in oldest])
+    partners_by_pk = PartnerRegulator.objects.using(using).in_bulk([p["partner"] for p in oldest])
     return count, [
         {
             "signal": signals_by_pk[p["signal"]],
