@@ -558,6 +558,14 @@ TARGETS: dict[str, list[Target]] = {
     "devices:imdrf-category": [Target(MANUFACTURER, query=("significance", "situation"))],
     "devices:device-detail": [Target(MANUFACTURER, lambda stage: stage.device())],
     "devices:device-edit": [Target(MANUFACTURER, lambda stage: stage.device(), posts=True)],
+    "devices:device-directory": [
+        Target(
+            MANUFACTURER,
+            lambda stage: stage.device(),
+            posts=True,
+            form_on="devices:device-detail",
+        )
+    ],
     "devices:application-list": [Target(MANUFACTURER)],
     "devices:application-start": [
         Target(MANUFACTURER, listing(lambda stage: stage.device()), posts=True, query=("device",))
@@ -755,6 +763,8 @@ TARGETS: dict[str, list[Target]] = {
     ],
     # --- The regulators' network (public) ----------------------------------------------------
     "network:schema": [Target(ANONYMOUS)],
+    "network:directory": [Target(ANONYMOUS)],
+    "network:directory-json": [Target(ANONYMOUS)],
 }
 
 # Not fuzzed here, and why.

@@ -25,7 +25,7 @@ from reviews.models import (
 from reviews.monitoring import partners, signals
 from reviews.monitoring.dashboard import programme_dashboard
 from reviews.monitoring.digest import reviewer_digest_context
-from reviews.network import receipts, schema
+from reviews.network import receipts, schema, signing
 from tests.factories import make_application
 from tests.reviews.network_helpers import alert_message, make_partner, signed_post
 from tests.reviews.test_monitoring_partners import PartnerEndpoint
@@ -94,7 +94,7 @@ def receipt_message(signal, **data) -> dict:
 def test_a_partner_s_receipts_show_on_the_signal_page_latest_first(
     client, signal, partner, reviewer, django_capture_on_commit_callbacks
 ):
-    regulator, secret = partner
+    _, secret = partner
     share(signal, reviewer, django_capture_on_commit_callbacks)
     received = receipt_message(signal, kind="received", assessment=None)
     action = receipt_message(
@@ -155,6 +155,7 @@ def test_it_sends_a_signed_received_receipt_the_partner_can_check(incoming, part
     assert message["data"]["alert_id"] == "HC-2026-17"
     assert message["data"]["kind"] == "received"
     assert request["headers"]["webhook-id"] == f"airlock-receipt-{receipt.pk}"
+    assert signing.verify(secret_values=[secret], body=request["body"], headers=request["headers"])
 
 
 def test_a_reviewer_triages_a_partner_s_alert_from_its_page(

@@ -46,9 +46,7 @@ class Command(BaseCommand):
                 "country": options["partner_country"],
                 "webhook_url": options["partner_inbox"],
                 "outbound_token": options["our_token"],
-                "inbound_token_sha256": hashlib.sha256(
-                    options["their_token"].encode()
-                ).hexdigest(),
+                "inbound_token_sha256": hashlib.sha256(options["their_token"].encode()).hexdigest(),
                 "is_active": True,
             },
         )
