@@ -51,7 +51,8 @@ def test_a_manufacturer_lists_its_device_and_anyone_sees_only_the_public_facts(
             }
         ]
     }
-    assert device.name in page and "In controlled testing" in page
+    assert device.name in page
+    assert "In controlled testing" in page
     assert "CONFIDENTIAL" not in page
     assert testing.reference not in page
 
