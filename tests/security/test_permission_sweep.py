@@ -22,7 +22,7 @@ case references or the marker written into every one of its records, and nothing
 import hashlib
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from itertools import cycle, islice
 
@@ -54,8 +54,10 @@ from reviews.models import (
     DecisionKind,
     EvidenceAssessment,
     GmlpRating,
+    IncomingAlert,
     InformationRequest,
     InternalNote,
+    PartnerRegulator,
     PlanVersion,
     SafetySignal,
     ScreeningAssessment,
@@ -92,6 +94,9 @@ PK_MODELS = {
     "evidence": "evidence",
     "signals": "signal",
     "notifications": "notification",
+    # Partners' alerts are the regulator's, not an organisation's: reviewers all see them,
+    # and the sweep checks everyone else is refused.
+    "incoming": "incoming_alert",
 }
 
 
@@ -107,6 +112,7 @@ class World:
     notifications: list
     # A colleague's two-factor set-up link: no one else may use it.
     enrolment_token: str = ""
+    incoming_alerts: list = field(default_factory=list)
 
     def pks(self, model: str) -> list[int]:
         return {
@@ -115,6 +121,7 @@ class World:
             "evidence": [document.pk for document in self.evidence],
             "signal": [self.signal.pk],
             "notification": [notification.pk for notification in self.notifications],
+            "incoming_alert": [alert.pk for alert in self.incoming_alerts],
         }[model]
 
 
@@ -344,6 +351,16 @@ def world(manufacturer, running_stack) -> World:
         references=[application.reference for application in applications],
         notifications=notifications,
         enrolment_token=_enrolment_link(colleague),
+        incoming_alerts=[
+            IncomingAlert.objects.create(
+                partner=PartnerRegulator.objects.create(name="Sweep Regulator", country="X"),
+                external_id="SWEEP-1",
+                title="A partner's alert",
+                severity=SignalSeverity.HIGH,
+                summary="Seen elsewhere.",
+                payload={},
+            )
+        ],
     )
 
 
