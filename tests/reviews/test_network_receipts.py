@@ -326,3 +326,19 @@ def test_a_secret_is_needed_to_send(signal, partner, reviewer):
 
     assert result.status == DeliveryStatus.PENDING
     assert "no active secret" in result.last_error
+
+
+def test_the_sweep_queues_receipts_the_broker_never_took(incoming, monkeypatch):
+    import time_machine
+
+    from reviews.network import receipts as module
+
+    sent = []
+    monkeypatch.setattr(module, "enqueue", lambda name, *args: sent.append((name, args)) or True)
+    received = ReceiptDelivery.objects.get()
+
+    assert module.pending_receipts_retry() == 0  # just made: its own task is on its way
+    with time_machine.travel(timezone.now() + timedelta(minutes=5)):
+        assert module.pending_receipts_retry() == 1
+
+    assert sent == [("reviews.tasks.deliver_receipt", (received.pk,))]
