@@ -12,7 +12,7 @@ from django.db import OperationalError
 
 from reviews.models import DeliveryStatus
 from reviews.monitoring import checkpoints, clocks, digest, partners, reports
-from reviews.network import receipts
+from reviews.network import alerts, receipts
 
 # Database hiccups (a locked SQLite file, a PostgreSQL failover) are worth retrying.
 RETRYABLE = (OperationalError, OSError)
@@ -72,7 +72,9 @@ def deliver_receipt(self, receipt_id: int) -> str:
 
 @shared_task(acks_late=True, soft_time_limit=120, time_limit=180)
 def retry_pending_deliveries() -> int:
-    """Sweep: alert and receipt deliveries never attempted or whose retry was lost."""
+    """Sweep: alert and receipt deliveries never attempted or whose retry was lost; and the
+    network's old message ids forgotten (bounded per run)."""
+    alerts.webhook_messages_prune()
     return partners.pending_deliveries_retry() + receipts.pending_receipts_retry()
 
 

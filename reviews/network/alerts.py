@@ -2,6 +2,7 @@
 version of the same alert), and what we do with one a partner sends."""
 
 from collections.abc import Mapping
+from datetime import timedelta
 from decimal import Decimal
 
 from django.conf import settings
@@ -129,6 +130,18 @@ def alert_message(signal: SafetySignal) -> dict:
 
 
 # --- Receiving -------------------------------------------------------------------------------
+
+
+# How long message ids are remembered: far longer than the 5-minute signature window, so a
+# retry days later (a partner's queue drained after an outage) is still recognised.
+MESSAGE_ID_RETENTION = timedelta(days=30)
+
+
+def webhook_messages_prune() -> int:
+    """Forget message ids past MESSAGE_ID_RETENTION; older messages fail the time window."""
+    cutoff = timezone.now() - MESSAGE_ID_RETENTION
+    stale = WebhookMessage.objects.filter(received_at__lt=cutoff).values_list("pk", flat=True)
+    return WebhookMessage.objects.filter(pk__in=list(stale[:10_000])).delete()[0]
 
 
 class Duplicate(Exception):

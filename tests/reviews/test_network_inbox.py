@@ -299,3 +299,15 @@ def test_the_imdrf_table_codes_match_the_schema_s_pattern():
         ("A11", "Computer Software Problem"),
         ("A0901", "Theirs"),
     ]
+
+
+def test_message_ids_are_forgotten_after_thirty_days_not_before(client, partner):
+    from reviews.network.alerts import webhook_messages_prune
+
+    _, secret = partner
+    signed_post(client, alert_message(), [secret], message_id="old")
+
+    assert webhook_messages_prune() == 0
+    with time_machine.travel(timezone.now() + timedelta(days=31)):
+        assert webhook_messages_prune() == 1
+    assert not WebhookMessage.objects.exists()
