@@ -25,7 +25,7 @@ import psycopg
 import pytest
 import requests
 from django.conf import settings as django_settings
-from django.db import connection
+from django.db import connection, connections
 from django.test import Client
 from django.urls import reverse
 
@@ -204,8 +204,15 @@ def network(tmp_path):
     name_b = f"{name_a}_node_b"
     database_b = database_a.rsplit("/", 1)[0] + f"/{name_b}"
     admin_url = database_a.rsplit("/", 1)[0] + "/postgres"
-    connection.close()  # a template may have no other connection while it is copied
+    # A template may have no other connection while it is copied: close this process's (a
+    # mirror alias included) and end any an earlier test's processes left behind.
+    connections.close_all()
     with psycopg.connect(admin_url, autocommit=True) as admin:
+        admin.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE datname = %s AND pid <> pg_backend_pid()",
+            [name_a],
+        )
         admin.execute(f'DROP DATABASE IF EXISTS "{name_b}"')
         admin.execute(f'CREATE DATABASE "{name_b}" TEMPLATE "{name_a}"')
     node_a = Node("A", tmp_path, database_a, REDIS_URL)
@@ -230,7 +237,8 @@ def network(tmp_path):
         for node in (node_a, node_b):
             node.start()
         for node in (node_a, node_b):
-            wait_for(node.ready, f"node {node.name} and its worker", 90)
+            # Generous: on a loaded shared machine a cold gunicorn and worker take a while.
+            wait_for(node.ready, f"node {node.name} and its worker", 180)
         node_b.their_token, node_b.our_token = token_a, token_b
         yield node_a, node_b
     finally:
