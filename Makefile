@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 BIN := $(VENV)/bin
 
-.PHONY: run test lint format install install-dev e2e diagram bench clean
+.PHONY: run network test lint format install install-dev e2e diagram bench clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -25,6 +25,10 @@ run: install
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py seed_demo
 	$(PY) manage.py runall
+
+# Two Airlocks on this machine exchanging alerts and receipts (docs/NETWORK.md).
+network: install
+	$(PY) manage.py network_demo
 
 lint: install-dev
 	$(BIN)/ruff check .

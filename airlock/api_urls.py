@@ -13,6 +13,7 @@ from rest_framework.permissions import BasePermission
 
 from devices import api as devices_api
 from reviews import api as reviews_api
+from reviews.network import inbox as network_inbox
 
 
 class DocumentationAccess(BasePermission):
@@ -45,6 +46,7 @@ urlpatterns = [
     ),
     path("alerts/feed/", reviews_api.AlertFeed.as_view(), name="alert-feed"),
     path("alerts/incoming/", reviews_api.IncomingAlertCreate.as_view(), name="alert-incoming"),
+    path("network/inbox/", network_inbox.Inbox.as_view(), name="network-inbox"),
     path("schema/", SpectacularAPIView.as_view(**DOCS), name="schema"),
     # The split view serves Swagger UI's start-up script as a file, not inline, as our
     # Content-Security-Policy requires.

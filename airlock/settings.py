@@ -4,6 +4,7 @@ AIRLOCK_ENV selects the profile: "development" (default, for `make run` and test
 "production", which refuses to start without a real SECRET_KEY and ALLOWED_HOSTS.
 """
 
+import ipaddress
 import os
 from datetime import timedelta
 from pathlib import Path
@@ -480,6 +481,7 @@ CELERY_TASK_ROUTES = {
     "notifications.tasks.send_notification_emails": {"queue": "interactive"},
     "reviews.tasks.evaluate_checkpoint_report": {"queue": "interactive"},
     "reviews.tasks.deliver_alert": {"queue": "partners"},
+    "reviews.tasks.deliver_receipt": {"queue": "partners"},
     "reviews.tasks.retry_pending_deliveries": {"queue": "partners"},
     "reviews.tasks.send_reviewer_digest": {"queue": "reports"},
     "reviews.tasks.sweep_*": {"queue": "sweeps"},
@@ -551,6 +553,24 @@ CHECKPOINT_SWEEP_MAX_PER_RUN = env_int("CHECKPOINT_SWEEP_MAX_PER_RUN", 500_000)
 # receiver on this machine, e.g. 127.0.0.1/32).
 PARTNER_WEBHOOK_ALLOW_HTTP = env_bool("PARTNER_WEBHOOK_ALLOW_HTTP", default=not PRODUCTION)
 PARTNER_WEBHOOK_ALLOWED_NETWORKS = env_list("PARTNER_WEBHOOK_ALLOWED_NETWORKS", [])
+_LOOPBACK = [ipaddress.ip_network("127.0.0.0/8"), ipaddress.ip_network("::1/128")]
+if PRODUCTION and any(
+    allowed.version == loopback.version and allowed.overlaps(loopback)
+    for allowed in (ipaddress.ip_network(n, strict=False) for n in PARTNER_WEBHOOK_ALLOWED_NETWORKS)
+    for loopback in _LOOPBACK
+):
+    # Loopback partners exist for the two-node test and `make network` only: in production a
+    # partner's inbox on this machine would reach our own services.
+    raise ImproperlyConfigured(
+        "PARTNER_WEBHOOK_ALLOWED_NETWORKS may not include loopback addresses in production."
+    )
+# The regulators' network (reviews/network/, docs/NETWORK.md): who we are in the alerts we
+# send, how long an old signing secret keeps working after a rotation, and how long a
+# partner has to acknowledge a high or critical alert before the dashboard flags it.
+NETWORK_ISSUER_NAME = env_str("NETWORK_ISSUER_NAME", "Airlock")
+NETWORK_ISSUER_COUNTRY = env_str("NETWORK_ISSUER_COUNTRY", "GB")
+PARTNER_SECRET_OVERLAP_HOURS = env_int("PARTNER_SECRET_OVERLAP_HOURS", 72)
+PARTNER_ACK_HOURS = env_int("PARTNER_ACK_HOURS", 24)
 # The OpenAPI schema and Swagger UI describe every endpoint: public only when this says so
 # (on in development), otherwise for signed-in people and API tokens.
 API_DOCS_PUBLIC = env_bool("API_DOCS_PUBLIC", default=not PRODUCTION)

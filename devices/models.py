@@ -170,6 +170,11 @@ class Device(models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+    # The manufacturer's opt-in to the public directory of devices in the sandbox (name,
+    # maker, clinical area and stage only); empty: not listed.
+    directory_listed_at = models.DateTimeField(
+        "listed in the public directory since", null=True, blank=True
+    )
 
     class Meta:
         ordering = ["name", "version"]

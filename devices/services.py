@@ -276,6 +276,21 @@ def _acts_for(user: User, organisation_id: int) -> bool:
     )
 
 
+def device_directory_set(*, actor: User, device_id: int, listed: bool) -> Device:
+    """The manufacturer opts a device in to (or out of) the public directory of devices in
+    the sandbox: its name, maker, clinical area and stage are shown to anyone, nothing more."""
+    with transaction.atomic():
+        device = Device.objects.select_for_update().get(pk=device_id)
+        if not (actor.is_manufacturer and _acts_for(actor, device.organisation_id)):
+            raise PermissionError("Only the organisation's own team can list this device.")
+        if listed and device.directory_listed_at is None:
+            device.directory_listed_at = timezone.now()
+        elif not listed:
+            device.directory_listed_at = None
+        device.save(update_fields=["directory_listed_at"])
+    return device
+
+
 def device_save(*, actor: User, device: Device) -> Device:
     """Create or update a device for the actor's organisation (IMDRF category is derived).
 

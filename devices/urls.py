@@ -12,6 +12,7 @@ urlpatterns = [
     path("devices/imdrf-category/", devices.imdrf_preview, name="imdrf-category"),
     path("devices/<int:pk>/", devices.device_detail, name="device-detail"),
     path("devices/<int:pk>/edit/", devices.device_edit, name="device-edit"),
+    path("devices/<int:pk>/directory/", devices.device_directory, name="device-directory"),
     # Applications: the multi-step form, review and submit
     path("applications/", applications.application_list, name="application-list"),
     path("applications/new/", applications.application_start, name="application-start"),

@@ -1,5 +1,6 @@
 from django import forms
-from django.contrib import admin
+from django.conf import settings
+from django.contrib import admin, messages
 
 from devices.admin import ReadOnlyAdminMixin
 from reviews.models import (
@@ -23,6 +24,8 @@ from reviews.models import (
     ScreeningAssessment,
     TestingPlan,
 )
+from reviews.network import keys, signing
+from reviews.network.models import PartnerKeyEvent, PartnerSecret
 
 
 @admin.register(Cohort)
@@ -197,11 +200,19 @@ class SafetySignalAdmin(admin.ModelAdmin):
 
 class PartnerRegulatorForm(forms.ModelForm):
     webhook_url = forms.URLField(
+        label="Inbox URL",
         required=False,
         assume_scheme="https",
         help_text="An https:// address on the public internet, where Airlock POSTs the signed "
-        "alerts shared with this partner. Addresses inside a private network are refused, "
+        "alerts and receipts for this partner. Addresses inside a private network are refused, "
         "now and at every delivery.",
+    )
+    add_secret = forms.CharField(
+        label="Add a secret from the partner",
+        required=False,
+        help_text="A whsec_… secret the partner issued (their rotation). It signs and verifies "
+        "at once beside ours; recorded in the key history.",
+        widget=forms.PasswordInput(render_value=False),
     )
 
     class Meta:
@@ -210,10 +221,50 @@ class PartnerRegulatorForm(forms.ModelForm):
             "name",
             "country",
             "webhook_url",
-            "signing_secret",
+            "outbound_token",
             "inbound_token_sha256",
             "is_active",
         ]
+        widgets = {"outbound_token": forms.PasswordInput(render_value=True)}
+
+    def clean_add_secret(self) -> str:
+        value = self.cleaned_data["add_secret"].strip()
+        if value and not signing.is_valid_secret(value):
+            raise forms.ValidationError(
+                "A secret is whsec_ followed by at least 24 bytes in base64, as the partner "
+                "sent it."
+            )
+        return value
+
+
+class PartnerSecretInline(admin.TabularInline):
+    """Secrets are shown by their last four characters only; they change through the
+    actions (rotate, retire) and the "add a secret" field, each audited."""
+
+    model = PartnerSecret
+    fields = ["ending", "created_at", "expires_at", "is_active"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    @admin.display(description="Secret")
+    def ending(self, secret: PartnerSecret) -> str:
+        return f"whsec_…{secret.secret[-4:]}"
+
+    @admin.display(boolean=True, description="Active")
+    def is_active(self, secret: PartnerSecret) -> bool:
+        return secret.is_active
+
+
+class PartnerKeyEventInline(ReadOnlyAdminMixin, admin.TabularInline):
+    model = PartnerKeyEvent
+    fields = ["created_at", "actor", "action", "summary"]
+    readonly_fields = fields
+    extra = 0
+    verbose_name_plural = "key history"
 
 
 @admin.register(PartnerRegulator)
@@ -222,6 +273,39 @@ class PartnerRegulatorAdmin(admin.ModelAdmin):
     list_display = ["name", "country", "webhook_url", "is_active"]
     list_filter = ["is_active"]
     search_fields = ["name", "country"]
+    inlines = [PartnerSecretInline, PartnerKeyEventInline]
+    actions = ["rotate_secret", "retire_older_secrets"]
+
+    def get_inline_instances(self, request, obj=None):
+        # A partner being added has no secrets or history yet: rotate once it is saved.
+        return super().get_inline_instances(request, obj) if obj else []
+
+    def save_model(self, request, obj, form, change) -> None:
+        super().save_model(request, obj, form, change)
+        if form.cleaned_data.get("add_secret"):
+            keys.secret_add(
+                actor=request.user, partner_id=obj.pk, value=form.cleaned_data["add_secret"]
+            )
+
+    @admin.action(description="Issue a new signing secret (rotate; old ones overlap)")
+    def rotate_secret(self, request, queryset) -> None:
+        for partner in queryset:
+            secret = keys.secret_rotate(actor=request.user, partner_id=partner.pk)
+            self.message_user(
+                request,
+                f"New secret for {partner} (shown once; send it to them securely): "
+                f"{secret.secret}. Older secrets keep working for "
+                f"{settings.PARTNER_SECRET_OVERLAP_HOURS} hours.",
+                messages.WARNING,
+            )
+
+    @admin.action(description="Retire all but the newest secret now")
+    def retire_older_secrets(self, request, queryset) -> None:
+        ended = sum(
+            keys.secrets_retire_older(actor=request.user, partner_id=partner.pk)
+            for partner in queryset
+        )
+        self.message_user(request, f"{ended} older secret(s) retired.", messages.SUCCESS)
 
 
 @admin.register(AlertDelivery)

@@ -57,29 +57,37 @@ class IsPartner(BasePermission):
 
 
 class AlertDeviceSerializer(serializers.Serializer):
-    name = serializers.CharField()
-    version = serializers.CharField()
     manufacturer = serializers.CharField()
-    uk_mdr_class = serializers.CharField()
-    imdrf_category = serializers.CharField()
-    clinical_area = serializers.CharField()
+    name = serializers.CharField()
+    version = serializers.CharField(allow_null=True)
+    model_version = serializers.CharField(allow_null=True)
+    uk_mdr_class = serializers.CharField(allow_null=True)
+    imdrf_samd_category = serializers.CharField(allow_null=True)
+    udi_di = serializers.CharField(allow_null=True)
+    gmdn_term = serializers.CharField(allow_null=True)
+    clinical_area = serializers.CharField(allow_null=True)
 
 
 class AlertSerializer(serializers.Serializer):
-    """A shared safety signal: the same document the webhook delivers."""
+    """A shared safety signal: the alert document of the network's schema
+    (/network/schema/message-v1.json, `$defs.alert`), as the webhook delivers it."""
 
     id = serializers.CharField()
-    issuer = serializers.CharField()
+    version = serializers.IntegerField()
+    issuer = serializers.DictField(child=serializers.CharField())
     title = serializers.CharField()
-    severity = serializers.ChoiceField(choices=SignalSeverity.choices)
-    source = serializers.CharField()
-    status = serializers.CharField()
-    metric = serializers.CharField(allow_null=True)
-    observed_value = serializers.CharField(allow_null=True)
     description = serializers.CharField()
+    severity = serializers.ChoiceField(choices=SignalSeverity.choices)
+    status = serializers.CharField()
+    retraction_reason = serializers.CharField(allow_null=True)
+    source = serializers.CharField()
     raised_at = serializers.DateTimeField()
+    updated_at = serializers.DateTimeField()
     shared_at = serializers.DateTimeField()
     device = AlertDeviceSerializer()
+    finding = serializers.JSONField(allow_null=True)
+    imdrf_codes = serializers.ListField(child=serializers.DictField())
+    links = serializers.ListField(child=serializers.DictField())
 
     def to_representation(self, signal: SafetySignal) -> dict:
         return partners.alert_payload(signal)
@@ -107,7 +115,7 @@ class AlertFeed(generics.ListAPIView):
     def get_queryset(self):
         signals = (
             SafetySignal.objects.filter(shared_at__isnull=False)
-            .select_related("application__device", "application__organisation")
+            .select_related("application__device", "application__organisation", "checkpoint_report")
             .order_by("-shared_at", "-pk")
         )
         since = self.request.query_params.get("since")

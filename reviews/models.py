@@ -10,6 +10,21 @@ from django.utils import timezone
 from airlock import outbound
 from devices.models import ClockStage, SandboxEnvironment
 
+# The network's own records live in reviews/network/models.py (a subject of their own); they
+# are imported here so Django finds them in the reviews app.
+from reviews.network.models import (  # noqa: F401
+    ActionCategory,
+    AlertReceipt,
+    Assessment,
+    DeliveryStatus,
+    KeyAction,
+    PartnerKeyEvent,
+    PartnerSecret,
+    ReceiptDelivery,
+    ReceiptKind,
+    WebhookMessage,
+)
+
 
 class Cohort(models.Model):
     name = models.CharField(max_length=100, unique=True)
@@ -600,6 +615,15 @@ class SignalStatus(models.TextChoices):
     CLOSED = "closed", "Closed"
 
 
+class AlertStatus(models.TextChoices):
+    """An alert's status in the network: a signal's status, or an explicit retraction."""
+
+    OPEN = "open", "Open"
+    INVESTIGATING = "investigating", "Investigating"
+    CLOSED = "closed", "Closed"
+    RETRACTED = "retracted", "Retracted"
+
+
 class SafetySignal(models.Model):
     application = models.ForeignKey(
         "devices.Application", on_delete=models.PROTECT, related_name="safety_signals"
@@ -647,6 +671,11 @@ class SafetySignal(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
     closed_at = models.DateTimeField(null=True, blank=True)
+    # The version of the alert partners have: 1 when first shared, one more each time a
+    # shared signal changes status or is retracted (docs/NETWORK.md).
+    alert_version = models.PositiveIntegerField(default=1)
+    retracted_at = models.DateTimeField(null=True, blank=True)
+    retraction_reason = models.TextField(blank=True)
 
     class Meta:
         ordering = ["-raised_at"]
@@ -672,13 +701,20 @@ class SafetySignal(models.Model):
 
 
 class PartnerRegulator(models.Model):
-    """A regulator in the network. Outbound alerts are signed with `signing_secret`;
-    inbound alerts authenticate with the token whose SHA-256 is `inbound_token_sha256`."""
+    """A regulator in the network. Messages both ways are signed with the partner's active
+    secrets (reviews.network.PartnerSecret); the partner authenticates to us with the token
+    whose SHA-256 is `inbound_token_sha256`, and we to them with `outbound_token`."""
 
     name = models.CharField(max_length=200, unique=True)
     country = models.CharField(max_length=100)
-    webhook_url = models.URLField(blank=True)
-    signing_secret = models.CharField(max_length=128, blank=True)
+    webhook_url = models.URLField(
+        "inbox URL", blank=True, help_text="Where we POST alerts and receipts for them."
+    )
+    outbound_token = models.CharField(
+        max_length=200,
+        blank=True,
+        help_text="The bearer token the partner issued us for their inbox.",
+    )
     inbound_token_sha256 = models.CharField(max_length=64, blank=True)
     is_active = models.BooleanField(default=True)
 
@@ -699,16 +735,12 @@ class PartnerRegulator(models.Model):
                 raise ValidationError({"webhook_url": str(exc)}) from None
 
 
-class DeliveryStatus(models.TextChoices):
-    PENDING = "pending", "Pending"
-    DELIVERED = "delivered", "Delivered"
-    FAILED = "failed", "Failed (gave up)"
-
-
 class AlertDelivery(models.Model):
-    """The delivery log: one row per signal per partner, updated on every attempt."""
+    """The delivery log: one row per version of a signal's alert per partner, updated on
+    every attempt."""
 
     signal = models.ForeignKey(SafetySignal, on_delete=models.PROTECT, related_name="deliveries")
+    version = models.PositiveIntegerField(default=1)
     partner = models.ForeignKey(
         PartnerRegulator, on_delete=models.PROTECT, related_name="deliveries"
     )
@@ -724,7 +756,9 @@ class AlertDelivery(models.Model):
     class Meta:
         ordering = ["-last_attempt_at"]
         constraints = [
-            models.UniqueConstraint(fields=["signal", "partner"], name="delivery_unique")
+            models.UniqueConstraint(
+                fields=["signal", "partner", "version"], name="delivery_unique_version"
+            )
         ]
 
     def __str__(self) -> str:
@@ -737,6 +771,8 @@ class AlertDelivery(models.Model):
         delivery log: it would otherwise map the network for whoever set the URL."""
         if self.status == DeliveryStatus.DELIVERED:
             return "Delivered."
+        if self.status == DeliveryStatus.SUPERSEDED:
+            return "Not sent: a newer version went instead."
         if self.status == DeliveryStatus.FAILED:
             return (
                 f"Not delivered after {self.attempts} attempts. An administrator can see why "
@@ -760,6 +796,11 @@ class IncomingAlert(models.Model):
     summary = models.TextField()
     payload = models.JSONField()
     received_at = models.DateTimeField(default=timezone.now)
+    # The newest version received (an older one arriving late changes nothing) and its
+    # status; alerts pushed through the older /api/alerts/incoming/ stay at version 1.
+    version = models.PositiveIntegerField(default=1)
+    status = models.CharField(max_length=15, choices=AlertStatus.choices, default=AlertStatus.OPEN)
+    updated_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
         ordering = ["-received_at"]
@@ -789,6 +830,7 @@ class AuditAction(models.TextChoices):
     SIGNAL_STATUS = "signal_status", "Safety signal status changed"
     SIGNAL_CLOSED = "signal_closed", "Safety signal closed"
     SIGNAL_REOPENED = "signal_reopened", "Safety signal reopened"
+    SIGNAL_RETRACTED = "signal_retracted", "Shared alert retracted"
 
 
 class AuditQuerySet(models.QuerySet):

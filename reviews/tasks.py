@@ -12,6 +12,7 @@ from django.db import OperationalError
 
 from reviews.models import DeliveryStatus
 from reviews.monitoring import checkpoints, clocks, digest, partners, reports
+from reviews.network import alerts, receipts
 
 # Database hiccups (a locked SQLite file, a PostgreSQL failover) are worth retrying.
 RETRYABLE = (OperationalError, OSError)
@@ -55,10 +56,26 @@ def deliver_alert(self, delivery_id: int) -> str:
     return delivery.status
 
 
+@shared_task(
+    bind=True,
+    acks_late=True,
+    max_retries=partners.MAX_DELIVERY_ATTEMPTS,
+    soft_time_limit=partners.DELIVERY_TIMEOUT_SECONDS * 3,
+    time_limit=partners.DELIVERY_TIMEOUT_SECONDS * 4,
+)
+def deliver_receipt(self, receipt_id: int) -> str:
+    receipt = receipts.receipt_deliver(receipt_id=receipt_id)
+    if receipt.status == DeliveryStatus.PENDING:
+        raise self.retry(countdown=partners.retry_delay(receipt.attempts))
+    return receipt.status
+
+
 @shared_task(acks_late=True, soft_time_limit=120, time_limit=180)
 def retry_pending_deliveries() -> int:
-    """Sweep: deliveries never attempted or whose retry was lost."""
-    return partners.pending_deliveries_retry()
+    """Sweep: alert and receipt deliveries never attempted or whose retry was lost; and the
+    network's old message ids forgotten (bounded per run)."""
+    alerts.webhook_messages_prune()
+    return partners.pending_deliveries_retry() + receipts.pending_receipts_retry()
 
 
 @shared_task(acks_late=True, soft_time_limit=300, time_limit=360)

@@ -6,6 +6,7 @@ from reviews.views import (
     decisions,
     exit_report,
     monitoring,
+    network,
     plans,
     queue,
     screening,
@@ -67,5 +68,12 @@ urlpatterns = [
     path("signals/<int:pk>/", monitoring.signal_detail, name="signal-detail"),
     path("signals/<int:pk>/share/", monitoring.signal_share, name="signal-share"),
     path("signals/<int:pk>/status/", monitoring.signal_status, name="signal-status"),
+    path("signals/<int:pk>/retract/", network.signal_retract, name="signal-retract"),
     path("alerts/incoming/", monitoring.incoming_alerts, name="incoming-alerts"),
+    path("alerts/incoming/<int:pk>/", network.incoming_alert_detail, name="incoming-alert"),
+    path(
+        "alerts/incoming/<int:pk>/receipt/",
+        network.incoming_alert_receipt,
+        name="incoming-alert-receipt",
+    ),
 ]

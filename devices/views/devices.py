@@ -4,7 +4,7 @@ from django.contrib import messages
 from django.db.models import Count
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from devices import selectors, services
 from devices.forms import DeviceForm
@@ -82,6 +82,25 @@ def device_edit(request: HttpRequest, pk: int) -> HttpResponse:
             return redirect("devices:device-detail", saved.pk)
         return redirect("devices:device-detail", device.pk)
     return render(request, "devices/device_form.html", {"form": form, "device": device})
+
+
+@require_POST
+@manufacturer_required
+def device_directory(request: HttpRequest, pk: int) -> HttpResponse:
+    device = _device_or_404(request, pk)
+    listed = request.POST.get("listed") == "yes"
+    try:
+        services.device_directory_set(actor=request.user, device_id=device.pk, listed=listed)
+    except PermissionError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(
+            request,
+            f"{device} is listed in the public directory."
+            if listed
+            else f"{device} is no longer in the public directory.",
+        )
+    return redirect("devices:device-detail", device.pk)
 
 
 @require_GET

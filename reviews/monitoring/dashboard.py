@@ -19,6 +19,7 @@ from reviews.models import (
     SignalSeverity,
     SignalStatus,
 )
+from reviews.network import receipts
 
 
 def signals_for(user: User) -> QuerySet[SafetySignal]:
@@ -54,7 +55,13 @@ def programme_dashboard(user: User) -> dict:
     open_signals = SafetySignal.objects.using(db).filter(
         application__in=visible, status__in=[SignalStatus.OPEN, SignalStatus.INVESTIGATING]
     )
+    unacknowledged_count, unacknowledged = receipts.unacknowledged(
+        SafetySignal.objects.using(db).filter(application__in=visible), using=db
+    )
     return {
+        "unacknowledged_count": unacknowledged_count,
+        "unacknowledged": unacknowledged,
+        "ack_hours": settings.PARTNER_ACK_HOURS,
         "state_counts": [
             (state, counts.get(state, 0))
             for state in ApplicationState

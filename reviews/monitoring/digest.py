@@ -23,6 +23,7 @@ from reviews.models import (
     SafetySignal,
     SignalStatus,
 )
+from reviews.network import receipts
 
 
 def reviewer_digest_context(reviewer: User) -> dict:
@@ -66,6 +67,9 @@ def reviewer_digest_context(reviewer: User) -> dict:
             .select_related("partner")
             .order_by("-received_at")
         ),
+        "unacknowledged": receipts.unacknowledged(
+            SafetySignal.objects.filter(application__in=visible)
+        )[1],
         "unassigned": visible.filter(
             assignee__isnull=True,
             state__in=[ApplicationState.SUBMITTED, ApplicationState.SCREENING],

@@ -1,18 +1,14 @@
-"""The partner network: the signed outbound webhook, the feed payload and inbound alerts."""
+"""The partner network: outbound alert deliveries, the feed payload and alerts pushed
+through the older intake endpoint (the network's own inbox is reviews/network/inbox.py)."""
 
 import hashlib
-import hmac
-import http.client
-import json
 import logging
-import time
 from collections.abc import Mapping
 from datetime import timedelta
 
-from django.db.models import F, Q
+from django.db.models import Q
 from django.utils import timezone
 
-from airlock import outbound
 from airlock.queue import enqueue
 from reviews.models import (
     AlertDelivery,
@@ -22,122 +18,52 @@ from reviews.models import (
     SafetySignal,
 )
 from reviews.monitoring import SWEEP_BATCH, SWEEP_GRACE
+from reviews.network import alerts, delivery
 
 logger = logging.getLogger(__name__)
 
-MAX_DELIVERY_ATTEMPTS = 8
-DELIVERY_BASE_DELAY_SECONDS = 30
-DELIVERY_TIMEOUT_SECONDS = 10
-SIGNATURE_HEADER = "X-Airlock-Signature"
-TIMESTAMP_HEADER = "X-Airlock-Timestamp"
+# Kept here for the tasks that import them; the values live with the network's delivery.
+MAX_DELIVERY_ATTEMPTS = delivery.MAX_DELIVERY_ATTEMPTS
+DELIVERY_TIMEOUT_SECONDS = delivery.DELIVERY_TIMEOUT_SECONDS
+retry_delay = delivery.retry_delay
 
 
 def alert_payload(signal: SafetySignal) -> dict:
-    """What partners receive, by webhook and in the feed. `id` is stable: deduplicate on it."""
-    application = signal.application
-    device = application.device
-    return {
-        "id": f"airlock-signal-{signal.pk}",
-        "issuer": "Airlock",
-        "title": signal.title,
-        "severity": signal.severity,
-        "source": signal.source,
-        "status": signal.status,
-        "metric": signal.metric or None,
-        "observed_value": str(signal.observed_value) if signal.observed_value is not None else None,
-        "description": signal.description,
-        "raised_at": signal.raised_at.isoformat(),
-        "shared_at": signal.shared_at.isoformat() if signal.shared_at else None,
-        "device": {
-            "name": device.name if device else "",
-            "version": device.version if device else "",
-            "manufacturer": application.organisation.name,
-            "uk_mdr_class": device.mdr_class if device else "",
-            "imdrf_category": device.imdrf_category if device else "",
-            "clinical_area": device.clinical_area if device else "",
-        },
-    }
-
-
-def alert_body(signal: SafetySignal) -> bytes:
-    return json.dumps(alert_payload(signal), sort_keys=True, separators=(",", ":")).encode()
-
-
-def alert_signature(*, secret: str, timestamp: str, body: bytes) -> str:
-    """HMAC-SHA256 over "<timestamp>.<raw body>": the timestamp is signed so a captured request
-    cannot be replayed later with a fresh timestamp."""
-    digest = hmac.new(secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256)
-    return "sha256=" + digest.hexdigest()
-
-
-def retry_delay(attempts: int) -> int:
-    """Seconds before the next delivery attempt: 30 s, 1 min, 2 min, 4 min ... doubling."""
-    return DELIVERY_BASE_DELAY_SECONDS * 2 ** max(attempts - 1, 0)
-
-
-def _post(url: str, body: bytes, headers: dict[str, str]) -> tuple[int | None, str]:
-    """One delivery attempt: the partner's status code (None if it was not reached) and,
-    when it failed, why, for administrators (reviewers see AlertDelivery.outcome). The
-    destination is checked again here, not only when the URL was saved: DNS can change."""
-    try:
-        status = outbound.post(url, body, headers, timeout=DELIVERY_TIMEOUT_SECONDS)
-    except outbound.UnsafeDestination as exc:
-        logger.warning("alert delivery to %s refused: %s", url, exc)
-        return None, f"Refused before sending: {exc}"
-    except (OSError, http.client.HTTPException, ValueError) as exc:
-        return None, f"{type(exc).__name__}: {exc}"
-    if 200 <= status < 300:
-        return status, ""
-    return status, f"HTTP {status}"
+    """What partners receive, by webhook (as a message's `data`) and in the feed. `id` is
+    stable across versions: deduplicate on it, keep the highest `version`."""
+    return alerts.alert_document(signal)
 
 
 def alert_deliver(*, delivery_id: int) -> AlertDelivery:
-    """Make one signed delivery attempt and log it on the delivery row.
+    """Make one signed delivery attempt of one version of an alert and log it on the row.
 
     The result is DELIVERED on a 2xx answer, FAILED once MAX_DELIVERY_ATTEMPTS attempts have
-    failed, otherwise still PENDING (the task retries after `retry_delay`). No transaction is
-    held over the HTTP call; a delivery sent twice carries the same `id` for the partner to
-    deduplicate.
+    failed, otherwise still PENDING (the task retries after `retry_delay`), or SUPERSEDED when
+    the signal has a newer version than this row (that version's own row is sent instead).
+    No transaction is held over the HTTP call; every attempt carries the same webhook-id.
     """
-    delivery = AlertDelivery.objects.select_related(
-        "partner", "signal__application__device", "signal__application__organisation"
+    row = AlertDelivery.objects.select_related(
+        "partner",
+        "signal__application__device",
+        "signal__application__organisation",
+        "signal__checkpoint_report",
     ).get(pk=delivery_id)
-    if delivery.status != DeliveryStatus.PENDING:
-        return delivery
-    partner = delivery.partner
-    body = alert_body(delivery.signal)
-    timestamp = str(int(time.time()))
-    headers = {
-        "Content-Type": "application/json",
-        "User-Agent": "Airlock-Alerts/1.0",
-        "X-Airlock-Delivery": str(delivery.pk),
-        TIMESTAMP_HEADER: timestamp,
-        SIGNATURE_HEADER: alert_signature(
-            secret=partner.signing_secret, timestamp=timestamp, body=body
-        ),
-    }
-    status_code, error = _post(partner.webhook_url, body, headers)
-    delivered = status_code is not None and 200 <= status_code < 300
-    attempts = delivery.attempts + 1
-    if delivered:
-        status = DeliveryStatus.DELIVERED
-    elif attempts >= MAX_DELIVERY_ATTEMPTS:
-        status = DeliveryStatus.FAILED
-    else:
-        status = DeliveryStatus.PENDING
-    now = timezone.now()
-    AlertDelivery.objects.filter(pk=delivery.pk).update(
-        attempts=F("attempts") + 1,
-        last_attempt_at=now,
-        last_status_code=status_code,
-        last_error="" if delivered else error[:2000],
-        status=status,
-        delivered_at=now if delivered else None,
+    if row.status != DeliveryStatus.PENDING:
+        return row
+    if row.version < row.signal.alert_version:
+        AlertDelivery.objects.filter(pk=row.pk, status=DeliveryStatus.PENDING).update(
+            status=DeliveryStatus.SUPERSEDED
+        )
+        row.refresh_from_db()
+        return row
+    status_code, error = delivery.post_message(
+        partner=row.partner,
+        message_id=f"airlock-alert-delivery-{row.pk}",
+        message=alerts.alert_message(row.signal),
     )
-    if status == DeliveryStatus.FAILED:
-        logger.error("alert delivery %s to %s failed: gave up", delivery.pk, partner)
-    delivery.refresh_from_db()
-    return delivery
+    delivery.record_attempt(AlertDelivery, row.pk, row.attempts, status_code, error)
+    row.refresh_from_db()
+    return row
 
 
 def pending_deliveries_retry() -> int:

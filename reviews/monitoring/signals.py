@@ -9,7 +9,7 @@ from django.utils import timezone
 from airlock.models import User
 from airlock.queue import enqueue_on_commit
 from devices.models import REVIEWER, ApplicationState
-from devices.services import lock_application
+from devices.services import TransitionRefused, lock_application
 from notifications import recipients
 from notifications.models import NotificationKind
 from notifications.services import notify
@@ -145,15 +145,14 @@ def safety_signal_status_set(
                 f"{SignalStatus(status).label.lower()}."
             )
         signal.status = status
-        signal.save(
-            update_fields=[
-                "status",
-                "resolution_findings",
-                "resolution_actions",
-                "closed_by",
-                "closed_at",
-            ]
-        )
+        fields = ["status", "resolution_findings", "resolution_actions", "closed_by", "closed_at"]
+        if signal.shared_at and not signal.retracted_at:
+            # Partners hold this alert: they get the change as its next version.
+            signal.alert_version += 1
+            fields.append("alert_version")
+        signal.save(update_fields=fields)
+        if "alert_version" in fields:
+            _queue_deliveries(signal)
         AuditEntry.objects.create(
             application=application,
             actor=actor,
@@ -184,15 +183,63 @@ def safety_signal_share(*, actor: User, signal_id: int) -> int:
         if signal.shared_at is None:
             signal.shared_at = timezone.now()
             signal.save(update_fields=["shared_at"])
-        partners = PartnerRegulator.objects.filter(is_active=True).exclude(webhook_url="")
-        already = set(signal.deliveries.values_list("partner_id", flat=True))
-        new = AlertDelivery.objects.bulk_create(
-            [AlertDelivery(signal=signal, partner=p) for p in partners if p.pk not in already],
-            ignore_conflicts=True,
-        )
+        if signal.retracted_at:
+            raise TransitionRefused("A retracted alert cannot be shared again.")
+        return _queue_deliveries(signal)
 
-        for delivery_id in AlertDelivery.objects.filter(
-            signal=signal, status=DeliveryStatus.PENDING, attempts=0
-        ).values_list("pk", flat=True):
-            enqueue_on_commit("reviews.tasks.deliver_alert", delivery_id)
+
+def _queue_deliveries(signal: SafetySignal) -> int:
+    """One delivery row of the signal's current version per active partner with an inbox
+    (a partner added later gets one when the signal is shared again), each queued after
+    commit; returns how many rows are new. Older versions still waiting are superseded
+    when their task runs."""
+    partners = PartnerRegulator.objects.filter(is_active=True).exclude(webhook_url="")
+    already = set(
+        signal.deliveries.filter(version=signal.alert_version).values_list("partner_id", flat=True)
+    )
+    new = AlertDelivery.objects.bulk_create(
+        [
+            AlertDelivery(signal=signal, partner=p, version=signal.alert_version)
+            for p in partners
+            if p.pk not in already
+        ],
+        ignore_conflicts=True,
+    )
+    for delivery_id in AlertDelivery.objects.filter(
+        signal=signal, version=signal.alert_version, status=DeliveryStatus.PENDING, attempts=0
+    ).values_list("pk", flat=True):
+        enqueue_on_commit("reviews.tasks.deliver_alert", delivery_id)
     return len(new)
+
+
+def safety_signal_retract(*, actor: User, signal_id: int, reason: str) -> SafetySignal:
+    """Retract a shared alert explicitly (it was raised in error): partners get a new version
+    with status "retracted" and the reason. Audited; a retraction is final."""
+    if not reason.strip():
+        raise ValidationError({"reason": "Say why the alert is retracted."})
+    with transaction.atomic():
+        signal = (
+            SafetySignal.objects.select_for_update(of=("self",))
+            .select_related("application")
+            .get(pk=signal_id)
+        )
+        if not REVIEWER(signal.application, actor):
+            raise PermissionError(REVIEWER.refusal(signal.application, actor))
+        if signal.shared_at is None:
+            raise TransitionRefused("Only an alert shared with partners can be retracted.")
+        if signal.retracted_at:
+            raise TransitionRefused("This alert is already retracted.")
+        signal.retracted_at = timezone.now()
+        signal.retraction_reason = reason.strip()
+        signal.alert_version += 1
+        signal.save(update_fields=["retracted_at", "retraction_reason", "alert_version"])
+        AuditEntry.objects.create(
+            application=signal.application,
+            actor=actor,
+            action=AuditAction.SIGNAL_RETRACTED,
+            summary=f"Alert “{signal.title}” retracted from the partner network."[:300],
+            detail=signal.retraction_reason,
+            signal=signal,
+        )
+        _queue_deliveries(signal)
+    return signal

@@ -19,6 +19,8 @@ from reviews.monitoring.signals import (
     safety_signal_status_set,
 )
 from reviews.monitoring_forms import SafetySignalForm, SignalStatusForm
+from reviews.network import receipts
+from reviews.network.forms import RetractForm
 from reviews.views.access import case_get, reviewer_required
 
 PAGE_SIZE = 50
@@ -88,7 +90,11 @@ def _render_signal(request: HttpRequest, signal, status_form: SignalStatusForm |
         "reviews/signal_detail.html",
         {
             "signal": signal,
-            "deliveries": signal.deliveries.select_related("partner").order_by("partner__name"),
+            "deliveries": signal.deliveries.select_related("partner").order_by(
+                "partner__name", "-version"
+            ),
+            "receipts": receipts.partner_receipts(signal),
+            "retract_form": RetractForm(),
             "status_form": status_form or SignalStatusForm(initial={"status": signal.status}),
             "history": signal.audit_entries.select_related("actor").order_by("created_at", "pk"),
             "partners": PartnerRegulator.objects.filter(is_active=True).exclude(webhook_url=""),

@@ -45,6 +45,7 @@ from devices.models import ApplicationState
 from notifications.models import Notification
 from reviews.models import (
     Checkpoint,
+    IncomingAlert,
     PartnerRegulator,
     PlanVersion,
     PlanVersionThreshold,
@@ -407,6 +408,26 @@ class Stage:
         )
         return {"pk": signal.pk}
 
+    def shared_signal(self) -> dict:
+        built = self.signal()
+        SafetySignal.objects.filter(pk=built["pk"]).update(shared_at=timezone.now())
+        return built
+
+    def incoming_alert(self) -> dict:
+        partner, _ = PartnerRegulator.objects.get_or_create(
+            name="Fuzz Regulator",
+            defaults={"country": "Nowhere", "webhook_url": "https://partner.example/hook"},
+        )
+        alert = IncomingAlert.objects.create(
+            partner=partner,
+            external_id=f"FUZZ-{IncomingAlert.objects.count() + 1}",
+            title="Drift in a triage model",
+            severity=SignalSeverity.HIGH,
+            summary="Specificity fell.",
+            payload={"data": {"imdrf_codes": [{"code": "A09"}], "device": {"name": "X"}}},
+        )
+        return {"pk": alert.pk}
+
     def reset_link(self) -> dict:
         user = self.manufacturer
         return {
@@ -537,6 +558,14 @@ TARGETS: dict[str, list[Target]] = {
     "devices:imdrf-category": [Target(MANUFACTURER, query=("significance", "situation"))],
     "devices:device-detail": [Target(MANUFACTURER, lambda stage: stage.device())],
     "devices:device-edit": [Target(MANUFACTURER, lambda stage: stage.device(), posts=True)],
+    "devices:device-directory": [
+        Target(
+            MANUFACTURER,
+            lambda stage: stage.device(),
+            posts=True,
+            form_on="devices:device-detail",
+        )
+    ],
     "devices:application-list": [Target(MANUFACTURER)],
     "devices:application-start": [
         Target(MANUFACTURER, listing(lambda stage: stage.device()), posts=True, query=("device",))
@@ -715,6 +744,27 @@ TARGETS: dict[str, list[Target]] = {
         )
     ],
     "reviews:incoming-alerts": [Target(REVIEWER, query=("page",))],
+    "reviews:incoming-alert": [Target(REVIEWER, lambda stage: stage.incoming_alert())],
+    "reviews:incoming-alert-receipt": [
+        Target(
+            REVIEWER,
+            lambda stage: stage.incoming_alert(),
+            posts=True,
+            form_on="reviews:incoming-alert",
+        )
+    ],
+    "reviews:signal-retract": [
+        Target(
+            REVIEWER,
+            lambda stage: stage.shared_signal(),
+            posts=True,
+            form_on="reviews:signal-detail",
+        )
+    ],
+    # --- The regulators' network (public) ----------------------------------------------------
+    "network:schema": [Target(ANONYMOUS)],
+    "network:directory": [Target(ANONYMOUS)],
+    "network:directory-json": [Target(ANONYMOUS)],
 }
 
 # Not fuzzed here, and why.

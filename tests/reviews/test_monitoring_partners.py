@@ -1,14 +1,14 @@
+import base64
 import hashlib
-import hmac
 import json
 import threading
-import time
 from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import pytest
 import time_machine
 from django.utils import timezone
+from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
 import airlock.queue
 from airlock.roles import Role
@@ -18,17 +18,19 @@ from reviews.models import (
     ConflictOfInterest,
     DeliveryStatus,
     PartnerRegulator,
+    PartnerSecret,
     SafetySignal,
     SignalSeverity,
     SignalSource,
 )
 from reviews.monitoring import partners, signals
+from reviews.network import schema, signing
 from reviews.tasks import deliver_alert
 from tests.factories import UserFactory, make_application
 
 pytestmark = pytest.mark.django_db
 
-SECRET = "partner-shared-secret"
+SECRET = "whsec_" + base64.b64encode(b"partner-shared-secret-of-32-bytes").decode()
 
 
 class PartnerEndpoint:
@@ -75,9 +77,11 @@ def endpoint():
 
 @pytest.fixture
 def partner(endpoint):
-    return PartnerRegulator.objects.create(
-        name="Health Canada", country="Canada", webhook_url=endpoint.url, signing_secret=SECRET
+    partner = PartnerRegulator.objects.create(
+        name="Health Canada", country="Canada", webhook_url=endpoint.url
     )
+    PartnerSecret.objects.create(partner=partner, secret=SECRET)
+    return partner
 
 
 @pytest.fixture
@@ -110,12 +114,12 @@ def sent(monkeypatch):
 
 
 def verify(headers: dict, body: bytes, secret: str) -> bool:
-    """The recipe in docs/OPERATIONS.md, as a partner would write it."""
-    timestamp = headers["X-Airlock-Timestamp"]
-    expected = hmac.new(secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256)
-    received = headers["X-Airlock-Signature"].removeprefix("sha256=")
-    fresh = abs(time.time() - int(timestamp)) < 300
-    return fresh and hmac.compare_digest(expected.hexdigest(), received)
+    """As a partner would check it, with the Standard Webhooks package (docs/NETWORK.md)."""
+    try:
+        Webhook(secret).verify(body, headers, json_parse=False)
+    except WebhookVerificationError:
+        return False
+    return True
 
 
 # --- Sharing ---------------------------------------------------------------------------------
@@ -154,7 +158,6 @@ def test_sharing_again_reaches_only_partners_added_since(
         name="FDA",
         country="United States",
         webhook_url="http://127.0.0.1:9/fda",
-        signing_secret="x",
     )
 
     with django_capture_on_commit_callbacks(execute=True):
@@ -198,10 +201,14 @@ def test_it_delivers_a_signed_alert_the_partner_can_verify(signal, partner, endp
     assert result.delivered_at is not None
     [request] = endpoint.requests
     assert verify(request["headers"], request["body"], SECRET)
-    assert not verify(request["headers"], request["body"], "wrong-secret")
+    assert not verify(request["headers"], request["body"], signing.new_secret())
     assert not verify(request["headers"], request["body"] + b" ", SECRET)
-    payload = json.loads(request["body"])
+    message = json.loads(request["body"])
+    assert message["type"] == "alert.published"
+    assert schema.problems(message) == []
+    payload = message["data"]
     assert payload["id"] == f"airlock-signal-{signal.pk}"
+    assert payload["version"] == 1
     assert payload["title"] == "Sensitivity falling at rural sites"
     assert payload["severity"] == "high"
     assert payload["device"]["manufacturer"] == "Demo Diagnostics Ltd"
@@ -222,8 +229,9 @@ def test_a_refused_delivery_is_logged_and_left_to_retry(signal, partner, endpoin
 
 def test_an_unreachable_partner_is_logged(signal):
     partner = PartnerRegulator.objects.create(
-        name="Offline", country="X", webhook_url="http://127.0.0.1:9/", signing_secret=SECRET
+        name="Offline", country="X", webhook_url="http://127.0.0.1:9/"
     )
+    PartnerSecret.objects.create(partner=partner, secret=SECRET)
     delivery = shared(signal, partner)
 
     result = partners.alert_deliver(delivery_id=delivery.pk)

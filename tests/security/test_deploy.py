@@ -85,3 +85,36 @@ def test_the_api_documentation_is_private_in_production_unless_a_setting_says_so
 def test_partner_webhooks_must_be_https_in_production():
     assert setting("PARTNER_WEBHOOK_ALLOW_HTTP", **PRODUCTION) == "False"
     assert setting("PARTNER_WEBHOOK_ALLOW_HTTP", AIRLOCK_ENV="development") == "True"
+
+
+def test_loopback_partners_are_refused_in_production():
+    # The two-node test and `make network` allow partners on 127.0.0.1; production never does.
+    loopback = run(
+        ["-c", "import django; django.setup()"],
+        **PRODUCTION,
+        PARTNER_WEBHOOK_ALLOWED_NETWORKS="10.1.0.0/16,127.0.0.1/32",
+    )
+    assert loopback.returncode != 0
+    assert "may not include loopback addresses in production" in loopback.stderr
+    ipv6 = run(
+        ["-c", "import django; django.setup()"],
+        **PRODUCTION,
+        PARTNER_WEBHOOK_ALLOWED_NETWORKS="::/0",
+    )
+    assert ipv6.returncode != 0
+    assert (
+        setting(
+            "PARTNER_WEBHOOK_ALLOWED_NETWORKS",
+            AIRLOCK_ENV="development",
+            PARTNER_WEBHOOK_ALLOWED_NETWORKS="127.0.0.1/32",
+        )
+        == "['127.0.0.1/32']"
+    )
+    assert (
+        setting(
+            "PARTNER_WEBHOOK_ALLOWED_NETWORKS",
+            **PRODUCTION,
+            PARTNER_WEBHOOK_ALLOWED_NETWORKS="10.1.0.0/16",
+        )
+        == "['10.1.0.0/16']"
+    )

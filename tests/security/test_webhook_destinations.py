@@ -20,11 +20,13 @@ from reviews.models import (
     AlertDelivery,
     DeliveryStatus,
     PartnerRegulator,
+    PartnerSecret,
     SafetySignal,
     SignalSeverity,
     SignalSource,
 )
 from reviews.monitoring import partners
+from reviews.network import signing
 from tests.factories import make_application
 
 pytestmark = pytest.mark.django_db
@@ -85,7 +87,6 @@ def _admin_save(client, url: str):
             "name": "Probe",
             "country": "Nowhere",
             "webhook_url": url,
-            "signing_secret": "secret",
             "inbound_token_sha256": "",
             "is_active": "on",
         },
@@ -185,9 +186,8 @@ def _delivery_to(url: str) -> AlertDelivery:
         description="Seen at one site.",
     )
     # Saved as it was when its name resolved to a public address (or as legacy data).
-    partner = PartnerRegulator.objects.create(
-        name="Partner", country="Nowhere", webhook_url=url, signing_secret="secret"
-    )
+    partner = PartnerRegulator.objects.create(name="Partner", country="Nowhere", webhook_url=url)
+    PartnerSecret.objects.create(partner=partner, secret=signing.new_secret())
     return AlertDelivery.objects.create(signal=signal, partner=partner)
 
 
