@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('devices', '0006_queue_counts_index_submitted_only'),
+        ('devices', '0007_application_state_counts'),
     ]
 
     operations = [
