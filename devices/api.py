@@ -89,18 +89,29 @@ class ApplicationDetailSerializer(ApplicationSerializer):
         return ThresholdSerializer(thresholds, many=True).data
 
 
+FIGURE_HELP = (
+    "A proportion of cases (sensitivity, specificity, ppv, npv, override_rate) is best given "
+    'as counts, {"successes": 93, "trials": 100}, or as a proportion with its denominator, '
+    '{"value": 0.93, "trials": 100}: the site computes the proportion and its 95% interval. '
+    "A bare number is taken too, but without its sample size it may be too small to judge."
+)
+
+
 class CheckpointReportSerializer(serializers.Serializer):
     cases_processed = serializers.IntegerField(min_value=0, max_value=100_000_000)
+    # The figures are checked by the service, the same rules as the web form's.
     metrics = serializers.DictField(
-        child=serializers.FloatField(),
-        help_text='Metric values, e.g. {"sensitivity": 0.93}. Every metric with a threshold '
-        "in the testing plan is required.",
+        child=serializers.JSONField(),
+        help_text='Metric figures, e.g. {"sensitivity": {"successes": 93, "trials": 100}, '
+        '"auroc": 0.95}. Every metric with a threshold in the testing plan is required. '
+        + FIGURE_HELP,
     )
     subgroup_metrics = serializers.DictField(
-        child=serializers.DictField(child=serializers.FloatField()),
+        child=serializers.DictField(child=serializers.JSONField()),
         required=False,
         default=dict,
-        help_text='Per subgroup, e.g. {"age 65+": {"sensitivity": 0.88}}.',
+        help_text='Per subgroup, e.g. {"age 65+": {"sensitivity": {"successes": 44, '
+        '"trials": 50}}}.',
     )
     incidents_count = serializers.IntegerField(min_value=0, max_value=100_000, default=0)
     narrative = serializers.CharField(allow_blank=True, default="", max_length=20_000)

@@ -1064,6 +1064,15 @@ class CheckpointReport(models.Model):
         blank=True,
         help_text='Per subgroup, e.g. {"age 65+": {"sensitivity": 0.88}}.',
     )
+    # The counts behind each proportion, as [successes, trials]: metrics holds the proportion
+    # computed from them; the confidence interval is computed from them when read, never
+    # stored. A metric reported as a bare figure (before counts were taken) has none.
+    counts = models.JSONField(
+        default=dict, blank=True, help_text='e.g. {"sensitivity": [93, 100]}.'
+    )
+    subgroup_counts = models.JSONField(
+        default=dict, blank=True, help_text='e.g. {"age 65+": {"sensitivity": [44, 50]}}.'
+    )
     incidents_count = models.PositiveIntegerField(default=0)
     narrative = models.TextField(blank=True)
     # Outbox for the evaluation task: empty until thresholds have been checked.

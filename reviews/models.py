@@ -209,6 +209,21 @@ class Comparator(models.TextChoices):
     AT_MOST = "lte", "at most"
 
 
+class JudgedOn(models.TextChoices):
+    """What a threshold is compared with: the figure itself, or the end of its 95% interval
+    on the side the threshold guards (the lower bound for a minimum, the upper for a maximum),
+    so a good figure from a handful of cases does not pass on luck."""
+
+    ESTIMATE = "estimate", "the figure reported"
+    INTERVAL = "interval", "its 95% confidence interval"
+
+
+MIN_SAMPLE_HELP = (
+    "The fewest cases a proportion (such as sensitivity) can be judged on at a checkpoint; "
+    "below this the site says the figure is too small to judge. 0 judges any sample."
+)
+
+
 class TestingPlan(models.Model):
     """The testing plan in force: the terms of the latest version both sides agreed.
 
@@ -231,6 +246,9 @@ class TestingPlan(models.Model):
     suspend_on_critical_breach = models.BooleanField(
         default=True,
         help_text="Suspend testing automatically when a metric passes its critical limit.",
+    )
+    min_sample = models.PositiveIntegerField(
+        "minimum sample per checkpoint", default=0, help_text=MIN_SAMPLE_HELP
     )
     notes = models.TextField(blank=True)
     drafted_by = models.ForeignKey(
@@ -276,6 +294,7 @@ class MetricThreshold(models.Model):
         blank=True,
         help_text="Beyond this value a breach is critical.",
     )
+    judged_on = models.CharField(max_length=10, choices=JudgedOn.choices, default=JudgedOn.ESTIMATE)
 
     class Meta:
         ordering = ["metric"]
@@ -330,6 +349,9 @@ class PlanVersion(models.Model):
     cadence_days = models.PositiveSmallIntegerField(help_text="Days between checkpoints.")
     nhs_sites = models.TextField("NHS sites", blank=True)
     suspend_on_critical_breach = models.BooleanField(default=True)
+    min_sample = models.PositiveIntegerField(
+        "minimum sample per checkpoint", default=0, help_text=MIN_SAMPLE_HELP
+    )
     notes = models.TextField(blank=True)
     drafted_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
@@ -419,6 +441,7 @@ class PlanVersionThreshold(models.Model):
     )
     value = models.DecimalField(max_digits=6, decimal_places=4)
     critical_value = models.DecimalField(max_digits=6, decimal_places=4, null=True, blank=True)
+    judged_on = models.CharField(max_length=10, choices=JudgedOn.choices, default=JudgedOn.ESTIMATE)
 
     class Meta:
         ordering = ["metric"]

@@ -7,7 +7,13 @@ from decimal import Decimal
 from django import forms
 
 from airlock.formsets import SafeFormSet
-from reviews.models import Comparator, Metric, PlanVersion, TestingPlan
+from reviews.models import (
+    Comparator,
+    JudgedOn,
+    Metric,
+    PlanVersion,
+    TestingPlan,
+)
 from reviews.plan_terms import (
     PLAN_FIELDS,
     PlanDetails,
@@ -28,6 +34,19 @@ def decimal_text(value: Decimal | None) -> str:
 
 
 class PlanVersionForm(forms.ModelForm):
+    # Optional: a plan drafted without it judges any sample, as plans did before it existed.
+    min_sample = forms.IntegerField(
+        label="Minimum sample per checkpoint",
+        required=False,
+        min_value=0,
+        max_value=1_000_000,
+        help_text=PlanVersion._meta.get_field("min_sample").help_text,
+        error_messages={
+            "min_value": "The minimum sample cannot be negative.",
+            "max_value": "That is more cases than a checkpoint can hold: check the number.",
+            "invalid": "Give the minimum sample as a whole number, such as 50.",
+        },
+    )
     cadence_days = forms.IntegerField(
         label="Days between checkpoints",
         min_value=1,
@@ -62,6 +81,9 @@ class PlanVersionForm(forms.ModelForm):
         if testing_began and in_force is not None:
             self.fields["starts_on"].help_text = "Testing has begun: the start date is fixed."
 
+    def clean_min_sample(self) -> int:
+        return self.cleaned_data["min_sample"] or 0
+
     def clean(self):
         data = super().clean()
         starts_on, ends_on = data.get("starts_on"), data.get("ends_on")
@@ -89,6 +111,17 @@ def _any(label: str, choices) -> list[tuple[str, str]]:
 NEGATIVE = "A threshold cannot be negative."
 
 
+class DefaultedChoiceField(forms.ChoiceField):
+    """A choice that falls back to its initial value when not sent, and is not a change to
+    a spare row either way (a client written before the field existed sends nothing)."""
+
+    def has_changed(self, initial, data) -> bool:
+        return data not in (None, "") and super().has_changed(initial, data)
+
+    def clean(self, value):
+        return super().clean(value) or self.initial
+
+
 class MetricThresholdForm(forms.Form):
     metric = forms.ChoiceField(label="Metric", choices=_any("Choose a metric", Metric.choices))
     # The initial value is what the select shows by default, so a spare row left alone
@@ -111,6 +144,14 @@ class MetricThresholdForm(forms.Form):
         required=False,
         error_messages={"min_value": NEGATIVE},
     )
+    judged_on = DefaultedChoiceField(
+        label="Judged on",
+        choices=JudgedOn.choices,
+        initial=JudgedOn.ESTIMATE,
+        required=False,
+        help_text="On its 95% confidence interval, a minimum is met only when the interval's "
+        "lower bound reaches it (proportions of cases only).",
+    )
 
     def clean(self):
         data = super().clean()
@@ -120,6 +161,7 @@ class MetricThresholdForm(forms.Form):
                 comparator=data["comparator"],
                 value=data["value"],
                 critical_value=data.get("critical_value"),
+                judged_on=data.get("judged_on", JudgedOn.ESTIMATE),
             )
             if problem:
                 self.add_error(*problem)
@@ -157,6 +199,7 @@ class BaseThresholdFormSet(SafeFormSet):
                 comparator=form.cleaned_data["comparator"],
                 value=form.cleaned_data["value"],
                 critical_value=form.cleaned_data.get("critical_value"),
+                judged_on=form.cleaned_data["judged_on"],
             )
             for form in self._kept()
         ]
@@ -189,6 +232,7 @@ def threshold_initial(thresholds) -> list[dict]:
             "comparator": t.comparator,
             "value": decimal_text(t.value),
             "critical_value": decimal_text(t.critical_value),
+            "judged_on": t.judged_on,
         }
         for t in thresholds
     ]

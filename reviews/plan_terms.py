@@ -10,7 +10,15 @@ from django.conf import settings
 from django.utils import timezone
 
 from devices.models import Application, ApplicationState
-from reviews.models import Comparator, Metric, PlanVersion, PlanVersionThreshold, TestingPlan
+from reviews.judging import COUNT_METRICS
+from reviews.models import (
+    Comparator,
+    JudgedOn,
+    Metric,
+    PlanVersion,
+    PlanVersionThreshold,
+    TestingPlan,
+)
 
 S = ApplicationState
 
@@ -27,6 +35,7 @@ PLAN_FIELDS = (
     "cadence_days",
     "nhs_sites",
     "suspend_on_critical_breach",
+    "min_sample",
     "notes",
 )
 
@@ -37,6 +46,7 @@ class ThresholdSpec:
     comparator: str
     value: Decimal
     critical_value: Decimal | None = None
+    judged_on: str = JudgedOn.ESTIMATE
 
 
 @dataclass(frozen=True)
@@ -48,14 +58,26 @@ class PlanDetails:
     nhs_sites: str = ""
     suspend_on_critical_breach: bool = True
     notes: str = ""
+    min_sample: int = 0
     thresholds: Sequence[ThresholdSpec] = field(default_factory=tuple)
 
 
 def threshold_problem(
-    *, metric: str, comparator: str, value: Decimal, critical_value: Decimal | None
+    *,
+    metric: str,
+    comparator: str,
+    value: Decimal,
+    critical_value: Decimal | None,
+    judged_on: str = JudgedOn.ESTIMATE,
 ) -> tuple[str, str] | None:
     """What is wrong with one metric threshold: (the field at fault, why), or None."""
     label = Metric(metric).label
+    if judged_on == JudgedOn.INTERVAL and metric not in COUNT_METRICS:
+        return (
+            "judged_on",
+            f"{label} is not a proportion of cases, so it has no confidence interval here: "
+            "judge it on the figure reported.",
+        )
     if metric in PROPORTION_METRICS and not Decimal(0) <= value <= Decimal(1):
         return "value", f"{label} is a proportion: give a value between 0 and 1."
     if critical_value is None:
@@ -132,6 +154,7 @@ def thresholds_problem(thresholds: Sequence[ThresholdSpec]) -> str | None:
             comparator=spec.comparator,
             value=spec.value,
             critical_value=spec.critical_value,
+            judged_on=spec.judged_on,
         )
         if problem:
             return f"{Metric(spec.metric).label}: {problem[1]}"
@@ -151,20 +174,23 @@ class Terms:
     cadence_days: int
     nhs_sites: str
     suspend_on_critical_breach: bool
+    min_sample: int
     notes: str
     thresholds: frozenset
 
     @classmethod
     def of(cls, plan, thresholds=None) -> "Terms":
         rows = plan.thresholds.all() if thresholds is None else thresholds
+        terms = {name: getattr(plan, name) for name in PLAN_FIELDS}
         return cls(
-            **{name: getattr(plan, name) for name in PLAN_FIELDS},
+            **terms,
             thresholds=frozenset(
                 (
                     t.metric,
                     t.comparator,
                     Decimal(t.value).normalize(),
                     None if t.critical_value is None else Decimal(t.critical_value).normalize(),
+                    t.judged_on,
                 )
                 for t in rows
             ),
@@ -175,9 +201,10 @@ class Terms:
         return cls.of(details, details.thresholds)
 
 
-def _threshold_text(comparator: str, value, critical) -> str:
+def _threshold_text(comparator: str, value, critical, judged_on=JudgedOn.ESTIMATE) -> str:
     text = f"{Comparator(comparator).label} {format(value, 'f')}"
-    return text + (f", critical beyond {format(critical, 'f')}" if critical is not None else "")
+    text += f", critical beyond {format(critical, 'f')}" if critical is not None else ""
+    return text + (", judged on its 95% interval" if judged_on == JudgedOn.INTERVAL else "")
 
 
 def plan_changes(before: Terms | None, after: Terms) -> list[str]:
@@ -200,6 +227,10 @@ def plan_changes(before: Terms | None, after: Terms) -> list[str]:
             "A critical breach now suspends testing automatically."
             if after.suspend_on_critical_breach
             else "A critical breach no longer suspends testing automatically."
+        )
+    if before.min_sample != after.min_sample:
+        changes.append(
+            f"Minimum sample per checkpoint: {before.min_sample} → {after.min_sample} cases."
         )
     if before.nhs_sites != after.nhs_sites:
         changes.append("NHS sites changed.")

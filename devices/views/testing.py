@@ -40,7 +40,7 @@ def testing(request: HttpRequest, pk: int) -> HttpResponse:
             "thresholds": thresholds,
             # Each checkpoint with its figures, overall and per subgroup, against the plan:
             # a breach shows as one, whatever else the report says.
-            "rows": checkpoint_figures(application, thresholds),
+            "rows": checkpoint_figures(application, thresholds, plan.min_sample if plan else 0),
             "incidents": application.incidents.select_related("reported_by"),
             "can_report": application.state in reports.REPORTING_STATES,
             "can_report_incident": application.state in incidents.INCIDENT_STATES,
@@ -126,6 +126,15 @@ def _report_outcome(request: HttpRequest, application, sequence: int) -> None:
             request,
             f"Checkpoint {sequence} report submitted. Your reviewer can see it now; the figures "
             "are being checked against the agreed thresholds.",
+        )
+        return
+    too_small = reports.too_small_to_judge(report)
+    if not breached and too_small:
+        messages.warning(
+            request,
+            f"Checkpoint {sequence} report submitted. No figure breaches the agreed thresholds, "
+            f"but some are too small to judge — {'; '.join(too_small)}. Your reviewer can see "
+            "it now.",
         )
         return
     if not breached:

@@ -6,18 +6,22 @@ from decimal import Decimal
 from devices.models import (
     Application,
 )
+from reviews.judging import figure_of, judge
 from reviews.models import (
     Checkpoint,
     MetricThreshold,
 )
-from reviews.monitoring.reports import breaches
+from reviews.statistics import Interval
 
 
 @dataclass(frozen=True)
 class MetricPoint:
     checkpoint: Checkpoint
     value: Decimal | None
-    status: str  # words, never colour alone: "Met", "Breach", "Critical", "Not reported"
+    # Words, never colour alone: "Met", "Breach", "Critical", "Too small to judge",
+    # "Not reported".
+    status: str
+    interval: Interval | None = None
 
 
 @dataclass(frozen=True)
@@ -37,6 +41,9 @@ class MetricSeries:
             "label": threshold.get_metric_display(),
             "labels": [f"Checkpoint {p.checkpoint.sequence}" for p in self.points],
             "values": [float(p.value) if p.value is not None else None for p in self.points],
+            # The 95% interval of each figure reported with its counts, drawn as a whisker.
+            "lower": [p.interval.lower if p.interval else None for p in self.points],
+            "upper": [p.interval.upper if p.interval else None for p in self.points],
             "threshold": float(threshold.value),
             "critical": float(threshold.critical_value) if threshold.critical_value else None,
             "comparator": threshold.comparator,
@@ -49,7 +56,7 @@ class MetricSeries:
         rule = f"{self.threshold.get_comparator_display()} {self.threshold.value.normalize()}"
         if not reported:
             return f"{self.threshold.get_metric_display()}: no figures reported yet ({rule})."
-        misses = sum(1 for p in reported if p.status != "Met")
+        misses = sum(1 for p in reported if p.status in ("Breach", "Critical"))
         return (
             f"{self.threshold.get_metric_display()} across {len(reported)} reported "
             f"checkpoints against the requirement {rule}; latest {reported[-1].value}; "
@@ -57,20 +64,11 @@ class MetricSeries:
         )
 
 
-def _point_status(threshold: MetricThreshold, value: Decimal | None) -> str:
-    if value is None:
-        return "Not reported"
-    critical = threshold.critical_value
-    if critical is not None and breaches(threshold.comparator, critical, value):
-        return "Critical"
-    if breaches(threshold.comparator, threshold.value, value):
-        return "Breach"
-    return "Met"
-
-
 def performance_series(application: Application) -> list[MetricSeries]:
     """Each metric of the plan across the case's checkpoints, in two queries."""
-    thresholds = list(MetricThreshold.objects.filter(plan__application=application))
+    thresholds = list(
+        MetricThreshold.objects.filter(plan__application=application).select_related("plan")
+    )
     checkpoints = list(
         Checkpoint.objects.filter(application=application)
         .select_related("report")
@@ -81,8 +79,12 @@ def performance_series(application: Application) -> list[MetricSeries]:
         points = []
         for checkpoint in checkpoints:
             report = getattr(checkpoint, "report", None)
-            raw = report.metrics.get(threshold.metric) if report else None
-            value = Decimal(str(raw)) if raw is not None else None
-            points.append(MetricPoint(checkpoint, value, _point_status(threshold, value)))
+            figure = figure_of(report.metrics, report.counts, threshold.metric) if report else None
+            judgement = judge(threshold, *(figure or (None, None)), threshold.plan.min_sample)
+            points.append(
+                MetricPoint(
+                    checkpoint, judgement.observed, str(judgement.verdict), judgement.interval
+                )
+            )
         series.append(MetricSeries(threshold, points))
     return series
