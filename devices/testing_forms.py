@@ -152,8 +152,15 @@ class CheckpointReportForm(forms.Form):
         help_text="What happened in this period: changes, problems, anything unexpected.",
     )
 
-    def __init__(self, *args, required_metrics: list[str], **kwargs):
+    def __init__(self, *args, required_metrics: list[str], model_versions=(), **kwargs):
         super().__init__(*args, **kwargs)
+        # The version in use first: the figures are about it unless the reporter says not.
+        self.fields["model_version"] = forms.ChoiceField(
+            label="Model version these figures are about",
+            choices=[(label, label) for label in model_versions],
+            required=False,
+            help_text="The version in use is chosen; change it if the period ran on another.",
+        )
         self.required_metrics = [m for m in Metric if m in required_metrics]
         self.optional_metrics = [m for m in Metric if m not in required_metrics]
         metric_fields = {}

@@ -218,6 +218,26 @@ class JudgedOn(models.TextChoices):
     INTERVAL = "interval", "its 95% confidence interval"
 
 
+class ChangeKind(models.TextChoices):
+    """Kinds of change to a model. The first four can be pre-agreed in a change protocol; a
+    new input type or a new intended use is a new device, never within a protocol."""
+
+    RETRAINING = "retraining", "Retraining on new data from the same population"
+    RECALIBRATION = "recalibration", "Recalibration of a decision threshold"
+    ARCHITECTURE = "architecture", "A change of model architecture"
+    NEW_POPULATION = "new_population", "Extension to a new patient population"
+    NEW_INPUT = "new_input", "A new input type"
+    NEW_USE = "new_intended_use", "A new intended use"
+
+
+PROTOCOL_CHANGE_KINDS = [
+    ChangeKind.RETRAINING,
+    ChangeKind.RECALIBRATION,
+    ChangeKind.ARCHITECTURE,
+    ChangeKind.NEW_POPULATION,
+]
+
+
 MIN_SAMPLE_HELP = (
     "The fewest cases a proportion (such as sensitivity) can be judged on at a checkpoint; "
     "below this the site says the figure is too small to judge. 0 judges any sample."
@@ -249,6 +269,17 @@ class TestingPlan(models.Model):
     )
     min_sample = models.PositiveIntegerField(
         "minimum sample per checkpoint", default=0, help_text=MIN_SAMPLE_HELP
+    )
+    allowed_change_kinds = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="The change protocol of an adaptive device: the kinds of model change "
+        "allowed without a new agreement (ChangeKind values).",
+    )
+    change_evidence = models.TextField(
+        "evidence each change needs",
+        blank=True,
+        help_text="One item a line; a change notified without each is refused.",
     )
     notes = models.TextField(blank=True)
     drafted_by = models.ForeignKey(
@@ -351,6 +382,17 @@ class PlanVersion(models.Model):
     suspend_on_critical_breach = models.BooleanField(default=True)
     min_sample = models.PositiveIntegerField(
         "minimum sample per checkpoint", default=0, help_text=MIN_SAMPLE_HELP
+    )
+    allowed_change_kinds = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="The change protocol of an adaptive device: the kinds of model change "
+        "allowed without a new agreement (ChangeKind values).",
+    )
+    change_evidence = models.TextField(
+        "evidence each change needs",
+        blank=True,
+        help_text="One item a line; a change notified without each is refused.",
     )
     notes = models.TextField(blank=True)
     drafted_by = models.ForeignKey(
@@ -812,6 +854,74 @@ class AuditAction(models.TextChoices):
     SIGNAL_STATUS = "signal_status", "Safety signal status changed"
     SIGNAL_CLOSED = "signal_closed", "Safety signal closed"
     SIGNAL_REOPENED = "signal_reopened", "Safety signal reopened"
+    MODEL_CHANGE_NOTIFIED = "model_change", "Model change notified"
+    MODEL_CHANGE_DECIDED = "model_change_decided", "Model change decided"
+
+
+class ModelChangeStatus(models.TextChoices):
+    RECORDED = "recorded", "Within the change protocol: recorded"
+    HELD = "held", "Outside the change protocol: held for a reviewer"
+    ACCEPTED = "accepted", "Accepted by a reviewer"
+    REFUSED = "refused", "Refused"
+
+
+class ChangeDecision(models.TextChoices):
+    ACCEPT = "accept", "Accept the change: the new version is in use from now on"
+    REFUSE = "refuse", "Refuse the change: the version in use stays"
+    SUSPEND = "suspend", "Refuse the change and suspend testing"
+
+
+class ModelChange(models.Model):
+    """A change to a device's model notified during testing, checked against the change
+    protocol of the plan in force (reviews.model_changes). A change within it, or one a
+    reviewer accepts, becomes the device's model version in use."""
+
+    application = models.ForeignKey(
+        "devices.Application", on_delete=models.PROTECT, related_name="model_changes"
+    )
+    kind = models.CharField(max_length=20, choices=ChangeKind.choices)
+    version_label = models.CharField("new version", max_length=50)
+    released_on = models.DateField("in use from")
+    description = models.TextField("what changed")
+    training_data_summary = models.TextField(blank=True)
+    sha256 = models.CharField(
+        "SHA-256 of the model artefact or manifest", max_length=64, blank=True
+    )
+    # The changed model's validation figures, as a checkpoint report's: proportions and counts.
+    validation_metrics = models.JSONField(default=dict, blank=True)
+    validation_counts = models.JSONField(default=dict, blank=True)
+    # The evidence the protocol asks for: {requirement: where or what it is}.
+    evidence = models.JSONField(default=dict, blank=True)
+    status = models.CharField(max_length=10, choices=ModelChangeStatus.choices)
+    # Why it is outside the protocol, in words (empty when within it).
+    problems = models.JSONField(default=list, blank=True)
+    notified_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    notified_at = models.DateTimeField(default=timezone.now)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decision_reason = models.TextField(blank=True)
+    suspended_testing = models.BooleanField(default=False)
+    model_version = models.OneToOneField(
+        "devices.ModelVersion",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="change",
+    )
+
+    class Meta:
+        ordering = ["-notified_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"Model change to {self.version_label} on {self.application}"
+
+    @property
+    def status_enum(self) -> ModelChangeStatus:
+        return ModelChangeStatus(self.status)
 
 
 class AuditQuerySet(models.QuerySet):
@@ -842,6 +952,9 @@ class AuditEntry(models.Model):
     )
     signal = models.ForeignKey(
         SafetySignal, on_delete=models.PROTECT, null=True, blank=True, related_name="audit_entries"
+    )
+    model_change = models.ForeignKey(
+        ModelChange, on_delete=models.PROTECT, null=True, blank=True, related_name="audit_entries"
     )
     created_at = models.DateTimeField(default=timezone.now)
 

@@ -8,6 +8,7 @@ from django import forms
 
 from airlock.formsets import SafeFormSet
 from reviews.models import (
+    PROTOCOL_CHANGE_KINDS,
     Comparator,
     JudgedOn,
     Metric,
@@ -47,6 +48,16 @@ class PlanVersionForm(forms.ModelForm):
             "invalid": "Give the minimum sample as a whole number, such as 50.",
         },
     )
+    allowed_change_kinds = forms.MultipleChoiceField(
+        label="Model changes allowed under the change protocol",
+        required=False,
+        choices=[(kind.value, kind.label) for kind in PROTOCOL_CHANGE_KINDS],
+        widget=forms.CheckboxSelectMultiple,
+        help_text="For an adaptive device: the kinds of change its predetermined change "
+        "control plan allows. A changed model must also meet every threshold below, judged on "
+        "its validation figures' 95% interval. A new input type or intended use is never "
+        "within a protocol.",
+    )
     cadence_days = forms.IntegerField(
         label="Days between checkpoints",
         min_value=1,
@@ -70,6 +81,7 @@ class PlanVersionForm(forms.ModelForm):
             "starts_on": forms.DateInput(attrs={"type": "date"}, format=ISO_DATE),
             "ends_on": forms.DateInput(attrs={"type": "date"}, format=ISO_DATE),
             "nhs_sites": forms.Textarea(attrs={"rows": 3}),
+            "change_evidence": forms.Textarea(attrs={"rows": 3}),
             "notes": forms.Textarea(attrs={"rows": 3}),
         }
         help_texts = {"nhs_sites": "One a line."}

@@ -12,6 +12,7 @@ from django.utils import timezone
 from devices.models import Application, ApplicationState
 from reviews.judging import COUNT_METRICS
 from reviews.models import (
+    ChangeKind,
     Comparator,
     JudgedOn,
     Metric,
@@ -36,6 +37,8 @@ PLAN_FIELDS = (
     "nhs_sites",
     "suspend_on_critical_breach",
     "min_sample",
+    "allowed_change_kinds",
+    "change_evidence",
     "notes",
 )
 
@@ -59,6 +62,8 @@ class PlanDetails:
     suspend_on_critical_breach: bool = True
     notes: str = ""
     min_sample: int = 0
+    allowed_change_kinds: Sequence[str] = ()
+    change_evidence: str = ""
     thresholds: Sequence[ThresholdSpec] = field(default_factory=tuple)
 
 
@@ -175,6 +180,8 @@ class Terms:
     nhs_sites: str
     suspend_on_critical_breach: bool
     min_sample: int
+    allowed_change_kinds: tuple
+    change_evidence: str
     notes: str
     thresholds: frozenset
 
@@ -182,6 +189,7 @@ class Terms:
     def of(cls, plan, thresholds=None) -> "Terms":
         rows = plan.thresholds.all() if thresholds is None else thresholds
         terms = {name: getattr(plan, name) for name in PLAN_FIELDS}
+        terms["allowed_change_kinds"] = tuple(sorted(terms["allowed_change_kinds"] or ()))
         return cls(
             **terms,
             thresholds=frozenset(
@@ -232,6 +240,15 @@ def plan_changes(before: Terms | None, after: Terms) -> list[str]:
         changes.append(
             f"Minimum sample per checkpoint: {before.min_sample} → {after.min_sample} cases."
         )
+    if before.allowed_change_kinds != after.allowed_change_kinds:
+        kinds = [ChangeKind(kind).label.lower() for kind in after.allowed_change_kinds]
+        changes.append(
+            "Change protocol: allowed changes are now " + "; ".join(kinds) + "."
+            if kinds
+            else "Change protocol: no model change is allowed without a new agreement."
+        )
+    if before.change_evidence != after.change_evidence:
+        changes.append("Change protocol: the evidence each change needs changed.")
     if before.nhs_sites != after.nhs_sites:
         changes.append("NHS sites changed.")
     if before.notes != after.notes:

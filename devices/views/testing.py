@@ -7,6 +7,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
+from devices.model_versions import current_model_version
 from devices.models import INCIDENT_REPORT_DAYS, ApplicationState, CheckpointReport
 from devices.selectors import application_get
 from devices.services import TransitionRefused
@@ -76,7 +77,14 @@ def checkpoint_report(request: HttpRequest, pk: int, sequence: int) -> HttpRespo
         )
     )
     form = CheckpointReportForm(
-        request.POST if request.method == "POST" else None, required_metrics=required
+        request.POST if request.method == "POST" else None,
+        required_metrics=required,
+        model_versions=[
+            current_model_version(application.device).label,
+            *application.device.model_versions.order_by("-recorded_at", "-pk").values_list(
+                "label", flat=True
+            )[1:],
+        ],
     )
     if request.method == "POST" and form.is_valid():
         try:
@@ -88,6 +96,7 @@ def checkpoint_report(request: HttpRequest, pk: int, sequence: int) -> HttpRespo
                 subgroup_metrics=form.cleaned_data["subgroup_figures"],
                 incidents_count=form.cleaned_data["incidents_count"],
                 narrative=form.cleaned_data["narrative"],
+                model_version=form.cleaned_data["model_version"],
             )
         except ValidationError as exc:
             add_service_errors(form, exc)

@@ -11,7 +11,7 @@ from reviews.models import (
     Checkpoint,
     MetricThreshold,
 )
-from reviews.statistics import Interval
+from reviews.statistics import Interval, wilson_interval
 
 
 @dataclass(frozen=True)
@@ -22,6 +22,17 @@ class MetricPoint:
     # "Not reported".
     status: str
     interval: Interval | None = None
+    # The model version the report was about ("" when not reported).
+    version: str = ""
+
+
+@dataclass(frozen=True)
+class VersionFigures:
+    """One model version's figures pooled across its checkpoints, so versions compare."""
+
+    version: str
+    checkpoints: int
+    interval: Interval | None
 
 
 @dataclass(frozen=True)
@@ -39,7 +50,10 @@ class MetricSeries:
         return {
             "canvas": f"chart-{self.slug}",
             "label": threshold.get_metric_display(),
-            "labels": [f"Checkpoint {p.checkpoint.sequence}" for p in self.points],
+            # A change of model version is marked on the axis where the new version's first
+            # figures are (Chart.js draws no vertical rules without a plugin; the label is
+            # also what a screen reader hears).
+            "labels": self.labels(),
             "values": [float(p.value) if p.value is not None else None for p in self.points],
             # The 95% interval of each figure reported with its counts, drawn as a whisker.
             "lower": [p.interval.lower if p.interval else None for p in self.points],
@@ -48,6 +62,38 @@ class MetricSeries:
             "critical": float(threshold.critical_value) if threshold.critical_value else None,
             "comparator": threshold.comparator,
         }
+
+    def labels(self) -> list[str]:
+        labels, previous = [], ""
+        for point in self.points:
+            label = f"Checkpoint {point.checkpoint.sequence}"
+            if point.version and previous and point.version != previous:
+                label += f" (model {point.version})"
+            previous = point.version or previous
+            labels.append(label)
+        return labels
+
+    def by_version(self) -> list[VersionFigures]:
+        """Each model version's counts pooled over its checkpoints, with the 95% interval of
+        the pooled proportion (None when no report of that version gave counts)."""
+        pooled: dict[str, list[int]] = {}
+        reported: dict[str, int] = {}
+        for point in self.points:
+            if not point.version or point.value is None:
+                continue
+            reported[point.version] = reported.get(point.version, 0) + 1
+            if point.interval is not None:
+                totals = pooled.setdefault(point.version, [0, 0])
+                totals[0] += point.interval.successes
+                totals[1] += point.interval.trials
+        return [
+            VersionFigures(
+                version,
+                count,
+                wilson_interval(*pooled[version]) if version in pooled else None,
+            )
+            for version, count in reported.items()
+        ]
 
     @property
     def summary(self) -> str:
@@ -71,7 +117,7 @@ def performance_series(application: Application) -> list[MetricSeries]:
     )
     checkpoints = list(
         Checkpoint.objects.filter(application=application)
-        .select_related("report")
+        .select_related("report__model_version")
         .order_by("sequence")
     )
     series = []
@@ -81,9 +127,14 @@ def performance_series(application: Application) -> list[MetricSeries]:
             report = getattr(checkpoint, "report", None)
             figure = figure_of(report.metrics, report.counts, threshold.metric) if report else None
             judgement = judge(threshold, *(figure or (None, None)), threshold.plan.min_sample)
+            version = report.model_version.label if report and report.model_version else ""
             points.append(
                 MetricPoint(
-                    checkpoint, judgement.observed, str(judgement.verdict), judgement.interval
+                    checkpoint,
+                    judgement.observed,
+                    str(judgement.verdict),
+                    judgement.interval,
+                    version,
                 )
             )
         series.append(MetricSeries(threshold, points))

@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from airlock.models import User
 from airlock.queue import enqueue_on_commit
+from devices.model_versions import model_version_named
 from devices.models import (
     ApplicationState,
     CheckpointReport,
@@ -151,6 +152,7 @@ def checkpoint_report_submit(
     subgroup_metrics: Mapping | None = None,
     incidents_count: int = 0,
     narrative: str = "",
+    model_version: str = "",
 ) -> CheckpointReport:
     """Record the manufacturer's figures for one of their checkpoints and evaluate them.
 
@@ -186,6 +188,7 @@ def checkpoint_report_submit(
         figures = report_figures_clean(
             metrics=metrics, subgroup_metrics=subgroup_metrics or {}, required=required
         )
+        version = model_version_named(application.device, model_version)
         report = CheckpointReport.objects.create(
             checkpoint=checkpoint,
             submitted_by=actor,
@@ -194,6 +197,7 @@ def checkpoint_report_submit(
             counts=figures.counts,
             subgroup_metrics=figures.subgroup_metrics,
             subgroup_counts=figures.subgroup_counts,
+            model_version=version,
             incidents_count=incidents_count,
             narrative=narrative.strip(),
         )

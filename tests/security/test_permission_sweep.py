@@ -48,6 +48,7 @@ from devices.models import (
 from notifications.models import Notification
 from reviews.models import (
     Assignment,
+    ChangeKind,
     Checkpoint,
     ConflictOfInterest,
     Decision,
@@ -56,6 +57,8 @@ from reviews.models import (
     GmlpRating,
     InformationRequest,
     InternalNote,
+    ModelChange,
+    ModelChangeStatus,
     PlanVersion,
     SafetySignal,
     ScreeningAssessment,
@@ -92,6 +95,7 @@ PK_MODELS = {
     "evidence": "evidence",
     "signals": "signal",
     "notifications": "notification",
+    "model-changes": "model_change",
 }
 
 
@@ -107,6 +111,7 @@ class World:
     notifications: list
     # A colleague's two-factor set-up link: no one else may use it.
     enrolment_token: str = ""
+    model_changes: list = ()
 
     def pks(self, model: str) -> list[int]:
         return {
@@ -115,6 +120,7 @@ class World:
             "evidence": [document.pk for document in self.evidence],
             "signal": [self.signal.pk],
             "notification": [notification.pk for notification in self.notifications],
+            "model_change": [change.pk for change in self.model_changes],
         }[model]
 
 
@@ -336,6 +342,17 @@ def world(manufacturer, running_stack) -> World:
         )
         for person in (manufacturer, colleague)
     ]
+    # A change to the model held for a reviewer: the manufacturer's words on the regulator's
+    # page.
+    model_change = ModelChange.objects.create(
+        application=testing,
+        kind=ChangeKind.NEW_USE,
+        version_label=f"9.{MARKER}"[:50],
+        released_on=timezone.localdate(),
+        description=MARKER,
+        status=ModelChangeStatus.HELD,
+        notified_by=manufacturer,
+    )
     return World(
         applications=applications,
         device=device,
@@ -344,6 +361,7 @@ def world(manufacturer, running_stack) -> World:
         references=[application.reference for application in applications],
         notifications=notifications,
         enrolment_token=_enrolment_link(colleague),
+        model_changes=[model_change],
     )
 
 
@@ -493,6 +511,7 @@ def fingerprint(world: World) -> tuple:
                 InformationRequest,
                 InternalNote,
                 Message,
+                ModelChange,
                 SafetySignal,
                 ScreeningAssessment,
                 TestingPlan,
@@ -656,6 +675,17 @@ def drafts(manufacturer, running_stack) -> World:
             url=reverse("devices:application-detail", args=[applications[0].pk]),
         )
     ]
+    # Not possible through the service (a draft is not in testing), made directly as legacy
+    # data might be: the reviewer's change page must still follow the case.
+    model_change = ModelChange.objects.create(
+        application=applications[0],
+        kind=ChangeKind.NEW_USE,
+        version_label="9.0",
+        released_on=timezone.localdate(),
+        description=MARKER,
+        status=ModelChangeStatus.HELD,
+        notified_by=manufacturer,
+    )
     return World(
         applications=applications,
         device=device,
@@ -664,6 +694,7 @@ def drafts(manufacturer, running_stack) -> World:
         references=[application.reference for application in applications],
         notifications=notifications,
         enrolment_token=_enrolment_link(UserFactory(role=Role.REVIEWER)),
+        model_changes=[model_change],
     )
 
 
