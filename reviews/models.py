@@ -1,6 +1,8 @@
 """The regulator's side: assignments, screening, information requests, testing plans and
 checkpoints, evidence assessment, decisions, safety signals and partner regulators."""
 
+from decimal import Decimal
+
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
@@ -281,6 +283,34 @@ class TestingPlan(models.Model):
         blank=True,
         help_text="One item a line; a change notified without each is refused.",
     )
+    required_subgroups = models.TextField(
+        blank=True,
+        help_text="Subgroups every checkpoint report must give figures for, one a line "
+        "(e.g. age 65+, female, Fitzpatrick V-VI, each site).",
+    )
+    equity_gap_limit = models.DecimalField(
+        "largest gap between subgroups",
+        max_digits=5,
+        decimal_places=4,
+        null=True,
+        blank=True,
+        help_text="A gap between the best and worst subgroup's figure beyond this raises an "
+        "equity signal, even when every subgroup meets its threshold. Empty: no limit.",
+    )
+    drift_slack = models.DecimalField(
+        max_digits=5,
+        decimal_places=4,
+        default=Decimal("0.01"),
+        help_text="Drift detection (CUSUM): the shortfall from the first figure each "
+        "checkpoint may show before it counts.",
+    )
+    drift_limit = models.DecimalField(
+        max_digits=5,
+        decimal_places=4,
+        default=Decimal("0.03"),
+        help_text="Drift detection (CUSUM): the accumulated shortfall that raises an early "
+        "warning.",
+    )
     notes = models.TextField(blank=True)
     drafted_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
@@ -393,6 +423,34 @@ class PlanVersion(models.Model):
         "evidence each change needs",
         blank=True,
         help_text="One item a line; a change notified without each is refused.",
+    )
+    required_subgroups = models.TextField(
+        blank=True,
+        help_text="Subgroups every checkpoint report must give figures for, one a line "
+        "(e.g. age 65+, female, Fitzpatrick V-VI, each site).",
+    )
+    equity_gap_limit = models.DecimalField(
+        "largest gap between subgroups",
+        max_digits=5,
+        decimal_places=4,
+        null=True,
+        blank=True,
+        help_text="A gap between the best and worst subgroup's figure beyond this raises an "
+        "equity signal, even when every subgroup meets its threshold. Empty: no limit.",
+    )
+    drift_slack = models.DecimalField(
+        max_digits=5,
+        decimal_places=4,
+        default=Decimal("0.01"),
+        help_text="Drift detection (CUSUM): the shortfall from the first figure each "
+        "checkpoint may show before it counts.",
+    )
+    drift_limit = models.DecimalField(
+        max_digits=5,
+        decimal_places=4,
+        default=Decimal("0.03"),
+        help_text="Drift detection (CUSUM): the accumulated shortfall that raises an early "
+        "warning.",
     )
     notes = models.TextField(blank=True)
     drafted_by = models.ForeignKey(
@@ -655,6 +713,8 @@ class SignalSeverity(models.TextChoices):
 
 class SignalSource(models.TextChoices):
     CHECKPOINT_BREACH = "checkpoint_breach", "Checkpoint threshold breach"
+    EQUITY = "equity", "Subgroup equity"
+    DRIFT = "drift", "Drift (early warning)"
     INCIDENT = "incident", "Incident report"
     REVIEWER = "reviewer", "Raised by a reviewer"
 
@@ -718,9 +778,9 @@ class SafetySignal(models.Model):
         constraints = [
             # Evaluating the same report twice must not raise the same signal twice.
             models.UniqueConstraint(
-                fields=["checkpoint_report", "metric"],
+                fields=["checkpoint_report", "metric", "source"],
                 condition=Q(checkpoint_report__isnull=False),
-                name="signal_one_per_report_metric",
+                name="signal_one_per_report_metric_source",
             )
         ]
 

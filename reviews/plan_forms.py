@@ -58,6 +58,35 @@ class PlanVersionForm(forms.ModelForm):
         "its validation figures' 95% interval. A new input type or intended use is never "
         "within a protocol.",
     )
+    # Optional, with the defaults reviews.statistics explains (a slide of two points a
+    # checkpoint from 0.95 warns at 0.91); equity has no limit unless one is set.
+    equity_gap_limit = forms.DecimalField(
+        label="Largest gap between subgroups",
+        required=False,
+        min_value=Decimal("0.0001"),
+        max_value=1,
+        max_digits=5,
+        decimal_places=4,
+        help_text=PlanVersion._meta.get_field("equity_gap_limit").help_text,
+    )
+    drift_slack = forms.DecimalField(
+        label="Drift detection: slack",
+        required=False,
+        min_value=0,
+        max_value=1,
+        max_digits=5,
+        decimal_places=4,
+        help_text=PlanVersion._meta.get_field("drift_slack").help_text + " Default 0.01.",
+    )
+    drift_limit = forms.DecimalField(
+        label="Drift detection: warning limit",
+        required=False,
+        min_value=Decimal("0.0001"),
+        max_value=1,
+        max_digits=5,
+        decimal_places=4,
+        help_text=PlanVersion._meta.get_field("drift_limit").help_text + " Default 0.03.",
+    )
     cadence_days = forms.IntegerField(
         label="Days between checkpoints",
         min_value=1,
@@ -82,6 +111,7 @@ class PlanVersionForm(forms.ModelForm):
             "ends_on": forms.DateInput(attrs={"type": "date"}, format=ISO_DATE),
             "nhs_sites": forms.Textarea(attrs={"rows": 3}),
             "change_evidence": forms.Textarea(attrs={"rows": 3}),
+            "required_subgroups": forms.Textarea(attrs={"rows": 3}),
             "notes": forms.Textarea(attrs={"rows": 3}),
         }
         help_texts = {"nhs_sites": "One a line."}
@@ -95,6 +125,13 @@ class PlanVersionForm(forms.ModelForm):
 
     def clean_min_sample(self) -> int:
         return self.cleaned_data["min_sample"] or 0
+
+    def clean_drift_slack(self) -> Decimal:
+        value = self.cleaned_data["drift_slack"]
+        return Decimal("0.01") if value is None else value
+
+    def clean_drift_limit(self) -> Decimal:
+        return self.cleaned_data["drift_limit"] or Decimal("0.03")
 
     def clean(self):
         data = super().clean()

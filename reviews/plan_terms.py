@@ -39,6 +39,10 @@ PLAN_FIELDS = (
     "min_sample",
     "allowed_change_kinds",
     "change_evidence",
+    "required_subgroups",
+    "equity_gap_limit",
+    "drift_slack",
+    "drift_limit",
     "notes",
 )
 
@@ -64,6 +68,10 @@ class PlanDetails:
     min_sample: int = 0
     allowed_change_kinds: Sequence[str] = ()
     change_evidence: str = ""
+    required_subgroups: str = ""
+    equity_gap_limit: Decimal | None = None
+    drift_slack: Decimal = Decimal("0.01")
+    drift_limit: Decimal = Decimal("0.03")
     thresholds: Sequence[ThresholdSpec] = field(default_factory=tuple)
 
 
@@ -182,6 +190,10 @@ class Terms:
     min_sample: int
     allowed_change_kinds: tuple
     change_evidence: str
+    required_subgroups: str
+    equity_gap_limit: Decimal | None
+    drift_slack: Decimal
+    drift_limit: Decimal
     notes: str
     thresholds: frozenset
 
@@ -190,6 +202,9 @@ class Terms:
         rows = plan.thresholds.all() if thresholds is None else thresholds
         terms = {name: getattr(plan, name) for name in PLAN_FIELDS}
         terms["allowed_change_kinds"] = tuple(sorted(terms["allowed_change_kinds"] or ()))
+        for name in ("equity_gap_limit", "drift_slack", "drift_limit"):
+            if terms[name] is not None:
+                terms[name] = Decimal(terms[name]).normalize()
         return cls(
             **terms,
             thresholds=frozenset(
@@ -249,6 +264,18 @@ def plan_changes(before: Terms | None, after: Terms) -> list[str]:
         )
     if before.change_evidence != after.change_evidence:
         changes.append("Change protocol: the evidence each change needs changed.")
+    if before.required_subgroups != after.required_subgroups:
+        changes.append("Subgroups every report must give changed.")
+    if before.equity_gap_limit != after.equity_gap_limit:
+        changes.append(
+            f"Largest gap between subgroups: {before.equity_gap_limit or 'none'} → "
+            f"{after.equity_gap_limit or 'none'}."
+        )
+    if (before.drift_slack, before.drift_limit) != (after.drift_slack, after.drift_limit):
+        changes.append(
+            f"Drift detection: slack {before.drift_slack}, limit {before.drift_limit} → "
+            f"slack {after.drift_slack}, limit {after.drift_limit}."
+        )
     if before.nhs_sites != after.nhs_sites:
         changes.append("NHS sites changed.")
     if before.notes != after.notes:

@@ -12,7 +12,14 @@ from devices.models import INCIDENT_REPORT_DAYS, ApplicationState, CheckpointRep
 from devices.selectors import application_get
 from devices.services import TransitionRefused
 from devices.testing_forms import CheckpointReportForm, IncidentReportForm, add_service_errors
-from reviews.models import Checkpoint, CheckpointStatus, MetricThreshold, PlanVersion, TestingPlan
+from reviews.models import (
+    Checkpoint,
+    CheckpointStatus,
+    MetricThreshold,
+    PlanVersion,
+    SignalSource,
+    TestingPlan,
+)
 from reviews.monitoring import incidents, reports
 from reviews.safety import checkpoint_figures
 
@@ -129,7 +136,12 @@ def _report_outcome(request: HttpRequest, application, sequence: int) -> None:
     report = CheckpointReport.objects.get(
         checkpoint__application=application, checkpoint__sequence=sequence
     )
-    breached = list(report.signals.order_by("metric"))
+    signals = list(report.signals.order_by("metric"))
+    breached = [s for s in signals if s.source == SignalSource.CHECKPOINT_BREACH]
+    # Equity and drift findings are told as such: neither is a breach of a threshold.
+    for signal in signals:
+        if signal not in breached:
+            messages.warning(request, f"{signal.get_source_display()}: {signal.title}.")
     if report.evaluated_at is None:
         messages.success(
             request,

@@ -11,6 +11,7 @@ from reviews.models import (
     Checkpoint,
     MetricThreshold,
 )
+from reviews.monitoring.trends import metric_slide
 from reviews.statistics import Interval, wilson_interval
 
 
@@ -54,6 +55,8 @@ class MetricSeries:
             # figures are (Chart.js draws no vertical rules without a plugin; the label is
             # also what a screen reader hears).
             "labels": self.labels(),
+            # Where drift detection first warned: drawn as a diamond, and named in the legend.
+            "drift": next((i for i, p in enumerate(self.points) if p is self.drift_point), None),
             "values": [float(p.value) if p.value is not None else None for p in self.points],
             # The 95% interval of each figure reported with its counts, drawn as a whisker.
             "lower": [p.interval.lower if p.interval else None for p in self.points],
@@ -62,6 +65,19 @@ class MetricSeries:
             "critical": float(threshold.critical_value) if threshold.critical_value else None,
             "comparator": threshold.comparator,
         }
+
+    @property
+    def drift_point(self) -> MetricPoint | None:
+        """The checkpoint at which drift detection (the plan's CUSUM) first warned."""
+        reported = [p for p in self.points if p.value is not None]
+        plan = self.threshold.plan
+        slide = metric_slide(
+            [p.value for p in reported],
+            self.threshold.comparator,
+            plan.drift_slack,
+            plan.drift_limit,
+        )
+        return reported[slide.alarm_index] if slide else None
 
     def labels(self) -> list[str]:
         labels, previous = [], ""
@@ -103,10 +119,16 @@ class MetricSeries:
         if not reported:
             return f"{self.threshold.get_metric_display()}: no figures reported yet ({rule})."
         misses = sum(1 for p in reported if p.status in ("Breach", "Critical"))
+        drift = self.drift_point
         return (
             f"{self.threshold.get_metric_display()} across {len(reported)} reported "
             f"checkpoints against the requirement {rule}; latest {reported[-1].value}; "
             f"{misses} below requirement."
+            + (
+                f" Drift detection warned of a slide at checkpoint {drift.checkpoint.sequence}."
+                if drift
+                else ""
+            )
         )
 
 

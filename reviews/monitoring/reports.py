@@ -34,6 +34,7 @@ from reviews.models import (
 )
 from reviews.monitoring import SWEEP_BATCH, SWEEP_GRACE, TESTING
 from reviews.monitoring.signals import signal_notify
+from reviews.monitoring.trends import drift_findings, equity_findings
 
 logger = logging.getLogger(__name__)
 
@@ -327,11 +328,11 @@ def checkpoint_report_evaluate(*, report_id: int) -> list[SafetySignal]:
             signal, created = SafetySignal.objects.get_or_create(
                 checkpoint_report=report,
                 metric=threshold.metric,
+                source=SignalSource.CHECKPOINT_BREACH,
                 defaults={
                     "application": application,
                     "observed_value": finding.observed,
                     "severity": finding.severity,
-                    "source": SignalSource.CHECKPOINT_BREACH,
                     "title": finding.title[:200],
                     "description": finding.description,
                 },
@@ -343,6 +344,26 @@ def checkpoint_report_evaluate(*, report_id: int) -> list[SafetySignal]:
                     f"{threshold.get_metric_display()} {finding.observed} passed the critical "
                     f"limit of {threshold.critical_value.normalize()}"
                 )
+        if plan is not None:
+            where = f"{application.reference}, checkpoint {report.checkpoint.sequence}"
+            for trend in [
+                *equity_findings(plan, thresholds, report, where),
+                *drift_findings(plan, thresholds, report, where),
+            ]:
+                signal, created = SafetySignal.objects.get_or_create(
+                    checkpoint_report=report,
+                    metric=trend.metric,
+                    source=trend.source,
+                    defaults={
+                        "application": application,
+                        "observed_value": trend.observed,
+                        "severity": trend.severity,
+                        "title": trend.title[:200],
+                        "description": trend.description,
+                    },
+                )
+                if created:
+                    created_signals.append(signal)
         report.evaluated_at = timezone.now()
         report.save(update_fields=["evaluated_at"])
         if critical_reasons and plan.suspend_on_critical_breach:

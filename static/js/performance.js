@@ -42,8 +42,12 @@
         backgroundColor: "#123a5c",
         borderWidth: 3,
         // A missed threshold is a larger triangle as well as red: never colour alone.
-        pointStyle: misses.map(function (miss) { return miss ? "triangle" : "circle"; }),
-        pointRadius: misses.map(function (miss) { return miss ? 8 : 5; }),
+        // The drift early warning is a large diamond: shape, not colour alone.
+        pointStyle: misses.map(function (miss, i) {
+          if (i === metric.drift) { return "rectRot"; }
+          return miss ? "triangle" : "circle";
+        }),
+        pointRadius: misses.map(function (miss, i) { return miss || i === metric.drift ? 8 : 5; }),
         pointBackgroundColor: misses.map(function (miss) { return miss ? "#b10e1e" : "#123a5c"; }),
         spanGaps: false,
       },
