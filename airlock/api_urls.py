@@ -44,6 +44,11 @@ urlpatterns = [
         devices_api.CheckpointReportCreate.as_view(),
         name="checkpoint-report",
     ),
+    path(
+        "applications/<str:reference>/model-changes/",
+        devices_api.ModelChangeCreate.as_view(),
+        name="model-change",
+    ),
     path("alerts/feed/", reviews_api.AlertFeed.as_view(), name="alert-feed"),
     path("alerts/incoming/", reviews_api.IncomingAlertCreate.as_view(), name="alert-incoming"),
     path("network/inbox/", network_inbox.Inbox.as_view(), name="network-inbox"),

@@ -9,6 +9,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import transaction
 from django.utils import timezone
 
+from airlock.demo_evidence import seed_adaptive_case
 from airlock.models import User
 from airlock.roles import Role, group_for, sync_role_groups
 from devices.models import (
@@ -98,6 +99,13 @@ def seed_demo() -> list[DemoUser]:
                 user=user, defaults={"organisation": organisation, "is_owner": True}
             )
     seed_demo_cases()
+    seed_adaptive_case(
+        maker=User.objects.get(email=DEMO_USERS[0].email),
+        reviewer=User.objects.get(email=DEMO_USERS[2].email),
+        lead=User.objects.get(email=DEMO_USERS[3].email),
+        draft=_draft,
+        in_testing=_in_testing,
+    )
     return list(DEMO_USERS)
 
 

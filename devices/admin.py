@@ -12,6 +12,7 @@ from devices.models import (
     IncidentReport,
     Membership,
     Message,
+    ModelVersion,
     Organisation,
 )
 from devices.services import (
@@ -58,6 +59,15 @@ class MembershipAdmin(admin.ModelAdmin):
     list_select_related = ["user", "organisation"]
     search_fields = ["user__email", "organisation__name"]
     autocomplete_fields = ["user", "organisation"]
+
+
+@admin.register(ModelVersion)
+class ModelVersionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Read only: versions are recorded by model changes (reviews.model_changes)."""
+
+    list_display = ["device", "label", "released_on", "recorded_at"]
+    list_select_related = ["device"]
+    search_fields = ["device__name", "label"]
 
 
 @admin.register(Device)

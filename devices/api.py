@@ -1,4 +1,5 @@
-"""The manufacturer's API: read your applications, push checkpoint reports.
+"""The manufacturer's API: read your applications, push checkpoint reports, notify model
+changes.
 
 Manufacturer system accounts authenticate with a DRF token (`Authorization: Token <key>`).
 Everything is scoped through `devices.selectors.applications_for`, so another organisation's
@@ -19,7 +20,8 @@ from rest_framework.views import APIView
 from devices.models import Application
 from devices.selectors import applications_for
 from devices.services import TransitionRefused
-from reviews.models import Checkpoint, MetricThreshold
+from reviews.model_changes import ChangeDetails, model_change_notify
+from reviews.models import ChangeKind, Checkpoint, MetricThreshold
 from reviews.monitoring import reports
 
 
@@ -89,21 +91,39 @@ class ApplicationDetailSerializer(ApplicationSerializer):
         return ThresholdSerializer(thresholds, many=True).data
 
 
+FIGURE_HELP = (
+    "A proportion of cases (sensitivity, specificity, ppv, npv, override_rate) is best given "
+    'as counts, {"successes": 93, "trials": 100}, or as a proportion with its denominator, '
+    '{"value": 0.93, "trials": 100}: the site computes the proportion and its 95% interval. '
+    "A bare number is taken too, but without its sample size it may be too small to judge."
+)
+
+
 class CheckpointReportSerializer(serializers.Serializer):
     cases_processed = serializers.IntegerField(min_value=0, max_value=100_000_000)
+    # The figures are checked by the service, the same rules as the web form's.
     metrics = serializers.DictField(
-        child=serializers.FloatField(),
-        help_text='Metric values, e.g. {"sensitivity": 0.93}. Every metric with a threshold '
-        "in the testing plan is required.",
+        child=serializers.JSONField(),
+        help_text='Metric figures, e.g. {"sensitivity": {"successes": 93, "trials": 100}, '
+        '"auroc": 0.95}. Every metric with a threshold in the testing plan is required. '
+        + FIGURE_HELP,
     )
     subgroup_metrics = serializers.DictField(
-        child=serializers.DictField(child=serializers.FloatField()),
+        child=serializers.DictField(child=serializers.JSONField()),
         required=False,
         default=dict,
-        help_text='Per subgroup, e.g. {"age 65+": {"sensitivity": 0.88}}.',
+        help_text='Per subgroup, e.g. {"age 65+": {"sensitivity": {"successes": 44, '
+        '"trials": 50}}}.',
     )
     incidents_count = serializers.IntegerField(min_value=0, max_value=100_000, default=0)
     narrative = serializers.CharField(allow_blank=True, default="", max_length=20_000)
+    model_version = serializers.CharField(
+        max_length=50,
+        allow_blank=True,
+        default="",
+        help_text="The label of the model version the figures are about; the version in use "
+        "when left out.",
+    )
 
 
 def _owned_application(request: Request, reference: str) -> Application:
@@ -176,6 +196,77 @@ class CheckpointReportCreate(APIView):
                 "reference": application.reference,
                 "sequence": checkpoint.sequence,
                 "submitted_at": report.submitted_at,
+            },
+            status=status.HTTP_201_CREATED,
+        )
+
+
+class ModelChangeSerializer(serializers.Serializer):
+    kind = serializers.ChoiceField(choices=ChangeKind.choices)
+    version_label = serializers.CharField(max_length=50)
+    released_on = serializers.DateField()
+    description = serializers.CharField(max_length=20_000)
+    training_data_summary = serializers.CharField(max_length=20_000, allow_blank=True, default="")
+    sha256 = serializers.CharField(max_length=64, allow_blank=True, default="")
+    validation_metrics = serializers.DictField(
+        child=serializers.JSONField(),
+        default=dict,
+        help_text="The changed model's validation figures, as a checkpoint report's metrics. "
+        + FIGURE_HELP,
+    )
+    evidence = serializers.DictField(
+        child=serializers.CharField(max_length=2000, allow_blank=True),
+        default=dict,
+        help_text="Each item of evidence the change protocol asks for (its exact wording) "
+        "with where it is or what it shows.",
+    )
+
+
+class ModelChangeCreate(APIView):
+    permission_classes = [IsAuthenticated, IsManufacturer]
+
+    @extend_schema(
+        request=ModelChangeSerializer,
+        responses={
+            201: inline_serializer(
+                "ModelChangeNotified",
+                {
+                    "reference": serializers.CharField(),
+                    "version_label": serializers.CharField(),
+                    "status": serializers.CharField(),
+                    "problems": serializers.ListField(child=serializers.CharField()),
+                },
+            ),
+            400: OpenApiResponse(description="Field errors."),
+            404: OpenApiResponse(description="No such application for you."),
+            409: OpenApiResponse(description="The case is not in testing."),
+        },
+    )
+    def post(self, request: Request, reference: str) -> Response:
+        """Notify a change to the model: checked against the plan's change protocol at once
+        (recorded within it; held for a reviewer or refused outside it)."""
+        application = _owned_application(request, reference)
+        serializer = ModelChangeSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        try:
+            change = model_change_notify(
+                actor=request.user,
+                application_id=application.pk,
+                details=ChangeDetails(**serializer.validated_data),
+            )
+        except DjangoValidationError as exc:
+            detail = exc.message_dict if hasattr(exc, "error_dict") else exc.messages
+            raise ValidationError(detail) from None
+        except TransitionRefused as exc:
+            return Response({"detail": str(exc)}, status=status.HTTP_409_CONFLICT)
+        except PermissionError as exc:
+            return Response({"detail": str(exc)}, status=status.HTTP_403_FORBIDDEN)
+        return Response(
+            {
+                "reference": application.reference,
+                "version_label": change.version_label,
+                "status": change.status,
+                "problems": change.problems,
             },
             status=status.HTTP_201_CREATED,
         )

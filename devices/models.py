@@ -13,6 +13,7 @@ from datetime import date, timedelta
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.storage import Storage
+from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
@@ -200,6 +201,35 @@ class Device(models.Model):
             raise ValidationError(
                 {"pccp_summary": "An adaptive model needs a predetermined change control plan."}
             )
+
+
+class ModelVersion(models.Model):
+    """One version of a device's model, as the record of which model each figure is about.
+
+    The first is the version the device was registered with; later ones come from model
+    changes notified under the plan's change protocol (reviews.model_changes)."""
+
+    device = models.ForeignKey(Device, on_delete=models.PROTECT, related_name="model_versions")
+    label = models.CharField("version", max_length=50)
+    released_on = models.DateField("in use from")
+    changes = models.TextField("what changed", blank=True)
+    training_data_summary = models.TextField(blank=True)
+    sha256 = models.CharField(
+        "SHA-256 of the model artefact or manifest",
+        max_length=64,
+        blank=True,
+        validators=[RegexValidator(r"^[0-9a-f]{64}$", "A SHA-256 is 64 hexadecimal characters.")],
+    )
+    recorded_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["device", "recorded_at", "pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["device", "label"], name="model_version_unique_label")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.device.name} model {self.label}"
 
 
 # --- Applications and the state machine ------------------------------------------------------
@@ -1089,8 +1119,26 @@ class CheckpointReport(models.Model):
         blank=True,
         help_text='Per subgroup, e.g. {"age 65+": {"sensitivity": 0.88}}.',
     )
+    # The counts behind each proportion, as [successes, trials]: metrics holds the proportion
+    # computed from them; the confidence interval is computed from them when read, never
+    # stored. A metric reported as a bare figure (before counts were taken) has none.
+    counts = models.JSONField(
+        default=dict, blank=True, help_text='e.g. {"sensitivity": [93, 100]}.'
+    )
+    subgroup_counts = models.JSONField(
+        default=dict, blank=True, help_text='e.g. {"age 65+": {"sensitivity": [44, 50]}}.'
+    )
     incidents_count = models.PositiveIntegerField(default=0)
     narrative = models.TextField(blank=True)
+    # Set by the service on every report (the version in use unless the report names one);
+    # reports from before versions were recorded were given their device's first version.
+    model_version = models.ForeignKey(
+        ModelVersion,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="checkpoint_reports",
+    )
     # Outbox for the evaluation task: empty until thresholds have been checked.
     evaluated_at = models.DateTimeField(null=True, blank=True)
 
@@ -1130,6 +1178,9 @@ class IncidentReport(models.Model):
     actions_taken = models.TextField(blank=True)
     reported_at = models.DateTimeField(default=timezone.now)
     report_due_on = models.DateField(editable=False)
+    model_version = models.ForeignKey(
+        ModelVersion, on_delete=models.PROTECT, null=True, blank=True, related_name="incidents"
+    )
 
     class Meta:
         ordering = ["-reported_at"]

@@ -102,7 +102,7 @@ def evidence_get(user: User, pk: int) -> EvidenceDocument:
 @dataclass(frozen=True)
 class TimelineEntry:
     at: datetime
-    kind: str  # "transition", "message", "request" or "response"
+    kind: str  # "transition", "message", "request", "response" or "model_change"
     who: str
     title: str
     body: str
@@ -157,6 +157,19 @@ def timeline(application: Application) -> list[TimelineEntry]:
                     body=request.response,
                 )
             )
+    # Model changes: each notice and each decision on it, as the audit trail records them.
+    for entry in application.audit_entries.filter(model_change__isnull=False).select_related(
+        "actor", "model_change"
+    ):
+        entries.append(
+            TimelineEntry(
+                at=entry.created_at,
+                kind="model_change",
+                who=str(entry.actor) if entry.actor else "Airlock",
+                title=entry.summary,
+                body=entry.detail,
+            )
+        )
     return sorted(entries, key=lambda entry: entry.at)
 
 

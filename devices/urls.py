@@ -1,6 +1,6 @@
 from django.urls import path
 
-from devices.views import applications, devices, evidence, plans, testing
+from devices.views import applications, devices, evidence, model_changes, plans, testing
 
 app_name = "devices"
 
@@ -67,4 +67,10 @@ urlpatterns = [
         name="checkpoint-report",
     ),
     path("applications/<int:pk>/incidents/new/", testing.incident_report, name="incident-report"),
+    # The model's versions, and changes to it notified under the plan's change protocol
+    path(
+        "applications/<int:pk>/model-changes/",
+        model_changes.model_changes,
+        name="model-changes",
+    ),
 ]

@@ -24,6 +24,7 @@ class NotificationKind(models.TextChoices):
     PLAN_AGREED = "plan_agreed", "Testing plan agreed"
     PLAN_RETURNED = "plan_returned", "Testing plan returned"
     COUNTERSIGNATURE = "countersignature", "Clearance to countersign"
+    MODEL_CHANGE = "model_change", "Model change"
 
 
 class Notification(models.Model):

@@ -17,6 +17,7 @@ from reviews.models import (
     InformationRequest,
     InternalNote,
     MetricThreshold,
+    ModelChange,
     PartnerRegulator,
     PlanVersion,
     PlanVersionThreshold,
@@ -138,6 +139,16 @@ class AuditEntryAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_select_related = ["application", "actor"]
     search_fields = ["^application__reference"]
     show_full_result_count = False
+
+
+@admin.register(ModelChange)
+class ModelChangeAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Read only: changes are notified and decided through reviews.model_changes, audited."""
+
+    list_display = ["notified_at", "application", "version_label", "kind", "status"]
+    list_filter = ["status", "kind"]
+    list_select_related = ["application"]
+    search_fields = ["^application__reference"]
 
 
 @admin.register(Checkpoint)

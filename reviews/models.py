@@ -1,6 +1,8 @@
 """The regulator's side: assignments, screening, information requests, testing plans and
 checkpoints, evidence assessment, decisions, safety signals and partner regulators."""
 
+from decimal import Decimal
+
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
@@ -224,6 +226,41 @@ class Comparator(models.TextChoices):
     AT_MOST = "lte", "at most"
 
 
+class JudgedOn(models.TextChoices):
+    """What a threshold is compared with: the figure itself, or the end of its 95% interval
+    on the side the threshold guards (the lower bound for a minimum, the upper for a maximum),
+    so a good figure from a handful of cases does not pass on luck."""
+
+    ESTIMATE = "estimate", "the figure reported"
+    INTERVAL = "interval", "its 95% confidence interval"
+
+
+class ChangeKind(models.TextChoices):
+    """Kinds of change to a model. The first four can be pre-agreed in a change protocol; a
+    new input type or a new intended use is a new device, never within a protocol."""
+
+    RETRAINING = "retraining", "Retraining on new data from the same population"
+    RECALIBRATION = "recalibration", "Recalibration of a decision threshold"
+    ARCHITECTURE = "architecture", "A change of model architecture"
+    NEW_POPULATION = "new_population", "Extension to a new patient population"
+    NEW_INPUT = "new_input", "A new input type"
+    NEW_USE = "new_intended_use", "A new intended use"
+
+
+PROTOCOL_CHANGE_KINDS = [
+    ChangeKind.RETRAINING,
+    ChangeKind.RECALIBRATION,
+    ChangeKind.ARCHITECTURE,
+    ChangeKind.NEW_POPULATION,
+]
+
+
+MIN_SAMPLE_HELP = (
+    "The fewest cases a proportion (such as sensitivity) can be judged on at a checkpoint; "
+    "below this the site says the figure is too small to judge. 0 judges any sample."
+)
+
+
 class TestingPlan(models.Model):
     """The testing plan in force: the terms of the latest version both sides agreed.
 
@@ -246,6 +283,48 @@ class TestingPlan(models.Model):
     suspend_on_critical_breach = models.BooleanField(
         default=True,
         help_text="Suspend testing automatically when a metric passes its critical limit.",
+    )
+    min_sample = models.PositiveIntegerField(
+        "minimum sample per checkpoint", default=0, help_text=MIN_SAMPLE_HELP
+    )
+    allowed_change_kinds = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="The change protocol of an adaptive device: the kinds of model change "
+        "allowed without a new agreement (ChangeKind values).",
+    )
+    change_evidence = models.TextField(
+        "evidence each change needs",
+        blank=True,
+        help_text="One item a line; a change notified without each is refused.",
+    )
+    required_subgroups = models.TextField(
+        blank=True,
+        help_text="Subgroups every checkpoint report must give figures for, one a line "
+        "(e.g. age 65+, female, Fitzpatrick V-VI, each site).",
+    )
+    equity_gap_limit = models.DecimalField(
+        "largest gap between subgroups",
+        max_digits=5,
+        decimal_places=4,
+        null=True,
+        blank=True,
+        help_text="A gap between the best and worst subgroup's figure beyond this raises an "
+        "equity signal, even when every subgroup meets its threshold. Empty: no limit.",
+    )
+    drift_slack = models.DecimalField(
+        max_digits=5,
+        decimal_places=4,
+        default=Decimal("0.01"),
+        help_text="Drift detection (CUSUM): the shortfall from the first figure each "
+        "checkpoint may show before it counts.",
+    )
+    drift_limit = models.DecimalField(
+        max_digits=5,
+        decimal_places=4,
+        default=Decimal("0.03"),
+        help_text="Drift detection (CUSUM): the accumulated shortfall that raises an early "
+        "warning.",
     )
     notes = models.TextField(blank=True)
     drafted_by = models.ForeignKey(
@@ -291,6 +370,7 @@ class MetricThreshold(models.Model):
         blank=True,
         help_text="Beyond this value a breach is critical.",
     )
+    judged_on = models.CharField(max_length=10, choices=JudgedOn.choices, default=JudgedOn.ESTIMATE)
 
     class Meta:
         ordering = ["metric"]
@@ -345,6 +425,48 @@ class PlanVersion(models.Model):
     cadence_days = models.PositiveSmallIntegerField(help_text="Days between checkpoints.")
     nhs_sites = models.TextField("NHS sites", blank=True)
     suspend_on_critical_breach = models.BooleanField(default=True)
+    min_sample = models.PositiveIntegerField(
+        "minimum sample per checkpoint", default=0, help_text=MIN_SAMPLE_HELP
+    )
+    allowed_change_kinds = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="The change protocol of an adaptive device: the kinds of model change "
+        "allowed without a new agreement (ChangeKind values).",
+    )
+    change_evidence = models.TextField(
+        "evidence each change needs",
+        blank=True,
+        help_text="One item a line; a change notified without each is refused.",
+    )
+    required_subgroups = models.TextField(
+        blank=True,
+        help_text="Subgroups every checkpoint report must give figures for, one a line "
+        "(e.g. age 65+, female, Fitzpatrick V-VI, each site).",
+    )
+    equity_gap_limit = models.DecimalField(
+        "largest gap between subgroups",
+        max_digits=5,
+        decimal_places=4,
+        null=True,
+        blank=True,
+        help_text="A gap between the best and worst subgroup's figure beyond this raises an "
+        "equity signal, even when every subgroup meets its threshold. Empty: no limit.",
+    )
+    drift_slack = models.DecimalField(
+        max_digits=5,
+        decimal_places=4,
+        default=Decimal("0.01"),
+        help_text="Drift detection (CUSUM): the shortfall from the first figure each "
+        "checkpoint may show before it counts.",
+    )
+    drift_limit = models.DecimalField(
+        max_digits=5,
+        decimal_places=4,
+        default=Decimal("0.03"),
+        help_text="Drift detection (CUSUM): the accumulated shortfall that raises an early "
+        "warning.",
+    )
     notes = models.TextField(blank=True)
     drafted_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
@@ -434,6 +556,7 @@ class PlanVersionThreshold(models.Model):
     )
     value = models.DecimalField(max_digits=6, decimal_places=4)
     critical_value = models.DecimalField(max_digits=6, decimal_places=4, null=True, blank=True)
+    judged_on = models.CharField(max_length=10, choices=JudgedOn.choices, default=JudgedOn.ESTIMATE)
 
     class Meta:
         ordering = ["metric"]
@@ -605,6 +728,8 @@ class SignalSeverity(models.TextChoices):
 
 class SignalSource(models.TextChoices):
     CHECKPOINT_BREACH = "checkpoint_breach", "Checkpoint threshold breach"
+    EQUITY = "equity", "Subgroup equity"
+    DRIFT = "drift", "Drift (early warning)"
     INCIDENT = "incident", "Incident report"
     REVIEWER = "reviewer", "Raised by a reviewer"
 
@@ -682,9 +807,9 @@ class SafetySignal(models.Model):
         constraints = [
             # Evaluating the same report twice must not raise the same signal twice.
             models.UniqueConstraint(
-                fields=["checkpoint_report", "metric"],
+                fields=["checkpoint_report", "metric", "source"],
                 condition=Q(checkpoint_report__isnull=False),
-                name="signal_one_per_report_metric",
+                name="signal_one_per_report_metric_source",
             )
         ]
 
@@ -831,6 +956,74 @@ class AuditAction(models.TextChoices):
     SIGNAL_CLOSED = "signal_closed", "Safety signal closed"
     SIGNAL_REOPENED = "signal_reopened", "Safety signal reopened"
     SIGNAL_RETRACTED = "signal_retracted", "Shared alert retracted"
+    MODEL_CHANGE_NOTIFIED = "model_change", "Model change notified"
+    MODEL_CHANGE_DECIDED = "model_change_decided", "Model change decided"
+
+
+class ModelChangeStatus(models.TextChoices):
+    RECORDED = "recorded", "Within the change protocol: recorded"
+    HELD = "held", "Outside the change protocol: held for a reviewer"
+    ACCEPTED = "accepted", "Accepted by a reviewer"
+    REFUSED = "refused", "Refused"
+
+
+class ChangeDecision(models.TextChoices):
+    ACCEPT = "accept", "Accept the change: the new version is in use from now on"
+    REFUSE = "refuse", "Refuse the change: the version in use stays"
+    SUSPEND = "suspend", "Refuse the change and suspend testing"
+
+
+class ModelChange(models.Model):
+    """A change to a device's model notified during testing, checked against the change
+    protocol of the plan in force (reviews.model_changes). A change within it, or one a
+    reviewer accepts, becomes the device's model version in use."""
+
+    application = models.ForeignKey(
+        "devices.Application", on_delete=models.PROTECT, related_name="model_changes"
+    )
+    kind = models.CharField(max_length=20, choices=ChangeKind.choices)
+    version_label = models.CharField("new version", max_length=50)
+    released_on = models.DateField("in use from")
+    description = models.TextField("what changed")
+    training_data_summary = models.TextField(blank=True)
+    sha256 = models.CharField(
+        "SHA-256 of the model artefact or manifest", max_length=64, blank=True
+    )
+    # The changed model's validation figures, as a checkpoint report's: proportions and counts.
+    validation_metrics = models.JSONField(default=dict, blank=True)
+    validation_counts = models.JSONField(default=dict, blank=True)
+    # The evidence the protocol asks for: {requirement: where or what it is}.
+    evidence = models.JSONField(default=dict, blank=True)
+    status = models.CharField(max_length=10, choices=ModelChangeStatus.choices)
+    # Why it is outside the protocol, in words (empty when within it).
+    problems = models.JSONField(default=list, blank=True)
+    notified_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    notified_at = models.DateTimeField(default=timezone.now)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decision_reason = models.TextField(blank=True)
+    suspended_testing = models.BooleanField(default=False)
+    model_version = models.OneToOneField(
+        "devices.ModelVersion",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="change",
+    )
+
+    class Meta:
+        ordering = ["-notified_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"Model change to {self.version_label} on {self.application}"
+
+    @property
+    def status_enum(self) -> ModelChangeStatus:
+        return ModelChangeStatus(self.status)
 
 
 class AuditQuerySet(models.QuerySet):
@@ -861,6 +1054,9 @@ class AuditEntry(models.Model):
     )
     signal = models.ForeignKey(
         SafetySignal, on_delete=models.PROTECT, null=True, blank=True, related_name="audit_entries"
+    )
+    model_change = models.ForeignKey(
+        ModelChange, on_delete=models.PROTECT, null=True, blank=True, related_name="audit_entries"
     )
     created_at = models.DateTimeField(default=timezone.now)
 

@@ -1,8 +1,8 @@
-"""Forms for safety signals (validation only)."""
+"""Forms for safety signals and model change decisions (validation only)."""
 
 from django import forms
 
-from reviews.models import SafetySignal, SignalStatus
+from reviews.models import ChangeDecision, SafetySignal, SignalStatus
 
 
 class SafetySignalForm(forms.ModelForm):
@@ -40,3 +40,15 @@ class SignalStatusForm(forms.Form):
             if not data.get("actions", "").strip():
                 self.add_error("actions", "Say what was done before closing the signal.")
         return data
+
+
+class ModelChangeDecisionForm(forms.Form):
+    decision = forms.ChoiceField(
+        label="Decision", choices=ChangeDecision.choices, widget=forms.RadioSelect
+    )
+    reason = forms.CharField(
+        label="Reason",
+        widget=forms.Textarea(attrs={"rows": 3}),
+        max_length=20_000,
+        help_text="It goes on the case record and to the manufacturer.",
+    )

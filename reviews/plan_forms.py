@@ -7,7 +7,14 @@ from decimal import Decimal
 from django import forms
 
 from airlock.formsets import SafeFormSet
-from reviews.models import Comparator, Metric, PlanVersion, TestingPlan
+from reviews.models import (
+    PROTOCOL_CHANGE_KINDS,
+    Comparator,
+    JudgedOn,
+    Metric,
+    PlanVersion,
+    TestingPlan,
+)
 from reviews.plan_terms import (
     PLAN_FIELDS,
     PlanDetails,
@@ -28,6 +35,58 @@ def decimal_text(value: Decimal | None) -> str:
 
 
 class PlanVersionForm(forms.ModelForm):
+    # Optional: a plan drafted without it judges any sample, as plans did before it existed.
+    min_sample = forms.IntegerField(
+        label="Minimum sample per checkpoint",
+        required=False,
+        min_value=0,
+        max_value=1_000_000,
+        help_text=PlanVersion._meta.get_field("min_sample").help_text,
+        error_messages={
+            "min_value": "The minimum sample cannot be negative.",
+            "max_value": "That is more cases than a checkpoint can hold: check the number.",
+            "invalid": "Give the minimum sample as a whole number, such as 50.",
+        },
+    )
+    allowed_change_kinds = forms.MultipleChoiceField(
+        label="Model changes allowed under the change protocol",
+        required=False,
+        choices=[(kind.value, kind.label) for kind in PROTOCOL_CHANGE_KINDS],
+        widget=forms.CheckboxSelectMultiple,
+        help_text="For an adaptive device: the kinds of change its predetermined change "
+        "control plan allows. A changed model must also meet every threshold below, judged on "
+        "its validation figures' 95% interval. A new input type or intended use is never "
+        "within a protocol.",
+    )
+    # Optional, with the defaults reviews.statistics explains (a slide of two points a
+    # checkpoint from 0.95 warns at 0.91); equity has no limit unless one is set.
+    equity_gap_limit = forms.DecimalField(
+        label="Largest gap between subgroups",
+        required=False,
+        min_value=Decimal("0.0001"),
+        max_value=1,
+        max_digits=5,
+        decimal_places=4,
+        help_text=PlanVersion._meta.get_field("equity_gap_limit").help_text,
+    )
+    drift_slack = forms.DecimalField(
+        label="Drift detection: slack",
+        required=False,
+        min_value=0,
+        max_value=1,
+        max_digits=5,
+        decimal_places=4,
+        help_text=PlanVersion._meta.get_field("drift_slack").help_text + " Default 0.01.",
+    )
+    drift_limit = forms.DecimalField(
+        label="Drift detection: warning limit",
+        required=False,
+        min_value=Decimal("0.0001"),
+        max_value=1,
+        max_digits=5,
+        decimal_places=4,
+        help_text=PlanVersion._meta.get_field("drift_limit").help_text + " Default 0.03.",
+    )
     cadence_days = forms.IntegerField(
         label="Days between checkpoints",
         min_value=1,
@@ -51,6 +110,8 @@ class PlanVersionForm(forms.ModelForm):
             "starts_on": forms.DateInput(attrs={"type": "date"}, format=ISO_DATE),
             "ends_on": forms.DateInput(attrs={"type": "date"}, format=ISO_DATE),
             "nhs_sites": forms.Textarea(attrs={"rows": 3}),
+            "change_evidence": forms.Textarea(attrs={"rows": 3}),
+            "required_subgroups": forms.Textarea(attrs={"rows": 3}),
             "notes": forms.Textarea(attrs={"rows": 3}),
         }
         help_texts = {"nhs_sites": "One a line."}
@@ -61,6 +122,16 @@ class PlanVersionForm(forms.ModelForm):
         self.testing_began = testing_began
         if testing_began and in_force is not None:
             self.fields["starts_on"].help_text = "Testing has begun: the start date is fixed."
+
+    def clean_min_sample(self) -> int:
+        return self.cleaned_data["min_sample"] or 0
+
+    def clean_drift_slack(self) -> Decimal:
+        value = self.cleaned_data["drift_slack"]
+        return Decimal("0.01") if value is None else value
+
+    def clean_drift_limit(self) -> Decimal:
+        return self.cleaned_data["drift_limit"] or Decimal("0.03")
 
     def clean(self):
         data = super().clean()
@@ -89,6 +160,17 @@ def _any(label: str, choices) -> list[tuple[str, str]]:
 NEGATIVE = "A threshold cannot be negative."
 
 
+class DefaultedChoiceField(forms.ChoiceField):
+    """A choice that falls back to its initial value when not sent, and is not a change to
+    a spare row either way (a client written before the field existed sends nothing)."""
+
+    def has_changed(self, initial, data) -> bool:
+        return data not in (None, "") and super().has_changed(initial, data)
+
+    def clean(self, value):
+        return super().clean(value) or self.initial
+
+
 class MetricThresholdForm(forms.Form):
     metric = forms.ChoiceField(label="Metric", choices=_any("Choose a metric", Metric.choices))
     # The initial value is what the select shows by default, so a spare row left alone
@@ -111,6 +193,14 @@ class MetricThresholdForm(forms.Form):
         required=False,
         error_messages={"min_value": NEGATIVE},
     )
+    judged_on = DefaultedChoiceField(
+        label="Judged on",
+        choices=JudgedOn.choices,
+        initial=JudgedOn.ESTIMATE,
+        required=False,
+        help_text="On its 95% confidence interval, a minimum is met only when the interval's "
+        "lower bound reaches it (proportions of cases only).",
+    )
 
     def clean(self):
         data = super().clean()
@@ -120,6 +210,7 @@ class MetricThresholdForm(forms.Form):
                 comparator=data["comparator"],
                 value=data["value"],
                 critical_value=data.get("critical_value"),
+                judged_on=data.get("judged_on", JudgedOn.ESTIMATE),
             )
             if problem:
                 self.add_error(*problem)
@@ -157,6 +248,7 @@ class BaseThresholdFormSet(SafeFormSet):
                 comparator=form.cleaned_data["comparator"],
                 value=form.cleaned_data["value"],
                 critical_value=form.cleaned_data.get("critical_value"),
+                judged_on=form.cleaned_data["judged_on"],
             )
             for form in self._kept()
         ]
@@ -189,6 +281,7 @@ def threshold_initial(thresholds) -> list[dict]:
             "comparator": t.comparator,
             "value": decimal_text(t.value),
             "critical_value": decimal_text(t.critical_value),
+            "judged_on": t.judged_on,
         }
         for t in thresholds
     ]

@@ -10,7 +10,16 @@ from django.conf import settings
 from django.utils import timezone
 
 from devices.models import Application, ApplicationState
-from reviews.models import Comparator, Metric, PlanVersion, PlanVersionThreshold, TestingPlan
+from reviews.judging import COUNT_METRICS
+from reviews.models import (
+    ChangeKind,
+    Comparator,
+    JudgedOn,
+    Metric,
+    PlanVersion,
+    PlanVersionThreshold,
+    TestingPlan,
+)
 
 S = ApplicationState
 
@@ -27,6 +36,13 @@ PLAN_FIELDS = (
     "cadence_days",
     "nhs_sites",
     "suspend_on_critical_breach",
+    "min_sample",
+    "allowed_change_kinds",
+    "change_evidence",
+    "required_subgroups",
+    "equity_gap_limit",
+    "drift_slack",
+    "drift_limit",
     "notes",
 )
 
@@ -37,6 +53,7 @@ class ThresholdSpec:
     comparator: str
     value: Decimal
     critical_value: Decimal | None = None
+    judged_on: str = JudgedOn.ESTIMATE
 
 
 @dataclass(frozen=True)
@@ -48,14 +65,32 @@ class PlanDetails:
     nhs_sites: str = ""
     suspend_on_critical_breach: bool = True
     notes: str = ""
+    min_sample: int = 0
+    allowed_change_kinds: Sequence[str] = ()
+    change_evidence: str = ""
+    required_subgroups: str = ""
+    equity_gap_limit: Decimal | None = None
+    drift_slack: Decimal = Decimal("0.01")
+    drift_limit: Decimal = Decimal("0.03")
     thresholds: Sequence[ThresholdSpec] = field(default_factory=tuple)
 
 
 def threshold_problem(
-    *, metric: str, comparator: str, value: Decimal, critical_value: Decimal | None
+    *,
+    metric: str,
+    comparator: str,
+    value: Decimal,
+    critical_value: Decimal | None,
+    judged_on: str = JudgedOn.ESTIMATE,
 ) -> tuple[str, str] | None:
     """What is wrong with one metric threshold: (the field at fault, why), or None."""
     label = Metric(metric).label
+    if judged_on == JudgedOn.INTERVAL and metric not in COUNT_METRICS:
+        return (
+            "judged_on",
+            f"{label} is not a proportion of cases, so it has no confidence interval here: "
+            "judge it on the figure reported.",
+        )
     if metric in PROPORTION_METRICS and not Decimal(0) <= value <= Decimal(1):
         return "value", f"{label} is a proportion: give a value between 0 and 1."
     if critical_value is None:
@@ -132,6 +167,7 @@ def thresholds_problem(thresholds: Sequence[ThresholdSpec]) -> str | None:
             comparator=spec.comparator,
             value=spec.value,
             critical_value=spec.critical_value,
+            judged_on=spec.judged_on,
         )
         if problem:
             return f"{Metric(spec.metric).label}: {problem[1]}"
@@ -151,20 +187,33 @@ class Terms:
     cadence_days: int
     nhs_sites: str
     suspend_on_critical_breach: bool
+    min_sample: int
+    allowed_change_kinds: tuple
+    change_evidence: str
+    required_subgroups: str
+    equity_gap_limit: Decimal | None
+    drift_slack: Decimal
+    drift_limit: Decimal
     notes: str
     thresholds: frozenset
 
     @classmethod
     def of(cls, plan, thresholds=None) -> "Terms":
         rows = plan.thresholds.all() if thresholds is None else thresholds
+        terms = {name: getattr(plan, name) for name in PLAN_FIELDS}
+        terms["allowed_change_kinds"] = tuple(sorted(terms["allowed_change_kinds"] or ()))
+        for name in ("equity_gap_limit", "drift_slack", "drift_limit"):
+            if terms[name] is not None:
+                terms[name] = Decimal(terms[name]).normalize()
         return cls(
-            **{name: getattr(plan, name) for name in PLAN_FIELDS},
+            **terms,
             thresholds=frozenset(
                 (
                     t.metric,
                     t.comparator,
                     Decimal(t.value).normalize(),
                     None if t.critical_value is None else Decimal(t.critical_value).normalize(),
+                    t.judged_on,
                 )
                 for t in rows
             ),
@@ -175,9 +224,10 @@ class Terms:
         return cls.of(details, details.thresholds)
 
 
-def _threshold_text(comparator: str, value, critical) -> str:
+def _threshold_text(comparator: str, value, critical, judged_on=JudgedOn.ESTIMATE) -> str:
     text = f"{Comparator(comparator).label} {format(value, 'f')}"
-    return text + (f", critical beyond {format(critical, 'f')}" if critical is not None else "")
+    text += f", critical beyond {format(critical, 'f')}" if critical is not None else ""
+    return text + (", judged on its 95% interval" if judged_on == JudgedOn.INTERVAL else "")
 
 
 def plan_changes(before: Terms | None, after: Terms) -> list[str]:
@@ -200,6 +250,31 @@ def plan_changes(before: Terms | None, after: Terms) -> list[str]:
             "A critical breach now suspends testing automatically."
             if after.suspend_on_critical_breach
             else "A critical breach no longer suspends testing automatically."
+        )
+    if before.min_sample != after.min_sample:
+        changes.append(
+            f"Minimum sample per checkpoint: {before.min_sample} → {after.min_sample} cases."
+        )
+    if before.allowed_change_kinds != after.allowed_change_kinds:
+        kinds = [ChangeKind(kind).label.lower() for kind in after.allowed_change_kinds]
+        changes.append(
+            "Change protocol: allowed changes are now " + "; ".join(kinds) + "."
+            if kinds
+            else "Change protocol: no model change is allowed without a new agreement."
+        )
+    if before.change_evidence != after.change_evidence:
+        changes.append("Change protocol: the evidence each change needs changed.")
+    if before.required_subgroups != after.required_subgroups:
+        changes.append("Subgroups every report must give changed.")
+    if before.equity_gap_limit != after.equity_gap_limit:
+        changes.append(
+            f"Largest gap between subgroups: {before.equity_gap_limit or 'none'} → "
+            f"{after.equity_gap_limit or 'none'}."
+        )
+    if (before.drift_slack, before.drift_limit) != (after.drift_slack, after.drift_limit):
+        changes.append(
+            f"Drift detection: slack {before.drift_slack}, limit {before.drift_limit} → "
+            f"slack {after.drift_slack}, limit {after.drift_limit}."
         )
     if before.nhs_sites != after.nhs_sites:
         changes.append("NHS sites changed.")

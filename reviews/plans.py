@@ -131,6 +131,7 @@ def plan_version_save(
                 comparator=spec.comparator,
                 value=spec.value,
                 critical_value=spec.critical_value,
+                judged_on=spec.judged_on,
             )
             for spec in details.thresholds
         )
@@ -254,6 +255,7 @@ def _put_in_force(application: Application, version: PlanVersion, actor: User) -
             comparator=t.comparator,
             value=t.value,
             critical_value=t.critical_value,
+            judged_on=t.judged_on,
         )
         for t in version.thresholds.all()
     )

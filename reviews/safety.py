@@ -8,52 +8,46 @@ number of queries, however long the case ran.
 """
 
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from django.utils import timezone
 
 from devices.models import Application, CheckpointReport, IncidentReport
+from reviews.judging import Judgement, figure_of, judge
 from reviews.models import (
     Checkpoint,
     CheckpointStatus,
-    Comparator,
     MetricThreshold,
     SafetySignal,
     SignalSource,
 )
+from reviews.statistics import Interval
 
 
 @dataclass(frozen=True)
 class MetricResult:
     threshold: MetricThreshold
-    observed: Decimal | None
+    judgement: Judgement
+
+    @property
+    def observed(self) -> Decimal | None:
+        return self.judgement.observed
+
+    @property
+    def interval(self) -> Interval | None:
+        return self.judgement.interval
 
     @property
     def met(self) -> bool | None:
-        if self.observed is None:
-            return None
-        if self.threshold.comparator == Comparator.AT_LEAST:
-            return self.observed >= self.threshold.value
-        return self.observed <= self.threshold.value
+        return self.judgement.met
 
     @property
     def critical(self) -> bool:
-        critical = self.threshold.critical_value
-        if self.observed is None or critical is None:
-            return False
-        if self.threshold.comparator == Comparator.AT_LEAST:
-            return self.observed < critical
-        return self.observed > critical
+        return self.judgement.critical
 
-
-def observed(metrics: object, metric: str) -> Decimal | None:
-    """A reported figure as a Decimal, or None when it was not reported (or is not a number)."""
-    if not isinstance(metrics, dict):
-        return None
-    try:
-        return Decimal(str(metrics[metric]))
-    except (KeyError, InvalidOperation, TypeError, ValueError):
-        return None
+    @property
+    def too_small(self) -> bool:
+        return self.judgement.too_small
 
 
 @dataclass(frozen=True)
@@ -117,9 +111,18 @@ class SafetyRecord:
         return [row for row in self.checkpoints if row.missed or row.late]
 
 
-def checkpoint_figures(application: Application, thresholds: list) -> list[CheckpointFigures]:
+def checkpoint_figures(
+    application: Application, thresholds: list, min_sample: int = 0
+) -> list[CheckpointFigures]:
     """Each checkpoint with its report's figures, overall and per subgroup, against
-    `thresholds` (the plan in force)."""
+    `thresholds` and the minimum sample of the plan in force."""
+
+    def results(metrics, counts) -> list[MetricResult]:
+        return [
+            MetricResult(t, judge(t, *figure_of(metrics, counts, t.metric), min_sample))
+            for t in thresholds
+        ]
+
     rows = []
     for checkpoint in (
         Checkpoint.objects.filter(application=application)
@@ -128,18 +131,21 @@ def checkpoint_figures(application: Application, thresholds: list) -> list[Check
     ):
         report = getattr(checkpoint, "report", None)
         metrics = report.metrics if report else {}
+        counts = report.counts if report else {}
         subgroups = (
             report.subgroup_metrics if report and isinstance(report.subgroup_metrics, dict) else {}
         )
+        subgroup_counts = report.subgroup_counts if report else {}
+        if not isinstance(subgroup_counts, dict):
+            subgroup_counts = {}
         rows.append(
             CheckpointFigures(
                 checkpoint=checkpoint,
                 report=report,
-                metrics=[MetricResult(t, observed(metrics, t.metric)) for t in thresholds],
+                metrics=results(metrics, counts),
                 subgroups=[
                     SubgroupFigures(
-                        name=str(name),
-                        metrics=[MetricResult(t, observed(figures, t.metric)) for t in thresholds],
+                        name=str(name), metrics=results(figures, subgroup_counts.get(name, {}))
                     )
                     for name, figures in sorted(subgroups.items())
                 ],
@@ -149,7 +155,10 @@ def checkpoint_figures(application: Application, thresholds: list) -> list[Check
 
 
 def safety_record(application: Application) -> SafetyRecord:
-    thresholds = list(MetricThreshold.objects.filter(plan__application=application))
+    thresholds = list(
+        MetricThreshold.objects.filter(plan__application=application).select_related("plan")
+    )
+    min_sample = thresholds[0].plan.min_sample if thresholds else 0
     return SafetyRecord(
         signals=list(
             SafetySignal.objects.filter(application=application)
@@ -157,7 +166,7 @@ def safety_record(application: Application) -> SafetyRecord:
             .order_by("raised_at", "pk")
         ),
         thresholds=thresholds,
-        checkpoints=checkpoint_figures(application, thresholds),
+        checkpoints=checkpoint_figures(application, thresholds, min_sample),
         incidents=list(
             IncidentReport.objects.filter(application=application)
             .select_related("reported_by")

@@ -7,11 +7,19 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
+from devices.model_versions import current_model_version
 from devices.models import INCIDENT_REPORT_DAYS, ApplicationState, CheckpointReport
 from devices.selectors import application_get
 from devices.services import TransitionRefused
 from devices.testing_forms import CheckpointReportForm, IncidentReportForm, add_service_errors
-from reviews.models import Checkpoint, CheckpointStatus, MetricThreshold, PlanVersion, TestingPlan
+from reviews.models import (
+    Checkpoint,
+    CheckpointStatus,
+    MetricThreshold,
+    PlanVersion,
+    SignalSource,
+    TestingPlan,
+)
 from reviews.monitoring import incidents, reports
 from reviews.safety import checkpoint_figures
 
@@ -40,7 +48,7 @@ def testing(request: HttpRequest, pk: int) -> HttpResponse:
             "thresholds": thresholds,
             # Each checkpoint with its figures, overall and per subgroup, against the plan:
             # a breach shows as one, whatever else the report says.
-            "rows": checkpoint_figures(application, thresholds),
+            "rows": checkpoint_figures(application, thresholds, plan.min_sample if plan else 0),
             "incidents": application.incidents.select_related("reported_by"),
             "can_report": application.state in reports.REPORTING_STATES,
             "can_report_incident": application.state in incidents.INCIDENT_STATES,
@@ -76,7 +84,14 @@ def checkpoint_report(request: HttpRequest, pk: int, sequence: int) -> HttpRespo
         )
     )
     form = CheckpointReportForm(
-        request.POST if request.method == "POST" else None, required_metrics=required
+        request.POST if request.method == "POST" else None,
+        required_metrics=required,
+        model_versions=[
+            current_model_version(application.device).label,
+            *application.device.model_versions.order_by("-recorded_at", "-pk").values_list(
+                "label", flat=True
+            )[1:],
+        ],
     )
     if request.method == "POST" and form.is_valid():
         try:
@@ -88,6 +103,7 @@ def checkpoint_report(request: HttpRequest, pk: int, sequence: int) -> HttpRespo
                 subgroup_metrics=form.cleaned_data["subgroup_figures"],
                 incidents_count=form.cleaned_data["incidents_count"],
                 narrative=form.cleaned_data["narrative"],
+                model_version=form.cleaned_data["model_version"],
             )
         except ValidationError as exc:
             add_service_errors(form, exc)
@@ -120,12 +136,26 @@ def _report_outcome(request: HttpRequest, application, sequence: int) -> None:
     report = CheckpointReport.objects.get(
         checkpoint__application=application, checkpoint__sequence=sequence
     )
-    breached = list(report.signals.order_by("metric"))
+    signals = list(report.signals.order_by("metric"))
+    breached = [s for s in signals if s.source == SignalSource.CHECKPOINT_BREACH]
+    # Equity and drift findings are told as such: neither is a breach of a threshold.
+    for signal in signals:
+        if signal not in breached:
+            messages.warning(request, f"{signal.get_source_display()}: {signal.title}.")
     if report.evaluated_at is None:
         messages.success(
             request,
             f"Checkpoint {sequence} report submitted. Your reviewer can see it now; the figures "
             "are being checked against the agreed thresholds.",
+        )
+        return
+    too_small = reports.too_small_to_judge(report)
+    if not breached and too_small:
+        messages.warning(
+            request,
+            f"Checkpoint {sequence} report submitted. No figure breaches the agreed thresholds, "
+            f"but some are too small to judge — {'; '.join(too_small)}. Your reviewer can see "
+            "it now.",
         )
         return
     if not breached:

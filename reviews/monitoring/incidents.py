@@ -7,6 +7,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from airlock.models import User
+from devices.model_versions import model_version_named
 from devices.models import (
     INCIDENT_REPORT_DAYS,
     ApplicationState,
@@ -40,6 +41,7 @@ def incident_report_submit(
     aware_on: date,
     description: str,
     actions_taken: str = "",
+    model_version: str = "",
 ) -> IncidentReport:
     """Record a serious incident and raise a safety signal for the reviewers.
 
@@ -75,6 +77,8 @@ def incident_report_submit(
             aware_on=aware_on,
             description=description.strip(),
             actions_taken=actions_taken.strip(),
+            # The version in use unless the report names another (devices.model_versions).
+            model_version=model_version_named(application.device, model_version),
         )
         days = INCIDENT_REPORT_DAYS[IncidentSeverity(severity)]
         timing = (

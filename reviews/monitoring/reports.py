@@ -12,16 +12,19 @@ from django.utils import timezone
 
 from airlock.models import User
 from airlock.queue import enqueue_on_commit
+from devices.model_versions import model_version_named
 from devices.models import (
     ApplicationState,
     CheckpointReport,
     is_team_member,
 )
 from devices.services import TransitionRefused, lock_application, transition_locked
+from reviews.judging import COUNT_METRICS, Verdict, counts_clean, figure_of, judge, proportion
 from reviews.models import (
     Checkpoint,
     CheckpointStatus,
     Comparator,
+    JudgedOn,
     Metric,
     MetricThreshold,
     SafetySignal,
@@ -31,6 +34,7 @@ from reviews.models import (
 )
 from reviews.monitoring import SWEEP_BATCH, SWEEP_GRACE, TESTING
 from reviews.monitoring.signals import signal_notify
+from reviews.monitoring.trends import drift_findings, equity_findings
 
 logger = logging.getLogger(__name__)
 
@@ -67,11 +71,36 @@ def metric_value_error(metric: str, value: object) -> str | None:
     return None
 
 
+@dataclass(frozen=True)
+class CleanFigures:
+    """Reported figures, checked: proportions (computed from counts where counts were given)
+    and the counts behind them, overall and per subgroup, all JSON-ready."""
+
+    metrics: dict[str, float]
+    counts: dict[str, list[int]]
+    subgroup_metrics: dict[str, dict[str, float]]
+    subgroup_counts: dict[str, dict[str, list[int]]]
+
+
+def _figure_clean(metric: object, value: object) -> tuple[float, list[int] | None] | str:
+    """One reported figure: a number, or counts {"successes", "trials"}, or a proportion with
+    its denominator {"value", "trials"}. Returns (proportion, counts or None) or why not."""
+    if metric not in Metric.values:
+        return f"“{metric}” is not a metric Airlock records."
+    if isinstance(value, Mapping):
+        counts = counts_clean(metric, value)
+        if isinstance(counts, str):
+            return counts
+        return proportion(counts), list(counts)
+    error = metric_value_error(metric, value)
+    return error if error else (float(value), None)
+
+
 def report_figures_clean(
     *, metrics: Mapping, subgroup_metrics: Mapping, required: Iterable[str]
-) -> tuple[dict[str, float], dict[str, dict[str, float]]]:
-    """Check reported figures; return them as JSON-ready numbers or raise a ValidationError
-    keyed by field ("metrics", "subgroup_metrics")."""
+) -> CleanFigures:
+    """Check reported figures; return them clean or raise a ValidationError keyed by field
+    ("metrics", "subgroup_metrics")."""
     errors: dict[str, list[str]] = defaultdict(list)
     if not isinstance(metrics, Mapping):
         raise ValidationError({"metrics": "Give the metrics as names and values."})
@@ -82,14 +111,15 @@ def report_figures_clean(
             errors["metrics"].append(
                 f"{Metric(metric).label} is required: the testing plan sets a threshold for it."
             )
-    clean = {}
+    clean = CleanFigures({}, {}, {}, {})
     for metric, value in metrics.items():
-        error = metric_value_error(metric, value)
-        if error:
-            errors["metrics"].append(error)
-        else:
-            clean[metric] = float(value)
-    clean_subgroups: dict[str, dict[str, float]] = {}
+        figure = _figure_clean(metric, value)
+        if isinstance(figure, str):
+            errors["metrics"].append(figure)
+            continue
+        clean.metrics[metric] = figure[0]
+        if figure[1]:
+            clean.counts[metric] = figure[1]
     for subgroup, figures in subgroup_metrics.items():
         name = str(subgroup).strip()
         # Printable: a NUL byte in a JSON key is refused by PostgreSQL's jsonb (a 500 otherwise).
@@ -102,14 +132,16 @@ def report_figures_clean(
             errors["subgroup_metrics"].append(f"Give at least one metric for “{name}”.")
             continue
         for metric, value in figures.items():
-            error = metric_value_error(metric, value)
-            if error:
-                errors["subgroup_metrics"].append(f"{name}: {error}")
-            else:
-                clean_subgroups.setdefault(name, {})[metric] = float(value)
+            figure = _figure_clean(metric, value)
+            if isinstance(figure, str):
+                errors["subgroup_metrics"].append(f"{name}: {figure}")
+                continue
+            clean.subgroup_metrics.setdefault(name, {})[metric] = figure[0]
+            if figure[1]:
+                clean.subgroup_counts.setdefault(name, {})[metric] = figure[1]
     if errors:
         raise ValidationError(dict(errors))
-    return clean, clean_subgroups
+    return clean
 
 
 def checkpoint_report_submit(
@@ -121,6 +153,7 @@ def checkpoint_report_submit(
     subgroup_metrics: Mapping | None = None,
     incidents_count: int = 0,
     narrative: str = "",
+    model_version: str = "",
 ) -> CheckpointReport:
     """Record the manufacturer's figures for one of their checkpoints and evaluate them.
 
@@ -153,15 +186,19 @@ def checkpoint_report_submit(
         required = MetricThreshold.objects.filter(plan__application=application).values_list(
             "metric", flat=True
         )
-        clean_metrics, clean_subgroups = report_figures_clean(
+        figures = report_figures_clean(
             metrics=metrics, subgroup_metrics=subgroup_metrics or {}, required=required
         )
+        version = model_version_named(application.device, model_version)
         report = CheckpointReport.objects.create(
             checkpoint=checkpoint,
             submitted_by=actor,
             cases_processed=cases_processed,
-            metrics=clean_metrics,
-            subgroup_metrics=clean_subgroups,
+            metrics=figures.metrics,
+            counts=figures.counts,
+            subgroup_metrics=figures.subgroup_metrics,
+            subgroup_counts=figures.subgroup_counts,
+            model_version=version,
             incidents_count=incidents_count,
             narrative=narrative.strip(),
         )
@@ -189,40 +226,78 @@ class Finding:
     observed: Decimal | None
 
 
-def _assess(threshold: MetricThreshold, report: CheckpointReport) -> Finding | None:
-    """Compare one metric of a report, overall and per subgroup, with its agreed threshold."""
+def _figure_words(judgement) -> str:
+    interval = judgement.interval
+    if interval is None:
+        return f"{judgement.observed}"
+    return (
+        f"{judgement.observed} ({interval.successes} of {interval.trials}; 95% CI "
+        f"{interval.lower:.3f} to {interval.upper:.3f})"
+    )
+
+
+def _assess(
+    threshold: MetricThreshold, report: CheckpointReport, min_sample: int
+) -> Finding | None:
+    """Compare one metric of a report, overall and per subgroup, with its agreed threshold.
+    A figure too small to judge is neither a pass nor a breach (the record says so)."""
     label = threshold.get_metric_display()
     rule = f"{threshold.get_comparator_display()} {threshold.value.normalize()}"
+    if threshold.judged_on == JudgedOn.INTERVAL and threshold.metric in COUNT_METRICS:
+        bound = "lower" if threshold.comparator == Comparator.AT_LEAST else "upper"
+        rule += f" (the {bound} bound of the 95% confidence interval)"
     checkpoint = report.checkpoint
     where = f"{checkpoint.application.reference}, checkpoint {checkpoint.sequence}"
     lines = []
-    observed = None
     severity = None
-    if threshold.metric in report.metrics:
-        observed = Decimal(str(report.metrics[threshold.metric]))
-        if breaches(threshold.comparator, threshold.value, observed):
-            severity = SignalSeverity.HIGH
-            lines.append(f"Overall {label.lower()} was {observed}; the plan requires {rule}.")
-            critical = threshold.critical_value
-            if critical is not None and breaches(threshold.comparator, critical, observed):
-                severity = SignalSeverity.CRITICAL
-                lines.append(f"That is beyond the critical limit of {critical.normalize()}.")
+    overall = judge(
+        threshold, *figure_of(report.metrics, report.counts, threshold.metric), min_sample
+    )
+    if overall.verdict in (Verdict.BREACH, Verdict.CRITICAL):
+        severity = SignalSeverity.HIGH
+        lines.append(
+            f"Overall {label.lower()} was {_figure_words(overall)}; the plan requires {rule}."
+        )
+        if overall.critical:
+            severity = SignalSeverity.CRITICAL
+            lines.append(
+                f"That is beyond the critical limit of {threshold.critical_value.normalize()}."
+            )
     subgroup_lines = []
+    subgroup_counts = report.subgroup_counts if isinstance(report.subgroup_counts, dict) else {}
     for subgroup, figures in sorted(report.subgroup_metrics.items()):
-        if threshold.metric in figures:
-            value = Decimal(str(figures[threshold.metric]))
-            if breaches(threshold.comparator, threshold.value, value):
-                subgroup_lines.append(f"{subgroup}: {value}")
+        result = judge(
+            threshold,
+            *figure_of(figures, subgroup_counts.get(subgroup, {}), threshold.metric),
+            min_sample,
+        )
+        if result.verdict in (Verdict.BREACH, Verdict.CRITICAL):
+            subgroup_lines.append(f"{subgroup}: {_figure_words(result)}")
     if subgroup_lines:
         severity = severity or SignalSeverity.MEDIUM
         lines.append(f"Subgroups below the requirement ({rule}): " + "; ".join(subgroup_lines))
     if severity is None:
         return None
-    if observed is not None and severity != SignalSeverity.MEDIUM:
-        title = f"{label} {observed} breaches its threshold ({where})"
+    if severity != SignalSeverity.MEDIUM:
+        title = f"{label} {overall.observed} breaches its threshold ({where})"
     else:
         title = f"{label} breaches its threshold in a subgroup ({where})"
-    return Finding(severity, title, "\n".join(lines), observed)
+    return Finding(severity, title, "\n".join(lines), overall.observed)
+
+
+def too_small_to_judge(report: CheckpointReport) -> list[str]:
+    """The metrics of a report too small to judge overall, in words ("sensitivity: 12 cases,
+    fewer than the plan's minimum of 50"), so no one reads silence as a pass."""
+    thresholds = MetricThreshold.objects.filter(
+        plan__application_id=report.checkpoint.application_id
+    ).select_related("plan")
+    words = []
+    for threshold in thresholds:
+        figure = figure_of(report.metrics, report.counts, threshold.metric)
+        judgement = judge(threshold, *figure, threshold.plan.min_sample)
+        if judgement.too_small:
+            words.append(f"{threshold.get_metric_display().lower()}: {judgement.why}")
+    return words
 
 
 def checkpoint_report_evaluate(*, report_id: int) -> list[SafetySignal]:
@@ -247,17 +322,17 @@ def checkpoint_report_evaluate(*, report_id: int) -> list[SafetySignal]:
         created_signals = []
         critical_reasons = []
         for threshold in thresholds:
-            finding = _assess(threshold, report)
+            finding = _assess(threshold, report, plan.min_sample)
             if finding is None:
                 continue
             signal, created = SafetySignal.objects.get_or_create(
                 checkpoint_report=report,
                 metric=threshold.metric,
+                source=SignalSource.CHECKPOINT_BREACH,
                 defaults={
                     "application": application,
                     "observed_value": finding.observed,
                     "severity": finding.severity,
-                    "source": SignalSource.CHECKPOINT_BREACH,
                     "title": finding.title[:200],
                     "description": finding.description,
                 },
@@ -269,6 +344,26 @@ def checkpoint_report_evaluate(*, report_id: int) -> list[SafetySignal]:
                     f"{threshold.get_metric_display()} {finding.observed} passed the critical "
                     f"limit of {threshold.critical_value.normalize()}"
                 )
+        if plan is not None:
+            where = f"{application.reference}, checkpoint {report.checkpoint.sequence}"
+            for trend in [
+                *equity_findings(plan, thresholds, report, where),
+                *drift_findings(plan, thresholds, report, where),
+            ]:
+                signal, created = SafetySignal.objects.get_or_create(
+                    checkpoint_report=report,
+                    metric=trend.metric,
+                    source=trend.source,
+                    defaults={
+                        "application": application,
+                        "observed_value": trend.observed,
+                        "severity": trend.severity,
+                        "title": trend.title[:200],
+                        "description": trend.description,
+                    },
+                )
+                if created:
+                    created_signals.append(signal)
         report.evaluated_at = timezone.now()
         report.save(update_fields=["evaluated_at"])
         if critical_reasons and plan.suspend_on_critical_breach:

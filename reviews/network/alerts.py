@@ -12,6 +12,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from airlock.queue import enqueue_on_commit
+from reviews.judging import counts_of
 from reviews.models import (
     AlertStatus,
     IncomingAlert,
@@ -21,6 +22,7 @@ from reviews.models import (
 )
 from reviews.network import schema
 from reviews.network.models import ReceiptDelivery, ReceiptKind, WebhookMessage
+from reviews.statistics import wilson_interval
 
 ALERT_ID_PREFIX = "airlock-signal-"
 
@@ -45,8 +47,9 @@ def _number(value: Decimal | None) -> float | None:
 
 
 def _finding(signal: SafetySignal) -> dict | None:
-    """The metric, its value and what it was measured on. Sample size is the reporting
-    checkpoint's cases processed; no interval is recorded yet (null, as the schema allows)."""
+    """The metric, its value and what it was measured on: where the report gave counts for the
+    metric, its denominator and 95% Wilson interval; otherwise the checkpoint's cases processed
+    and no interval (null, as the schema allows)."""
     if not signal.metric:
         return None
     report = signal.checkpoint_report
@@ -55,17 +58,35 @@ def _finding(signal: SafetySignal) -> dict | None:
         .filter(metric=signal.metric)
         .first()
     )
+    reported = report.counts if report and isinstance(report.counts, dict) else {}
+    counts = counts_of(reported.get(signal.metric))
+    interval = wilson_interval(*counts) if counts else None
     return {
         "metric": signal.metric,
         "observed_value": _number(signal.observed_value),
-        "sample_size": report.cases_processed if report else None,
-        "interval": None,
+        "sample_size": counts[1] if counts else (report.cases_processed if report else None),
+        "interval": (
+            {"lower": round(interval.lower, 4), "upper": round(interval.upper, 4), "level": 0.95}
+            if interval
+            else None
+        ),
         "threshold": (
             {"comparator": threshold.comparator, "value": float(threshold.value)}
             if threshold
             else None
         ),
     }
+
+
+def _model_version(signal: SafetySignal) -> str | None:
+    """The model version the finding is about: the reporting checkpoint's, else the latest
+    version recorded for the device (read only: sharing never records a version)."""
+    report = signal.checkpoint_report
+    if report and report.model_version_id:
+        return report.model_version.label
+    device = signal.application.device
+    latest = device.model_versions.order_by("-recorded_at", "-pk").first() if device else None
+    return latest.label if latest else None
 
 
 def alert_document(signal: SafetySignal) -> dict:
@@ -93,8 +114,7 @@ def alert_document(signal: SafetySignal) -> dict:
             "manufacturer": application.organisation.name,
             "name": device.name if device else "",
             "version": device.version if device else None,
-            # Devices do not yet record their AI model's version apart from their own.
-            "model_version": None,
+            "model_version": _model_version(signal),
             "uk_mdr_class": device.mdr_class if device else None,
             "imdrf_samd_category": device.imdrf_category if device else None,
             "udi_di": None,

@@ -2,6 +2,7 @@ from django import template
 from django.utils.formats import date_format
 from django.utils.html import format_html
 
+from reviews.models import ChangeKind
 from reviews.plan_forms import decimal_text
 from reviews.selectors import ClockStatus
 
@@ -55,3 +56,9 @@ def make_list_of(form) -> list:
 def plain_number(value) -> str:
     """A metric value as people write it: 0.9, not 0.9000."""
     return decimal_text(value)
+
+
+@register.filter
+def change_kind_labels(kinds) -> list[str]:
+    """A change protocol's allowed kinds, in words."""
+    return [ChangeKind(kind).label for kind in kinds or () if kind in ChangeKind.values]

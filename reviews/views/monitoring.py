@@ -46,6 +46,7 @@ def performance(request: HttpRequest, pk: int) -> HttpResponse:
             "series": series,
             "chart_data": [s.chart_data() for s in series],
             "signals": signals_for(request.user).filter(application=application),
+            "changes": application.model_changes.select_related("decided_by"),
         },
     )
 

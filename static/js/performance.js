@@ -42,8 +42,12 @@
         backgroundColor: "#123a5c",
         borderWidth: 3,
         // A missed threshold is a larger triangle as well as red: never colour alone.
-        pointStyle: misses.map(function (miss) { return miss ? "triangle" : "circle"; }),
-        pointRadius: misses.map(function (miss) { return miss ? 8 : 5; }),
+        // The drift early warning is a large diamond: shape, not colour alone.
+        pointStyle: misses.map(function (miss, i) {
+          if (i === metric.drift) { return "rectRot"; }
+          return miss ? "triangle" : "circle";
+        }),
+        pointRadius: misses.map(function (miss, i) { return miss || i === metric.drift ? 8 : 5; }),
         pointBackgroundColor: misses.map(function (miss) { return miss ? "#b10e1e" : "#123a5c"; }),
         spanGaps: false,
       },
@@ -55,6 +59,21 @@
         borderWidth: 2,
       },
     ];
+    // The 95% confidence interval of figures reported with their counts: thin dotted lines
+    // either side of the figure, so a small sample's width shows.
+    if (metric.lower && metric.lower.some(function (value) { return value !== null; })) {
+      [["lower", "95% CI lower bound"], ["upper", "95% CI upper bound"]].forEach(function (end) {
+        datasets.push({
+          label: end[1],
+          data: metric[end[0]],
+          borderColor: "#6f777b",
+          borderDash: [1, 3],
+          borderWidth: 1,
+          pointRadius: 2,
+          spanGaps: false,
+        });
+      });
+    }
     if (metric.critical !== null) {
       datasets.push({
         label: "Critical limit (" + metric.critical + ")",
@@ -64,7 +83,11 @@
         borderWidth: 2,
       });
     }
-    datasets.slice(1).forEach(function (limit) { Object.assign(limit, limitMark); });
+    datasets.slice(1).forEach(function (limit) {
+      if (limit.label.indexOf("95% CI") !== 0) {
+        Object.assign(limit, limitMark);
+      }
+    });
     new Chart(canvas, {
       type: "line",
       data: { labels: metric.labels, datasets: datasets },

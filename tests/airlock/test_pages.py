@@ -66,3 +66,21 @@ def test_seed_demo_adds_scale_applications_once(db):
     assert scale.values("reference").distinct().count() == 120
     in_testing = scale.filter(state=ApplicationState.IN_CONTROLLED_TESTING)
     assert TestingPlan.objects.filter(application__in=in_testing).count() == in_testing.count()
+
+
+def test_seed_demo_shows_the_adaptive_device_under_change_control_once(db):
+    from reviews.models import ModelChange, SafetySignal
+
+    call_command("seed_demo")
+    call_command("seed_demo")
+
+    case = Application.objects.get(device__name="DermaWatch Adaptive")
+    assert sorted(
+        ModelChange.objects.filter(application=case).values_list("status", flat=True)
+    ) == [
+        "held",
+        "recorded",
+    ]
+    sources = set(SafetySignal.objects.filter(application=case).values_list("source", flat=True))
+    assert {"equity", "drift"} <= sources
+    assert case.device.model_versions.count() == 2

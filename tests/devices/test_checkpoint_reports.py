@@ -166,7 +166,7 @@ def test_it_saves_a_report_and_queues_its_evaluation(
         (
             {"metric_sensitivity": ""},
             "metric_sensitivity",
-            "Enter the sensitivity: the testing plan sets a threshold for it.",
+            "Enter the sensitivity or its counts: the testing plan sets a threshold for it.",
         ),
         (
             {"metric_sensitivity": "1.5"},

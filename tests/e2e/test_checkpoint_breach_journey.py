@@ -63,7 +63,7 @@ def test_a_critical_breach_reported_on_the_web_suspends_testing_and_reaches_the_
     screenshot("01-testing")
     page.get_by_role("link", name="Submit report for checkpoint 1").click()
     page.get_by_label("Cases processed in this period").fill("640")
-    page.get_by_label("Sensitivity").fill("0.75")
+    page.get_by_label("Sensitivity", exact=True).fill("0.75")
     page.get_by_label("Narrative").fill("Two sites changed scanner settings in week two.")
     screenshot("02-report-form")
     page.get_by_role("button", name="Submit report").click()

@@ -76,7 +76,7 @@ def test_a_breach_is_resolved_before_a_clearance_is_proposed_and_countersigned(
     sign_in_as(page, manufacturer)
     page.goto(f"/applications/{case.pk}/checkpoints/1/report/")
     page.get_by_label("Cases processed in this period").fill("640")
-    page.get_by_label("Sensitivity").fill("0.74")
+    page.get_by_label("Sensitivity", exact=True).fill("0.74")
     page.get_by_label("Subgroup figures").fill("age 65+, sensitivity, 0.70")
     page.get_by_role("button", name="Submit report").click()
     page.get_by_text("It breaches the agreed thresholds: sensitivity 0.74 (critical).").wait_for()

@@ -392,6 +392,23 @@ class Stage:
         application = self.case(S.SUBMITTED)
         return {"pk": add_evidence(application, "other", by=self.manufacturer).pk}
 
+    def model_change(self) -> dict:
+        """A change held outside the protocol, waiting for the reviewer's decision."""
+        from reviews.model_changes import ChangeDetails, model_change_notify
+
+        application = self.case(S.IN_CONTROLLED_TESTING)
+        change = model_change_notify(
+            actor=self.manufacturer,
+            application_id=application.pk,
+            details=ChangeDetails(
+                kind="new_intended_use",
+                version_label="9.0",
+                released_on=timezone.localdate(),
+                description="A new intended use.",
+            ),
+        )
+        return {"pk": change.pk}
+
     def signal(self) -> dict:
         PartnerRegulator.objects.get_or_create(
             name="Fuzz Regulator",
@@ -606,6 +623,7 @@ TARGETS: dict[str, list[Target]] = {
         )
     ],
     "devices:incident-report": [Target(MANUFACTURER, case(S.IN_CONTROLLED_TESTING), posts=True)],
+    "devices:model-changes": [Target(MANUFACTURER, case(S.IN_CONTROLLED_TESTING), posts=True)],
     "devices:testing-plan": [Target(MANUFACTURER, lambda stage: stage.plan(sent=True))],
     "devices:testing-plan-agree": [
         Target(
@@ -727,6 +745,7 @@ TARGETS: dict[str, list[Target]] = {
         Target(REVIEWER, listing(lambda stage: stage.signal()), query=("show", "page"))
     ],
     "reviews:signal-detail": [Target(REVIEWER, lambda stage: stage.signal())],
+    "reviews:model-change": [Target(REVIEWER, lambda stage: stage.model_change(), posts=True)],
     "reviews:signal-share": [
         Target(
             REVIEWER,

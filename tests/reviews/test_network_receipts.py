@@ -8,11 +8,12 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from devices.models import ApplicationState
+from devices.models import ApplicationState, CheckpointReport, ModelVersion
 from reviews.models import (
     AlertDelivery,
     AlertReceipt,
     AuditEntry,
+    Checkpoint,
     DeliveryStatus,
     IncomingAlert,
     PartnerSecret,
@@ -264,6 +265,36 @@ def test_the_alert_carries_sample_size_threshold_and_imdrf_code(signal):
     assert document["finding"]["observed_value"] == 0.71
     assert document["imdrf_codes"] == [{"code": "A09", "term": "Output Problem"}]
     assert document["device"]["model_version"] is None
+
+
+def test_the_alert_carries_the_reports_counts_interval_and_model_version(signal, manufacturer):
+    """Issue 11's figures reach partners: the denominator the metric was measured on, its 95%
+    Wilson interval and the model version the report names."""
+    device = signal.application.device
+    version = ModelVersion.objects.create(
+        device=device, label="2.2-retrained", released_on=timezone.localdate(), changes="x"
+    )
+    checkpoint = Checkpoint.objects.create(
+        application=signal.application, sequence=1, due_on=timezone.localdate()
+    )
+    report = CheckpointReport.objects.create(
+        checkpoint=checkpoint,
+        submitted_by=manufacturer,
+        cases_processed=900,
+        metrics={"sensitivity": 0.71},
+        counts={"sensitivity": [71, 100]},
+        model_version=version,
+    )
+    SafetySignal.objects.filter(pk=signal.pk).update(checkpoint_report=report)
+    signal.refresh_from_db()
+
+    document = partners.alert_payload(signal)
+
+    finding = document["finding"]
+    assert finding["sample_size"] == 100
+    # Wilson 95% for 71/100 (Newcombe 1998, method 3), to 4 places: 0.6146 to 0.7899.
+    assert finding["interval"] == {"lower": 0.6146, "upper": 0.7899, "level": 0.95}
+    assert document["device"]["model_version"] == "2.2-retrained"
 
 
 # --- Not acknowledged ------------------------------------------------------------------------

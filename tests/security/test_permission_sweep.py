@@ -48,6 +48,7 @@ from devices.models import (
 from notifications.models import Notification
 from reviews.models import (
     Assignment,
+    ChangeKind,
     Checkpoint,
     ConflictOfInterest,
     Decision,
@@ -57,6 +58,8 @@ from reviews.models import (
     IncomingAlert,
     InformationRequest,
     InternalNote,
+    ModelChange,
+    ModelChangeStatus,
     PartnerRegulator,
     PlanVersion,
     SafetySignal,
@@ -97,6 +100,7 @@ PK_MODELS = {
     # Partners' alerts are the regulator's, not an organisation's: every reviewer sees them
     # (REGULATOR_WIDE), and the sweep checks everyone else is refused.
     "incoming": "incoming_alert",
+    "model-changes": "model_change",
 }
 # Records that belong to no organisation: open to every reviewer, conflicted or not.
 REGULATOR_WIDE = {"incoming_alert"}
@@ -115,6 +119,7 @@ class World:
     # A colleague's two-factor set-up link: no one else may use it.
     enrolment_token: str = ""
     incoming_alerts: list = field(default_factory=list)
+    model_changes: list = ()
 
     def pks(self, model: str) -> list[int]:
         return {
@@ -124,6 +129,7 @@ class World:
             "signal": [self.signal.pk],
             "notification": [notification.pk for notification in self.notifications],
             "incoming_alert": [alert.pk for alert in self.incoming_alerts],
+            "model_change": [change.pk for change in self.model_changes],
         }[model]
 
 
@@ -345,6 +351,17 @@ def world(manufacturer, running_stack) -> World:
         )
         for person in (manufacturer, colleague)
     ]
+    # A change to the model held for a reviewer: the manufacturer's words on the regulator's
+    # page.
+    model_change = ModelChange.objects.create(
+        application=testing,
+        kind=ChangeKind.NEW_USE,
+        version_label=f"9.{MARKER}"[:50],
+        released_on=timezone.localdate(),
+        description=MARKER,
+        status=ModelChangeStatus.HELD,
+        notified_by=manufacturer,
+    )
     return World(
         applications=applications,
         device=device,
@@ -363,6 +380,7 @@ def world(manufacturer, running_stack) -> World:
                 payload={},
             )
         ],
+        model_changes=[model_change],
     )
 
 
@@ -516,6 +534,7 @@ def fingerprint(world: World) -> tuple:
                 InformationRequest,
                 InternalNote,
                 Message,
+                ModelChange,
                 SafetySignal,
                 ScreeningAssessment,
                 TestingPlan,
@@ -679,6 +698,17 @@ def drafts(manufacturer, running_stack) -> World:
             url=reverse("devices:application-detail", args=[applications[0].pk]),
         )
     ]
+    # Not possible through the service (a draft is not in testing), made directly as legacy
+    # data might be: the reviewer's change page must still follow the case.
+    model_change = ModelChange.objects.create(
+        application=applications[0],
+        kind=ChangeKind.NEW_USE,
+        version_label="9.0",
+        released_on=timezone.localdate(),
+        description=MARKER,
+        status=ModelChangeStatus.HELD,
+        notified_by=manufacturer,
+    )
     return World(
         applications=applications,
         device=device,
@@ -687,6 +717,7 @@ def drafts(manufacturer, running_stack) -> World:
         references=[application.reference for application in applications],
         notifications=notifications,
         enrolment_token=_enrolment_link(UserFactory(role=Role.REVIEWER)),
+        model_changes=[model_change],
     )
 
 
