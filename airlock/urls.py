@@ -45,6 +45,9 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("reviews/", include("reviews.urls")),
     path("notifications/", include("notifications.urls")),
+    path("", include("teams.urls")),
+    path("", include("calls.urls")),
+    path("", include("observers.urls")),
     path("", include("devices.urls")),
     path("api/", include("airlock.api_urls")),
 ]

@@ -15,7 +15,8 @@ from airlock.queue import enqueue_on_commit
 from devices.models import (
     ApplicationState,
     CheckpointReport,
-    is_team_member,
+    contributor_refusal,
+    may_contribute,
 )
 from devices.services import TransitionRefused, lock_application, transition_locked
 from reviews.models import (
@@ -138,8 +139,8 @@ def checkpoint_report_submit(
             .get(pk=checkpoint_id)
         )
         application = checkpoint.application
-        if not is_team_member(actor, application.organisation_id):
-            raise PermissionError("Only the organisation's own team can report on this case.")
+        if not may_contribute(actor, application.organisation_id):
+            raise PermissionError(contributor_refusal(actor, application.organisation))
         if checkpoint.status == CheckpointStatus.SUBMITTED or hasattr(checkpoint, "report"):
             raise TransitionRefused(
                 f"Checkpoint {checkpoint.sequence} has been reported already; a report cannot "
