@@ -10,5 +10,5 @@ urlpatterns = [
     path("observe/evidence/<int:pk>/download/", views.evidence_download, name="evidence-download"),
     # The regulator's side
     path("reviews/applications/<int:pk>/observers/", views.grants, name="grants"),
-    path("reviews/observer-grants/<int:pk>/revoke/", views.revoke, name="revoke"),
+    path("reviews/applications/<int:pk>/observers/revoke/", views.revoke, name="revoke"),
 ]

@@ -3,7 +3,7 @@ revoking an observer's access to a case."""
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -99,11 +99,18 @@ def grants(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 @lead_required
 def revoke(request: HttpRequest, pk: int) -> HttpResponse:
-    grant = ObserverGrant.objects.filter(pk=pk).first()
-    if grant is None:
-        raise Http404("No such grant.")
+    """Revoke one grant on this case (the grant's id is in the form)."""
     # The case as this lead may see it: a conflicted lead gets a 404, as everywhere.
-    case = services.regulator_sees(request.user, grant.application_id)
+    case = services.regulator_sees(request.user, pk)
+    grant_id = request.POST.get("grant", "")
+    grant = (
+        ObserverGrant.objects.filter(pk=grant_id, application=case).first()
+        if grant_id.isdecimal()
+        else None
+    )
+    if grant is None:
+        messages.error(request, "Choose an observer's access to revoke.")
+        return redirect("observers:grants", case.pk)
     try:
         services.grant_revoke(actor=request.user, grant_id=grant.pk)
     except (TransitionRefused, PermissionError) as error:

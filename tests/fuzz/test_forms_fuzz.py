@@ -833,9 +833,9 @@ TARGETS: dict[str, list[Target]] = {
     "observers:revoke": [
         Target(
             LEAD,
-            lambda stage: {"pk": stage.observed().pk},
+            lambda stage: {"pk": stage.observed().application_id},
             posts=True,
-            label="revoke",
+            form_on="observers:grants",
         )
     ],
     "calls:selection": [Target(LEAD, lambda stage: stage.call())],

@@ -152,7 +152,7 @@ def test_the_grants_page_gives_and_revokes(client, observer, case, lead_reviewer
     assert response.status_code == 302
     grant = ObserverGrant.objects.get()
     assert grant.evidence
-    client.post(reverse("observers:revoke", args=[grant.pk]))
+    client.post(reverse("observers:revoke", args=[case.pk]), {"grant": grant.pk})
     grant.refresh_from_db()
     assert grant.revoked_by == lead_reviewer
 

@@ -109,7 +109,6 @@ PK_MODELS = {
     "api-keys": "api_key",
     "calls": "call",
     "organisations": "organisation",
-    "observer-grants": "observer_grant",
 }
 
 
@@ -145,7 +144,6 @@ class World:
             "api_key": [key.pk for key in self.api_keys],
             "call": sorted({application.call_id for application in self.applications}),
             "organisation": [organisation.pk for organisation in self.organisations],
-            "observer_grant": [grant.pk for grant in self.observer_grants],
         }[model]
 
 
