@@ -14,6 +14,7 @@ from rest_framework.permissions import BasePermission
 from devices import api as devices_api
 from reviews import api as reviews_api
 from reviews.network import inbox as network_inbox
+from teams.api_keys import ApiKeyAuthentication
 
 
 class DocumentationAccess(BasePermission):
@@ -26,7 +27,7 @@ class DocumentationAccess(BasePermission):
 
 DOCS = {
     # The token first: its scheme is the one a 401 names (WWW-Authenticate: Token).
-    "authentication_classes": [TokenAuthentication, SessionAuthentication],
+    "authentication_classes": [ApiKeyAuthentication, TokenAuthentication, SessionAuthentication],
     "permission_classes": [DocumentationAccess],
 }
 

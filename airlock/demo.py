@@ -12,6 +12,7 @@ from django.utils import timezone
 from airlock.demo_evidence import seed_adaptive_case
 from airlock.models import User
 from airlock.roles import Role, group_for, sync_role_groups
+from calls.models import Call, SelectionCriterion
 from devices.models import (
     REQUIRED_EVIDENCE,
     AiType,
@@ -26,6 +27,7 @@ from devices.models import (
     MdrClass,
     Membership,
     Organisation,
+    OrganisationRole,
     SandboxEnvironment,
     Significance,
     Situation,
@@ -94,9 +96,13 @@ def seed_demo() -> list[DemoUser]:
         if demo.role != Role.ADMINISTRATOR:
             user.groups.set([group_for(demo.role)])
         if demo.organisation:
-            organisation, _ = Organisation.objects.get_or_create(name=demo.organisation)
+            # The demo organisations are approved, as if a reviewer had checked them.
+            organisation, _ = Organisation.objects.get_or_create(
+                name=demo.organisation, defaults={"approved_at": timezone.now()}
+            )
             Membership.objects.update_or_create(
-                user=user, defaults={"organisation": organisation, "is_owner": True}
+                user=user,
+                defaults={"organisation": organisation, "role": OrganisationRole.ADMINISTRATOR},
             )
     seed_demo_cases()
     seed_adaptive_case(
@@ -125,10 +131,41 @@ def _device(organisation, owner, **fields) -> Device:
     return existing or device_save(actor=owner, device=device)
 
 
+def demo_call(cohort: Cohort) -> Call:
+    """The demo's call for applications: open from four months ago for a year, filling the
+    demo cohort, with weighted selection criteria."""
+    now = timezone.now()
+    call, created = Call.objects.get_or_create(
+        title="AI Airlock phase 3",
+        defaults={
+            "challenge_areas": "Monitoring performance drift after deployment\n"
+            "Large language models in clinical documentation\n"
+            "Equity of performance across patient groups",
+            "opens_at": now - timedelta(days=120),
+            "closes_at": now + timedelta(days=245),
+            "capacity": 7,
+            "cohort": cohort,
+        },
+    )
+    if created:
+        call.eligibility_criteria.set(EligibilityCriterion.objects.filter(is_active=True))
+        for order, (title, weight) in enumerate(
+            [
+                ("Novel regulatory question", 3),
+                ("Patient and NHS benefit", 3),
+                ("Readiness for testing", 2),
+                ("Fit with the challenge areas", 2),
+            ]
+        ):
+            SelectionCriterion.objects.create(call=call, title=title, weight=weight, order=order)
+    return call
+
+
 def _draft(owner, device, **fields) -> Application:
     application = application_create(
         actor=owner,
         device=device,
+        call=Call.objects.get(title="AI Airlock phase 3"),
         regulatory_challenge=fields.get(
             "challenge", "How should real-world performance be monitored once deployed?"
         ),
@@ -208,6 +245,7 @@ def seed_demo_cases() -> None:
         name=f"Phase 3 ({today.year}-{(today.year + 1) % 100:02d})",
         defaults={"starts_on": today - timedelta(days=120), "ends_on": today + timedelta(days=300)},
     )
+    demo_call(cohort)
     common = {
         "care_setting": CareSetting.PRIMARY,
         "ai_type": AiType.LOCKED,

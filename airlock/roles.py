@@ -15,10 +15,11 @@ class Role(models.TextChoices):
     REVIEWER = "reviewer", "Reviewer"
     LEAD_REVIEWER = "lead_reviewer", "Lead reviewer"
     ADMINISTRATOR = "administrator", "Administrator"
+    OBSERVER = "observer", "Observer"
 
 
 # Administrators are superusers, so they need no group.
-GROUP_ROLES = (Role.LEAD_REVIEWER, Role.REVIEWER, Role.MANUFACTURER)
+GROUP_ROLES = (Role.LEAD_REVIEWER, Role.REVIEWER, Role.MANUFACTURER, Role.OBSERVER)
 
 _MANUFACTURER = [
     "devices.view_organisation",
@@ -28,6 +29,8 @@ _REVIEWER = [
     "devices.view_organisation",
     "airlock.access_review_workspace",
 ]
+# NHS organisations and partner bodies: the cases granted to them, read-only (observers/).
+_OBSERVER = ["observers.observe"]
 _LEAD_REVIEWER = [
     *_REVIEWER,
     "airlock.lead_review",
@@ -37,6 +40,7 @@ ROLE_PERMISSIONS: dict[Role, list[str]] = {
     Role.MANUFACTURER: _MANUFACTURER,
     Role.REVIEWER: _REVIEWER,
     Role.LEAD_REVIEWER: _LEAD_REVIEWER,
+    Role.OBSERVER: _OBSERVER,
 }
 
 

@@ -96,6 +96,9 @@ INSTALLED_APPS = [
     "devices",
     "reviews",
     "notifications",
+    "teams",
+    "calls",
+    "observers",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -265,6 +268,12 @@ OTP_TOTP_ISSUER = "Airlock"
 # Setting up an authenticator needs a one-time link sent to the person's email address (a
 # password alone must not enrol a second factor); the link works for this many hours.
 TWO_FACTOR_ENROLMENT_HOURS = env_int("TWO_FACTOR_ENROLMENT_HOURS", 24)
+# How long an invitation to join an organisation's team works (teams/services.py).
+TEAM_INVITATION_DAYS = env_int("TEAM_INVITATION_DAYS", 7)
+# Registering (teams/signup.py): how long the email confirmation link works, and how many
+# sign-ups (and requests to join) one IP address may send an hour.
+SIGNUP_LINK_HOURS = env_int("SIGNUP_LINK_HOURS", 24)
+SIGNUPS_PER_HOUR = env_int("SIGNUPS_PER_HOUR", 10)
 
 LANGUAGE_CODE = "en-gb"
 TIME_ZONE = "Europe/London"
@@ -521,8 +530,16 @@ READY_HEARTBEAT_MAX_AGE = env_int("READY_HEARTBEAT_MAX_AGE", 300)
 # The API: manufacturer systems authenticate with a DRF token; partner regulators with their
 # own bearer token (reviews.api.PartnerTokenAuthentication) on the alert endpoints only.
 REST_FRAMEWORK = {
-    "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.TokenAuthentication"],
-    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    # Organisations' own API keys (teams/api_keys.py) first: they share the Token scheme and
+    # answer only for keys starting "ak_", leaving account tokens to DRF's.
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "teams.api_keys.ApiKeyAuthentication",
+        "rest_framework.authentication.TokenAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": [
+        "rest_framework.permissions.IsAuthenticated",
+        "teams.api_keys.KeyScope",
+    ],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     # Size and depth limits before parsing, no NaN or Infinity, no NUL (airlock.json_parsing).
     "DEFAULT_PARSER_CLASSES": ["airlock.json_parsing.StrictJSONParser"],

@@ -46,6 +46,9 @@ urlpatterns = [
     path("reviews/", include("reviews.urls")),
     path("notifications/", include("notifications.urls")),
     path("network/", include("reviews.network.urls")),
+    path("", include("teams.urls")),
+    path("", include("calls.urls")),
+    path("", include("observers.urls")),
     path("", include("devices.urls")),
     path("api/", include("airlock.api_urls")),
 ]

@@ -14,6 +14,7 @@ from django.views.decorators.http import require_safe
 from airlock import storage
 from airlock.models import Heartbeat
 from airlock.queue import broker_reachable
+from airlock.roles import Role
 from devices.models import ApplicationState
 from devices.selectors import STATE_EXPLANATIONS, transition_table
 
@@ -96,6 +97,8 @@ def home(request: HttpRequest) -> HttpResponse:
     context = {}
     if user.has_perm("airlock.access_review_workspace") and not user.is_superuser:
         return redirect("reviews:home")
+    if user.role == Role.OBSERVER:
+        return redirect("observers:home")
     if user.is_manufacturer:
         membership = getattr(user, "membership", None)
         if membership is not None:

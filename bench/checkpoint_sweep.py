@@ -44,6 +44,7 @@ def build(count: int) -> None:
         MdrClass,
         Membership,
         Organisation,
+        OrganisationRole,
         SandboxEnvironment,
         Significance,
         Situation,
@@ -59,7 +60,7 @@ def build(count: int) -> None:
         User(email=f"maker{n}@example.test", full_name=f"Maker {n}") for n in range(ORGANISATIONS)
     )
     Membership.objects.bulk_create(
-        Membership(user=maker, organisation=organisation, is_owner=True)
+        Membership(user=maker, organisation=organisation, role=OrganisationRole.ADMINISTRATOR)
         for maker, organisation in zip(makers, organisations, strict=True)
     )
     devices = Device.objects.bulk_create(

@@ -54,8 +54,8 @@ class OrganisationAdmin(admin.ModelAdmin):
 
 @admin.register(Membership)
 class MembershipAdmin(admin.ModelAdmin):
-    list_display = ["user", "organisation", "is_owner"]
-    list_filter = ["is_owner"]
+    list_display = ["user", "organisation", "role"]
+    list_filter = ["role"]
     list_select_related = ["user", "organisation"]
     search_fields = ["user__email", "organisation__name"]
     autocomplete_fields = ["user", "organisation"]

@@ -1,7 +1,9 @@
 """The manufacturer's API: read your applications, push checkpoint reports, notify model
 changes.
 
-Manufacturer system accounts authenticate with a DRF token (`Authorization: Token <key>`).
+Manufacturer systems authenticate with an API key their organisation's administrator made on
+the site (teams/api_keys.py, limited to its scope), or an account's DRF token; both as
+`Authorization: Token <key>`.
 Everything is scoped through `devices.selectors.applications_for`, so another organisation's
 application is a 404, exactly as on the web site, and reports go through the same service as
 the web form.
@@ -23,6 +25,8 @@ from devices.services import TransitionRefused
 from reviews.model_changes import ChangeDetails, model_change_notify
 from reviews.models import ChangeKind, Checkpoint, MetricThreshold
 from reviews.monitoring import reports
+from teams.api_keys import KeyScope
+from teams.models import ApiKeyScope
 
 
 class IsManufacturer(BasePermission):
@@ -134,7 +138,8 @@ class ApplicationList(generics.ListAPIView):
     """Your organisation's applications, newest first."""
 
     serializer_class = ApplicationSerializer
-    permission_classes = [IsAuthenticated, IsManufacturer]
+    permission_classes = [IsAuthenticated, IsManufacturer, KeyScope]
+    required_scope = ApiKeyScope.READ
 
     def get_queryset(self):
         return applications_for(self.request.user).select_related("device").order_by("-pk")
@@ -144,7 +149,8 @@ class ApplicationDetail(generics.RetrieveAPIView):
     """One application: its state, review clock, thresholds and checkpoints."""
 
     serializer_class = ApplicationDetailSerializer
-    permission_classes = [IsAuthenticated, IsManufacturer]
+    permission_classes = [IsAuthenticated, IsManufacturer, KeyScope]
+    required_scope = ApiKeyScope.READ
     lookup_field = "reference"
 
     def get_queryset(self):
@@ -156,7 +162,8 @@ class ApplicationDetail(generics.RetrieveAPIView):
 
 
 class CheckpointReportCreate(APIView):
-    permission_classes = [IsAuthenticated, IsManufacturer]
+    permission_classes = [IsAuthenticated, IsManufacturer, KeyScope]
+    required_scope = ApiKeyScope.REPORT
 
     @extend_schema(
         request=CheckpointReportSerializer,

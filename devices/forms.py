@@ -4,6 +4,7 @@ from django import forms
 from django.conf import settings
 from django.template.defaultfilters import filesizeformat
 
+from calls.models import Call
 from devices.models import Application, Device, EvidenceKind, Organisation
 from devices.uploads import ALLOWED_DESCRIPTION, inspect_upload
 
@@ -87,8 +88,8 @@ class DraftStepForm(forms.ModelForm):
 class DeviceStepForm(DraftStepForm):
     class Meta:
         model = Application
-        fields = ["device", "sandbox_environment"]
-        widgets = {"sandbox_environment": forms.RadioSelect}
+        fields = ["call", "device", "sandbox_environment"]
+        widgets = {"sandbox_environment": forms.RadioSelect, "call": forms.RadioSelect}
         help_texts = {
             "device": "The device (and version) you want to bring into the sandbox.",
             "sandbox_environment": "Where you want to test it. Simulation uses workshop "
@@ -96,11 +97,28 @@ class DeviceStepForm(DraftStepForm):
             "the intended setting, kept apart from clinical decisions.",
         }
 
-    def __init__(self, *args, devices, **kwargs):
+    def __init__(self, *args, devices, calls, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["device"].queryset = devices
         self.fields["device"].empty_label = "Choose a device"
         _without_blank_choice(self, "sandbox_environment")
+        # Only open calls can be chosen; a draft keeps the call it has, open or not. With one
+        # call to choose there is nothing to ask: it is that one.
+        self.calls = calls
+        field = self.fields["call"]
+        field.queryset = Call.objects.filter(pk__in=[call.pk for call in calls])
+        field.empty_label = None
+        if len(calls) == 1:
+            field.required = False
+            field.widget = forms.HiddenInput()
+        else:
+            field.required = True
+
+    def clean_call(self):
+        call = self.cleaned_data.get("call")
+        if call is None and len(self.calls) == 1:
+            return self.calls[0]
+        return call
 
 
 class ChallengeStepForm(DraftStepForm):

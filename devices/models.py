@@ -16,6 +16,7 @@ from django.core.files.storage import Storage
 from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models import Q
+from django.db.models.functions import Lower
 from django.utils import timezone
 from django_fsm import RETURN_VALUE, FSMField, FSMModelMixin, transition
 
@@ -29,16 +30,63 @@ class Organisation(models.Model):
     name = models.CharField(max_length=200, unique=True)
     companies_house_number = models.CharField(max_length=8, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    # An organisation that registered itself waits for a reviewer's approval before it can
+    # submit (the ORGANISATION_APPROVED condition); empty until then.
+    approved_at = models.DateTimeField(null=True, blank=True)
+    approved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
 
     class Meta:
         ordering = ["name"]
+        constraints = [
+            # One organisation per company, and per name whatever its capitals.
+            models.UniqueConstraint(
+                fields=["companies_house_number"],
+                name="organisation_unique_company_number",
+                condition=~Q(companies_house_number=""),
+            ),
+            models.UniqueConstraint(Lower("name"), name="organisation_name_case_insensitive"),
+        ]
 
     def __str__(self) -> str:
         return self.name
 
+    @property
+    def is_approved(self) -> bool:
+        return self.approved_at is not None
+
+
+class OrganisationRole(models.TextChoices):
+    """What a person may do in their organisation (their Membership)."""
+
+    ADMINISTRATOR = "administrator", "Administrator"
+    CONTRIBUTOR = "contributor", "Contributor"
+    VIEWER = "viewer", "Viewer"
+
+    @property
+    def description(self) -> str:
+        return ORGANISATION_ROLE_DESCRIPTIONS[self]
+
+
+ORGANISATION_ROLE_DESCRIPTIONS = {
+    OrganisationRole.ADMINISTRATOR: "Everything a contributor can, and manages the team and the "
+    "organisation's API keys.",
+    OrganisationRole.CONTRIBUTOR: "Registers devices, edits drafts, uploads evidence, submits, "
+    "answers the regulator and reports during testing.",
+    OrganisationRole.VIEWER: "Reads the organisation's devices and cases; changes nothing.",
+}
+# The roles that may change the organisation's records; a viewer only reads.
+CONTRIBUTING_ROLES = frozenset({OrganisationRole.ADMINISTRATOR, OrganisationRole.CONTRIBUTOR})
+
 
 class Membership(models.Model):
-    """A manufacturer user's place in their organisation (one organisation each)."""
+    """A manufacturer user's place in their organisation (one organisation each), with their
+    role in it."""
 
     user = models.OneToOneField(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="membership"
@@ -46,8 +94,12 @@ class Membership(models.Model):
     organisation = models.ForeignKey(
         Organisation, on_delete=models.PROTECT, related_name="memberships"
     )
-    is_owner = models.BooleanField(
-        default=False, help_text="Owners can invite colleagues to the organisation."
+    role = models.CharField(
+        max_length=20,
+        choices=OrganisationRole.choices,
+        default=OrganisationRole.CONTRIBUTOR,
+        help_text="Administrators manage the team and API keys; contributors edit and submit; "
+        "viewers only read.",
     )
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -56,6 +108,14 @@ class Membership(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} at {self.organisation}"
+
+    @property
+    def may_contribute(self) -> bool:
+        return self.role in CONTRIBUTING_ROLES
+
+    @property
+    def is_administrator(self) -> bool:
+        return self.role == OrganisationRole.ADMINISTRATOR
 
 
 # --- Devices ---------------------------------------------------------------------------------
@@ -365,7 +425,7 @@ def _conflicted(application: "Application", user) -> bool:
 
 
 def is_team_member(user, organisation_id: int) -> bool:
-    """A manufacturer acting for this organisation: its member, with the manufacturer role."""
+    """A manufacturer of this organisation, in any role: someone who may read its records."""
     membership = getattr(user, "membership", None)
     return (
         user.has_perm("devices.act_for_organisation")
@@ -374,10 +434,26 @@ def is_team_member(user, organisation_id: int) -> bool:
     )
 
 
+def may_contribute(user, organisation_id: int) -> bool:
+    """A member of this organisation who may change its records: an administrator or a
+    contributor, never a viewer. Every manufacturer-side service that writes asks this."""
+    return is_team_member(user, organisation_id) and user.membership.may_contribute
+
+
+def contributor_refusal(user, organisation) -> str:
+    """Why `user` may not change `organisation`'s records, in words."""
+    if is_team_member(user, organisation.pk):
+        return (
+            f"Your role in {organisation} is {user.membership.get_role_display().lower()}: "
+            "only its administrators and contributors can change its records."
+        )
+    return f"Only {organisation}'s own team can do this."
+
+
 MANUFACTURER = Rule(
-    test=lambda app, user: user.is_superuser or is_team_member(user, app.organisation_id),
+    test=lambda app, user: user.is_superuser or may_contribute(user, app.organisation_id),
     refusal=lambda app, user: (
-        f"Only {app.organisation}'s own team can do this." if app.organisation_id else ""
+        contributor_refusal(user, app.organisation) if app.organisation_id else ""
     ),
 )
 
@@ -464,6 +540,28 @@ def _missing_evidence(app: "Application") -> list[str]:
     return [EvidenceKind(kind).label for kind in REQUIRED_EVIDENCE if kind not in present]
 
 
+ORGANISATION_APPROVED = Rule(
+    test=lambda app: app.organisation.is_approved,
+    refusal=lambda app: (
+        f"{app.organisation} is waiting for the regulator to approve its registration. You "
+        "can prepare drafts now and submit once it is approved; we will email you."
+    ),
+)
+
+
+def _call_refusal(app: "Application") -> str:
+    if app.call_id is None:
+        return (
+            "This draft answers no call for applications: start a new application against "
+            "an open call."
+        )
+    return app.call.closed_refusal()
+
+
+# Applications are submitted against an open call only; after it closes, drafts are kept.
+CALL_OPEN = Rule(
+    test=lambda app: app.call_id is not None and app.call.is_open, refusal=_call_refusal
+)
 DETAILS_COMPLETE = Rule(
     test=lambda app: not _missing_details(app),
     refusal=lambda app: "Complete " + ", ".join(_missing_details(app)) + " first.",
@@ -573,6 +671,15 @@ class Application(FSMModelMixin, models.Model):
         related_name="applications",
         null=True,
         blank=True,
+    )
+    # The call for applications this one answers; empty only on cases from before calls.
+    call = models.ForeignKey(
+        "calls.Call",
+        on_delete=models.PROTECT,
+        related_name="applications",
+        null=True,
+        blank=True,
+        help_text="The call for applications you are applying to.",
     )
     state = FSMField(
         max_length=30,
@@ -765,7 +872,7 @@ class Application(FSMModelMixin, models.Model):
         source=S.DRAFT,
         target=S.SUBMITTED,
         permission=MANUFACTURER,
-        conditions=[DETAILS_COMPLETE, EVIDENCE_PRESENT],
+        conditions=[ORGANISATION_APPROVED, CALL_OPEN, DETAILS_COMPLETE, EVIDENCE_PRESENT],
         custom=transition_meta("Submit", "manufacturer"),
     )
     def submit(self) -> None:

@@ -29,6 +29,8 @@ from devices.models import (
     Message,
     Organisation,
     ReferenceCounter,
+    contributor_refusal,
+    may_contribute,
 )
 from devices.notifications import message_notify, told_sentence, transition_notify
 from devices.selectors import device_is_fixed
@@ -237,13 +239,31 @@ def organisation_for(user: User) -> Organisation:
     return membership.organisation
 
 
+def contributing_organisation(user: User) -> Organisation:
+    """The organisation `user` adds records to; refused for a viewer, who only reads."""
+    organisation = organisation_for(user)
+    if not may_contribute(user, organisation.pk):
+        raise PermissionError(contributor_refusal(user, organisation))
+    return organisation
+
+
+def _refuse_closed_call(call) -> None:
+    """Applications are started (and moved to another call) only against an open call."""
+    if call is None:
+        raise TransitionRefused("Choose the call for applications you are applying to.")
+    if not call.is_open:
+        raise TransitionRefused(call.closed_refusal())
+
+
 @transaction.atomic
 def application_create(*, actor: User, **fields) -> Application:
-    """Start a draft application for the actor's organisation, with a new case reference."""
-    organisation = organisation_for(actor)
+    """Start a draft application for the actor's organisation, against an open call, with a
+    new case reference."""
+    organisation = contributing_organisation(actor)
     device = fields.get("device")
     if device is not None and device.organisation_id != organisation.pk:
         raise PermissionError("That device belongs to another organisation.")
+    _refuse_closed_call(fields.get("call"))
     return Application.objects.create(
         organisation=organisation,
         created_by=actor,
@@ -263,6 +283,8 @@ def application_update_draft(*, application: Application, actor: User, **fields)
             )
         if not _acts_for(actor, locked.organisation_id):
             raise PermissionError("Only the organisation's own team can edit this application.")
+        if "call" in fields and fields["call"] != locked.call:
+            _refuse_closed_call(fields["call"])
         for name, value in fields.items():
             setattr(locked, name, value)
         locked.save(update_fields=[*fields, "updated_at"])
@@ -270,9 +292,12 @@ def application_update_draft(*, application: Application, actor: User, **fields)
 
 
 def _acts_for(user: User, organisation_id: int) -> bool:
+    # Changing a record takes an administrator or a contributor: a viewer only reads.
     membership = getattr(user, "membership", None)
     return user.is_superuser or (
-        membership is not None and membership.organisation_id == organisation_id
+        membership is not None
+        and membership.organisation_id == organisation_id
+        and membership.may_contribute
     )
 
 
@@ -297,7 +322,7 @@ def device_save(*, actor: User, device: Device) -> Device:
     A device stays editable only until an application for it is submitted.
     """
     if device.pk is None:
-        device.organisation = organisation_for(actor)
+        device.organisation = contributing_organisation(actor)
         device.created_by = actor
     elif not _acts_for(actor, device.organisation_id):
         raise PermissionError("Only the organisation's own team can edit this device.")

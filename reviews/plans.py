@@ -14,7 +14,13 @@ from django.urls import reverse
 from django.utils import timezone
 
 from airlock.models import User
-from devices.models import REVIEWER, Application, ApplicationState, is_team_member
+from devices.models import (
+    REVIEWER,
+    Application,
+    ApplicationState,
+    contributor_refusal,
+    may_contribute,
+)
 from devices.services import TransitionRefused, check_fresh, lock_application
 from notifications import recipients
 from notifications.models import NotificationKind
@@ -209,8 +215,8 @@ def _manufacturer_version(
 ) -> tuple[Application, PlanVersion]:
     application = lock_application(application_id)
     check_fresh(application, expected_state)
-    if not (actor.is_superuser or is_team_member(actor, application.organisation_id)):
-        raise PermissionError(f"Only {application.organisation}'s own team can do this.")
+    if not (actor.is_superuser or may_contribute(actor, application.organisation_id)):
+        raise PermissionError(contributor_refusal(actor, application.organisation))
     _require_editable(application)
     version = (
         PlanVersion.objects.select_for_update()

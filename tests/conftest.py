@@ -6,7 +6,7 @@ from django.core.cache import cache
 from airlock import breaker
 from airlock.celery import app as celery_app
 from airlock.roles import Role
-from tests.factories import OrganisationFactory, UserFactory, make_manufacturer
+from tests.factories import CallFactory, OrganisationFactory, UserFactory, make_manufacturer
 
 
 @pytest.fixture(autouse=True)
@@ -17,6 +17,8 @@ def _fast_password_hashing(settings):
 
 @pytest.fixture
 def organisation(db):
+    # A call for applications is open, as in the demo: applications start only against one.
+    CallFactory()
     return OrganisationFactory(name="Demo Diagnostics Ltd")
 
 

@@ -8,6 +8,7 @@ from factory.django import DjangoModelFactory
 
 from airlock.models import User
 from airlock.roles import Role, group_for
+from calls.models import Call
 from devices.models import (
     REQUIRED_EVIDENCE,
     AiType,
@@ -21,6 +22,7 @@ from devices.models import (
     MdrClass,
     Membership,
     Organisation,
+    OrganisationRole,
     SandboxEnvironment,
     Significance,
     Situation,
@@ -50,6 +52,9 @@ class OrganisationFactory(DjangoModelFactory):
         django_get_or_create = ("name",)
 
     name = factory.Sequence(lambda n: f"Manufacturer {n} Ltd")
+    # Approved by the regulator: an organisation that registered itself and waits is made
+    # with approved_at=None.
+    approved_at = factory.LazyFunction(timezone.now)
 
 
 class UserFactory(DjangoModelFactory):
@@ -78,12 +83,19 @@ class MembershipFactory(DjangoModelFactory):
 
     user = factory.SubFactory(UserFactory, role=Role.MANUFACTURER)
     organisation = factory.SubFactory(OrganisationFactory)
-    is_owner = True
+    role = OrganisationRole.ADMINISTRATOR
 
 
-def make_manufacturer(organisation: Organisation | None = None, **kwargs) -> User:
+def make_manufacturer(
+    organisation: Organisation | None = None,
+    *,
+    org_role: str = OrganisationRole.ADMINISTRATOR,
+    **kwargs,
+) -> User:
+    """A manufacturer in `organisation`, by default one of its administrators."""
     membership = MembershipFactory(
         organisation=organisation or OrganisationFactory(),
+        role=org_role,
         **{f"user__{key}": value for key, value in kwargs.items()},
     )
     return membership.user
@@ -108,6 +120,22 @@ class DeviceFactory(DjangoModelFactory):
     created_by = factory.SubFactory(UserFactory)
 
 
+class CallFactory(DjangoModelFactory):
+    """An open call: from a year ago to a year ahead, so tests that travel in time (to 2026)
+    still find it open."""
+
+    class Meta:
+        model = Call
+        django_get_or_create = ("title",)
+
+    title = "AI Airlock phase 3"
+    challenge_areas = "Monitoring performance drift\nLarge language models in clinical notes"
+    opens_at = factory.LazyFunction(lambda: timezone.now() - timedelta(days=365))
+    closes_at = factory.LazyFunction(lambda: timezone.now() + timedelta(days=365))
+    capacity = 7
+    cohort = factory.LazyFunction(lambda: CohortFactory())
+
+
 class ApplicationFactory(DjangoModelFactory):
     """A complete draft, ready to submit once its evidence is uploaded (see make_application)."""
 
@@ -123,6 +151,7 @@ class ApplicationFactory(DjangoModelFactory):
     maturity = Maturity.RETROSPECTIVE
     nhs_sites = "Leeds Teaching Hospitals\nBradford GP Federation"
     created_by = factory.SubFactory(UserFactory)
+    call = factory.SubFactory(CallFactory)
 
 
 class CohortFactory(DjangoModelFactory):

@@ -2,7 +2,9 @@
 
 Pages without an object (dashboard, lists, forms to create) are for manufacturers' teams only:
 anyone else gets 403. Pages for one object fetch it through devices.selectors, so another
-organisation's records are simply not found (404).
+organisation's records are simply not found (404). A viewer reads every page of their
+organisation but changes nothing: their POSTs, and the pages that are only a form, are 403
+here, and the services refuse them again (devices.models.may_contribute).
 """
 
 from collections.abc import Callable
@@ -13,7 +15,9 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, QueryDict
 from django.utils.datastructures import MultiValueDict
 
-from devices.models import Organisation
+from devices.models import Organisation, contributor_refusal
+
+SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 
 
 def member_organisation(request: HttpRequest) -> Organisation:
@@ -23,11 +27,48 @@ def member_organisation(request: HttpRequest) -> Organisation:
     return membership.organisation
 
 
+def refuse_viewers(request: HttpRequest) -> None:
+    membership = getattr(request.user, "membership", None)
+    if membership is not None and not membership.may_contribute:
+        raise PermissionDenied(contributor_refusal(request.user, membership.organisation))
+
+
 def manufacturer_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """The organisation's team, in any role; a viewer's POST is refused."""
+
     @login_required
     @wraps(view)
     def wrapped(request: HttpRequest, *args, **kwargs) -> HttpResponse:
         member_organisation(request)
+        if request.method not in SAFE_METHODS:
+            refuse_viewers(request)
+        return view(request, *args, **kwargs)
+
+    return wrapped
+
+
+def contributor_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """The organisation's administrators and contributors: pages that are only a form."""
+
+    @login_required
+    @wraps(view)
+    def wrapped(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        member_organisation(request)
+        refuse_viewers(request)
+        return view(request, *args, **kwargs)
+
+    return wrapped
+
+
+def administrator_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """The organisation's administrators: its team and its API keys."""
+
+    @login_required
+    @wraps(view)
+    def wrapped(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        organisation = member_organisation(request)
+        if not request.user.membership.is_administrator:
+            raise PermissionDenied(f"Only {organisation}'s administrators can do this.")
         return view(request, *args, **kwargs)
 
     return wrapped

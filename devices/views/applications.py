@@ -3,12 +3,14 @@
 from dataclasses import dataclass
 
 from django.contrib import messages
+from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from calls.models import Call
 from devices import selectors, services
 from devices.forms import (
     ChallengeStepForm,
@@ -22,6 +24,7 @@ from devices.forms import (
 )
 from devices.models import REQUIRED_EVIDENCE, Application, ApplicationState, EvidenceKind
 from devices.views.access import (
+    contributor_required,
     is_htmx,
     manufacturer_required,
     member_organisation,
@@ -114,7 +117,7 @@ def _is_draft_save(request: HttpRequest) -> bool:
 
 
 @require_http_methods(["GET", "POST"])
-@manufacturer_required
+@contributor_required
 def application_start(request: HttpRequest) -> HttpResponse:
     """Step 1 for a new application: the draft (and its case reference) is created when the
     person first saves."""
@@ -124,9 +127,17 @@ def application_start(request: HttpRequest) -> HttpResponse:
         # isdecimal, not isdigit: "²" is a digit that int() (and so the query) cannot read.
         initial["device"] = devices.filter(pk=device_id).first() if device_id.isdecimal() else None
     draft = request.method == "POST" and _is_draft_save(request)
-    form = DeviceStepForm(posted(request), devices=devices, initial=initial, draft=draft)
+    calls = list(Call.objects.open())
+    form = DeviceStepForm(
+        posted(request), devices=devices, calls=calls, initial=initial, draft=draft
+    )
     if request.method == "POST" and form.is_valid():
-        application = services.application_create(actor=request.user, **form.cleaned_data)
+        try:
+            application = services.application_create(actor=request.user, **form.cleaned_data)
+        except services.TransitionRefused as refused:
+            # The call closed between showing the form and sending it.
+            form.add_error("call", str(refused))
+            return _start_page(request, form, devices)
         if draft:
             messages.success(
                 request,
@@ -134,8 +145,17 @@ def application_start(request: HttpRequest) -> HttpResponse:
             )
             return redirect("devices:home")
         return redirect("devices:application-step", application.pk, 2)
+    return _start_page(request, form, devices)
+
+
+def _start_page(request: HttpRequest, form: DeviceStepForm, devices) -> HttpResponse:
     context = _step_context(None, 1)
-    context.update(form=form, step=STEPS[0], has_devices=devices.exists())
+    context.update(
+        form=form,
+        step=STEPS[0],
+        has_devices=devices.exists(),
+        no_open_call=not form.calls,
+    )
     return render(request, "devices/application_step.html", context)
 
 
@@ -152,7 +172,7 @@ def _draft_or_redirect(request: HttpRequest, pk: int) -> Application | HttpRespo
 
 
 @require_http_methods(["GET", "POST"])
-@manufacturer_required
+@contributor_required
 def application_step(request: HttpRequest, pk: int, step: int) -> HttpResponse:
     if not 1 <= step <= LAST_STEP:
         raise Http404("No such step.")
@@ -166,6 +186,10 @@ def application_step(request: HttpRequest, pk: int, step: int) -> HttpResponse:
     kwargs = {"instance": application, "draft": draft}
     if current.form_class is DeviceStepForm:
         kwargs["devices"] = selectors.devices_for(request.user)
+        # The open calls, and the one the draft answers even if it has closed since.
+        kwargs["calls"] = list(
+            Call.objects.filter(Q(pk__in=Call.objects.open()) | Q(pk=application.call_id))
+        )
     form = current.form_class(posted(request), **kwargs)
     if request.method == "POST" and form.is_valid():
         try:
@@ -325,7 +349,7 @@ def application_timeline(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @require_http_methods(["GET", "POST"])
-@manufacturer_required
+@contributor_required
 def application_withdraw(request: HttpRequest, pk: int) -> HttpResponse:
     application = selectors.application_get(request.user, pk)
     refusal = services.refusal_reason(application, "withdraw", request.user)
@@ -353,7 +377,7 @@ def application_withdraw(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @require_http_methods(["GET", "POST"])
-@manufacturer_required
+@contributor_required
 def information_respond(request: HttpRequest, pk: int) -> HttpResponse:
     application = selectors.application_get(request.user, pk)
     refusal = services.refusal_reason(application, "respond", request.user)

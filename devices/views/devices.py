@@ -9,7 +9,12 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from devices import selectors, services
 from devices.forms import DeviceForm
 from devices.models import Device, Significance, Situation, imdrf_category
-from devices.views.access import manufacturer_required, member_organisation, posted
+from devices.views.access import (
+    contributor_required,
+    manufacturer_required,
+    member_organisation,
+    posted,
+)
 
 
 @require_GET
@@ -48,7 +53,7 @@ def _save(request: HttpRequest, form: DeviceForm) -> Device | None:
 
 
 @require_http_methods(["GET", "POST"])
-@manufacturer_required
+@contributor_required
 def device_create(request: HttpRequest) -> HttpResponse:
     organisation = member_organisation(request)
     form = DeviceForm(posted(request), organisation=organisation)
@@ -64,7 +69,7 @@ def device_create(request: HttpRequest) -> HttpResponse:
 
 
 @require_http_methods(["GET", "POST"])
-@manufacturer_required
+@contributor_required
 def device_edit(request: HttpRequest, pk: int) -> HttpResponse:
     device = _device_or_404(request, pk)
     if selectors.device_is_fixed(device):

@@ -19,7 +19,7 @@ from airlock import storage
 from devices import selectors, services
 from devices.forms import EvidenceUploadForm
 from devices.models import Application, EvidenceDocument, EvidenceKind
-from devices.views.access import manufacturer_required, posted, posted_files
+from devices.views.access import contributor_required, posted, posted_files
 
 logger = logging.getLogger(__name__)
 
@@ -51,7 +51,7 @@ def upload_from_form(
 
 
 @require_http_methods(["GET", "POST"])
-@manufacturer_required
+@contributor_required
 def evidence_upload(request: HttpRequest, pk: int) -> HttpResponse:
     """Add evidence (or a new version of it) to a case that is not yet decided."""
     application = selectors.application_get(request.user, pk)
@@ -82,7 +82,13 @@ def evidence_upload(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 def evidence_download(request: HttpRequest, pk: int) -> HttpResponse:
     """Stream one stored file to someone allowed to see its case (anyone else: 404)."""
-    document = selectors.evidence_get(request.user, pk)
+    return document_response(selectors.evidence_get(request.user, pk))
+
+
+def document_response(document) -> HttpResponse:
+    """The stored file, as an attachment that can never run as a page; for whoever the
+    caller has checked may read it."""
+    pk = document.pk
     if storage.redirects_downloads():
         return HttpResponseRedirect(
             storage.backend().presigned_download_url(

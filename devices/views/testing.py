@@ -12,6 +12,7 @@ from devices.models import INCIDENT_REPORT_DAYS, ApplicationState, CheckpointRep
 from devices.selectors import application_get
 from devices.services import TransitionRefused
 from devices.testing_forms import CheckpointReportForm, IncidentReportForm, add_service_errors
+from devices.views.access import refuse_viewers
 from reviews.models import (
     Checkpoint,
     CheckpointStatus,
@@ -71,6 +72,7 @@ def testing(request: HttpRequest, pk: int) -> HttpResponse:
 @manufacturer_required
 @require_http_methods(["GET", "POST"])
 def checkpoint_report(request: HttpRequest, pk: int, sequence: int) -> HttpResponse:
+    refuse_viewers(request)
     application = application_get(request.user, pk)
     checkpoint = Checkpoint.objects.filter(application=application, sequence=sequence).first()
     if checkpoint is None:
@@ -185,6 +187,7 @@ def _report_outcome(request: HttpRequest, application, sequence: int) -> None:
 @manufacturer_required
 @require_http_methods(["GET", "POST"])
 def incident_report(request: HttpRequest, pk: int) -> HttpResponse:
+    refuse_viewers(request)
     application = application_get(request.user, pk)
     form = IncidentReportForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():

@@ -13,7 +13,8 @@ from devices.models import (
     ApplicationState,
     IncidentReport,
     IncidentSeverity,
-    is_team_member,
+    contributor_refusal,
+    may_contribute,
 )
 from devices.services import TransitionRefused, lock_application
 from reviews.models import (
@@ -62,8 +63,8 @@ def incident_report_submit(
         raise ValidationError(errors)
     with transaction.atomic():
         application = lock_application(application_id)
-        if not is_team_member(actor, application.organisation_id):
-            raise PermissionError("Only the organisation's own team can report incidents.")
+        if not may_contribute(actor, application.organisation_id):
+            raise PermissionError(contributor_refusal(actor, application.organisation))
         if application.state not in INCIDENT_STATES:
             raise TransitionRefused(
                 "Incident reports are taken once controlled testing has begun; this "

@@ -16,7 +16,8 @@ from devices.model_versions import model_version_named
 from devices.models import (
     ApplicationState,
     CheckpointReport,
-    is_team_member,
+    contributor_refusal,
+    may_contribute,
 )
 from devices.services import TransitionRefused, lock_application, transition_locked
 from reviews.judging import COUNT_METRICS, Verdict, counts_clean, figure_of, judge, proportion
@@ -171,8 +172,8 @@ def checkpoint_report_submit(
             .get(pk=checkpoint_id)
         )
         application = checkpoint.application
-        if not is_team_member(actor, application.organisation_id):
-            raise PermissionError("Only the organisation's own team can report on this case.")
+        if not may_contribute(actor, application.organisation_id):
+            raise PermissionError(contributor_refusal(actor, application.organisation))
         if checkpoint.status == CheckpointStatus.SUBMITTED or hasattr(checkpoint, "report"):
             raise TransitionRefused(
                 f"Checkpoint {checkpoint.sequence} has been reported already; a report cannot "

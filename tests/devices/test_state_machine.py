@@ -14,7 +14,7 @@ from tests.factories import UserFactory, make_application, make_manufacturer
 
 S = ApplicationState
 FINAL = {S.CLEARED, S.NOT_CLEARED, S.REJECTED, S.WITHDRAWN}
-MANUFACTURERS = {"manufacturer", "admin"}
+MANUFACTURERS = {"manufacturer", "contributor", "admin"}
 REVIEWERS = {"reviewer", "lead_reviewer", "admin"}
 
 # action: (states it may start from, roles that may take it, target state)
@@ -39,7 +39,16 @@ EXPECTED = {
     "not_clear": ({S.EVIDENCE_REVIEW}, REVIEWERS, S.NOT_CLEARED),
     "withdraw": (set(S) - FINAL, MANUFACTURERS, S.WITHDRAWN),
 }
-ROLES = ["manufacturer", "other_manufacturer", "reviewer", "lead_reviewer", "admin"]
+# A viewer in the organisation reads its cases but takes no transition, so it is in no row.
+ROLES = [
+    "manufacturer",
+    "contributor",
+    "viewer",
+    "other_manufacturer",
+    "reviewer",
+    "lead_reviewer",
+    "admin",
+]
 
 
 def test_the_table_covers_every_transition():
@@ -49,6 +58,8 @@ def test_the_table_covers_every_transition():
 def _actor(role: str, application: Application):
     if role == "manufacturer":
         return make_manufacturer(application.organisation)
+    if role in ("contributor", "viewer"):
+        return make_manufacturer(application.organisation, org_role=role)
     if role == "other_manufacturer":
         return make_manufacturer()
     return UserFactory(

@@ -41,8 +41,11 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from airlock.models import TwoFactorEnrolment
-from devices.models import ApplicationState
+from airlock.roles import Role
+from calls.models import SelectionCriterion, SelectionScore
+from devices.models import Application, ApplicationState
 from notifications.models import Notification
+from observers.models import ObserverGrant
 from reviews.models import (
     Checkpoint,
     IncomingAlert,
@@ -54,7 +57,18 @@ from reviews.models import (
     SignalSource,
     TestingPlan,
 )
-from tests.factories import CohortFactory, DeviceFactory, add_evidence, make_application
+from teams.api_keys import api_key_create
+from teams.models import Invitation, SignUp
+from teams.services import invitation_send
+from tests.factories import (
+    CohortFactory,
+    DeviceFactory,
+    OrganisationFactory,
+    UserFactory,
+    add_evidence,
+    make_application,
+    make_manufacturer,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -299,12 +313,13 @@ def forms_on(html: str, page_url: str) -> list[Form]:
 
 # --- Who uses each URL, and with what ---------------------------------------------------------
 
-ANONYMOUS, MANUFACTURER, REVIEWER, LEAD, ADMIN = (
+ANONYMOUS, MANUFACTURER, REVIEWER, LEAD, ADMIN, OBSERVER = (
     "anonymous",
     "manufacturer",
     "reviewer",
     "lead_reviewer",
     "admin_user",
+    "observer",
 )
 
 
@@ -464,6 +479,82 @@ class Stage:
             expires_at=timezone.now() + timedelta(hours=1),
         )
         return {"token": token}
+
+    def member(self) -> dict:
+        colleague = make_manufacturer(self.organisation, org_role="contributor")
+        return {"pk": colleague.membership.pk}
+
+    def invitation(self) -> dict:
+        invitation = invitation_send(
+            actor=self.manufacturer, email="fuzz@example.test", role="viewer"
+        )
+        return {"pk": invitation.pk}
+
+    def invitation_link(self) -> dict:
+        token = "fuzz-invitation-token"
+        Invitation.objects.create(
+            organisation=self.organisation,
+            email="fuzz-join@example.test",
+            role="contributor",
+            token_sha256=hashlib.sha256(token.encode()).hexdigest(),
+            invited_by=self.manufacturer,
+            expires_at=timezone.now() + timedelta(days=1),
+        )
+        return {"token": token}
+
+    def signup_link(self) -> dict:
+        token = "fuzz-signup-token"
+        SignUp.objects.create(
+            email="fuzz-founder@example.test",
+            full_name="Fuzz Founder",
+            password_hash="!",
+            organisation_name="Fuzz Founders Ltd",
+            companies_house_number="12345678",
+            token_sha256=hashlib.sha256(token.encode()).hexdigest(),
+            expires_at=timezone.now() + timedelta(days=1),
+        )
+        return {"token": token}
+
+    def waiting_organisation(self) -> dict:
+        return {"pk": OrganisationFactory(name="Fuzz Waiting Ltd", approved_at=None).pk}
+
+    def scorable(self) -> dict:
+        """An eligible application (screened, every criterion met) on a call with weighted
+        selection criteria."""
+        application = self.case(S.SCREENING)
+        for order, title in enumerate(["Novel question", "Benefit"]):
+            SelectionCriterion.objects.get_or_create(
+                call=application.call, title=title, defaults={"weight": order + 1}
+            )
+        return {"pk": application.pk}
+
+    def disagreement(self) -> dict:
+        """An eligible application two reviewers scored far apart: flagged for moderation."""
+        kwargs = self.scorable()
+        application = Application.objects.get(pk=kwargs["pk"])
+        for total, person in ((20, self.people[REVIEWER]), (90, self.people[ADMIN])):
+            SelectionScore.objects.create(
+                application=application, reviewer=person, scores={}, total=total, comment="x"
+            )
+        return kwargs
+
+    def call(self) -> dict:
+        return {"pk": Application.objects.get(pk=self.disagreement()["pk"]).call_id}
+
+    def observed(self, evidence: bool = True) -> ObserverGrant:
+        """A submitted case granted to the observer persona (made on first use)."""
+        return ObserverGrant.objects.create(
+            observer=self.people[OBSERVER],
+            application=self.case(S.SUBMITTED),
+            evidence=evidence,
+            granted_by=self.people[ADMIN],
+        )
+
+    def api_key(self) -> dict:
+        key, _secret = api_key_create(
+            actor=self.manufacturer, name="Fuzz", scope="read", expires_in_days=30
+        )
+        return {"pk": key.pk}
 
 
 QUEUE_FILTERS = (
@@ -784,6 +875,61 @@ TARGETS: dict[str, list[Target]] = {
     "network:schema": [Target(ANONYMOUS)],
     "network:directory": [Target(ANONYMOUS)],
     "network:directory-json": [Target(ANONYMOUS)],
+    # --- The organisation's team and API keys --------------------------------------------------
+    "teams:team": [Target(MANUFACTURER, listing(lambda stage: stage.member()))],
+    "teams:invite": [Target(MANUFACTURER, posts=True, form_on="teams:team")],
+    "teams:invitation-cancel": [
+        Target(MANUFACTURER, lambda stage: stage.invitation(), posts=True, form_on="teams:team")
+    ],
+    "teams:member-role": [
+        Target(MANUFACTURER, lambda stage: stage.member(), posts=True, form_on="teams:team")
+    ],
+    "teams:member-remove": [Target(MANUFACTURER, lambda stage: stage.member(), posts=True)],
+    "teams:join": [Target(ANONYMOUS, lambda stage: stage.invitation_link(), posts=True)],
+    "teams:api-keys": [Target(MANUFACTURER, listing(lambda stage: stage.api_key()), posts=True)],
+    "calls:list": [Target(ANONYMOUS)],
+    "observers:home": [Target(OBSERVER, listing(lambda stage: stage.observed()))],
+    "observers:application": [
+        Target(OBSERVER, lambda stage: {"pk": stage.observed().application_id})
+    ],
+    "observers:evidence-download": [
+        Target(
+            OBSERVER,
+            lambda stage: {"pk": stage.observed().application.evidence.first().pk},
+        )
+    ],
+    "observers:grants": [Target(LEAD, case(S.SUBMITTED), posts=True)],
+    "observers:revoke": [
+        Target(
+            LEAD,
+            lambda stage: {"pk": stage.observed().application_id},
+            posts=True,
+            form_on="observers:grants",
+        )
+    ],
+    "calls:selection": [Target(LEAD, lambda stage: stage.call())],
+    "calls:report": [Target(REVIEWER, lambda stage: stage.call())],
+    "calls:score": [Target(REVIEWER, lambda stage: stage.scorable(), posts=True)],
+    "calls:moderate": [Target(LEAD, lambda stage: stage.disagreement(), posts=True)],
+    "calls:select": [
+        Target(LEAD, lambda stage: stage.call(), posts=True, form_on="calls:selection")
+    ],
+    "teams:signup": [Target(ANONYMOUS, posts=True)],
+    "teams:signup-sent": [Target(ANONYMOUS)],
+    "teams:signup-confirm": [Target(ANONYMOUS, lambda stage: stage.signup_link(), posts=True)],
+    "teams:ask-to-join": [Target(ANONYMOUS, posts=True, form_on="teams:signup")],
+    "teams:organisations": [Target(REVIEWER, listing(lambda stage: stage.waiting_organisation()))],
+    "teams:organisation-approve": [
+        Target(
+            REVIEWER,
+            lambda stage: stage.waiting_organisation(),
+            posts=True,
+            form_on="teams:organisations",
+        )
+    ],
+    "teams:api-key-revoke": [
+        Target(MANUFACTURER, lambda stage: stage.api_key(), posts=True, form_on="teams:api-keys")
+    ],
 }
 
 # Not fuzzed here, and why.
@@ -835,6 +981,8 @@ PATH_TEXT: dict[str, Target] = {
         REVIEWER, with_({"action": "suspend"}, case(S.IN_CONTROLLED_TESTING))
     ),
     "admin:devices_application_transition": admin_transition("accept", S.SCREENING),
+    "teams:join": Target(ANONYMOUS, lambda stage: stage.invitation_link()),
+    "teams:signup-confirm": Target(ANONYMOUS, lambda stage: stage.signup_link()),
 }
 
 
@@ -861,6 +1009,7 @@ def stage(manufacturer, reviewer, lead_reviewer, admin_user, settings, running_s
             REVIEWER: reviewer,
             LEAD: lead_reviewer,
             ADMIN: admin_user,
+            OBSERVER: UserFactory(email="observer@example.test", role=Role.OBSERVER),
         }
     )
 

@@ -34,6 +34,7 @@ from rest_framework.authtoken.models import Token
 
 from airlock.models import TwoFactorEnrolment
 from airlock.roles import Role
+from calls.models import Call, SelectionOutcome, SelectionScore
 from devices.models import (
     TRANSITIONS,
     Application,
@@ -43,9 +44,11 @@ from devices.models import (
     EvidenceDocument,
     IncidentReport,
     IncidentSeverity,
+    Membership,
     Message,
 )
 from notifications.models import Notification
+from observers.models import ObserverGrant
 from reviews.models import (
     Assignment,
     ChangeKind,
@@ -69,7 +72,16 @@ from reviews.models import (
     TestingPlan,
 )
 from reviews.views.case import PANEL_ACTIONS
-from tests.factories import DeviceFactory, UserFactory, add_evidence, make_application
+from teams.api_keys import api_key_create
+from teams.models import ApiKey, Invitation, TeamEvent
+from teams.services import invitation_send
+from tests.factories import (
+    DeviceFactory,
+    UserFactory,
+    add_evidence,
+    make_application,
+    make_manufacturer,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -101,6 +113,11 @@ PK_MODELS = {
     # (REGULATOR_WIDE), and the sweep checks everyone else is refused.
     "incoming": "incoming_alert",
     "model-changes": "model_change",
+    "members": "membership",
+    "invitations": "invitation",
+    "api-keys": "api_key",
+    "calls": "call",
+    "organisations": "organisation",
 }
 # Records that belong to no organisation: open to every reviewer, conflicted or not.
 REGULATOR_WIDE = {"incoming_alert"}
@@ -120,6 +137,13 @@ class World:
     enrolment_token: str = ""
     incoming_alerts: list = field(default_factory=list)
     model_changes: list = ()
+    # The organisation's team: a member, an invitation waiting, an API key.
+    memberships: list = field(default_factory=list)
+    invitations: list = field(default_factory=list)
+    api_keys: list = field(default_factory=list)
+    organisations: list = field(default_factory=list)
+    # A grant to an observer who is not among the visitors: no visitor may see or revoke it.
+    observer_grants: list = field(default_factory=list)
 
     def pks(self, model: str) -> list[int]:
         return {
@@ -130,8 +154,17 @@ class World:
             "notification": [notification.pk for notification in self.notifications],
             "incoming_alert": [alert.pk for alert in self.incoming_alerts],
             "model_change": [change.pk for change in self.model_changes],
+            "membership": [membership.pk for membership in self.memberships],
+            "invitation": [invitation.pk for invitation in self.invitations],
+            "api_key": [key.pk for key in self.api_keys],
+            "call": sorted({application.call_id for application in self.applications}),
+            "organisation": [organisation.pk for organisation in self.organisations],
         }[model]
 
+
+# Records every organisation shares (a call for applications): the URL naming one may answer,
+# but must still show none of the organisation's records.
+SHARED_PK_MODELS = {"call"}
 
 # Every other parameter: the values to try, given the world.
 PARAMETERS = {
@@ -157,6 +190,11 @@ class Route:
         """Every parameter in the full path, includes' too (path() "<int:pk>" and re_path()
         "(?P<pk>...)" alike)."""
         return tuple(re.findall(r"<(?:\w+:)?(\w+)>", self.path))
+
+    @property
+    def is_reviewer_page(self) -> bool:
+        """The regulator's pages: the reviews app, and other apps' pages under /reviews/."""
+        return self.namespace == "reviews" or self.path.startswith("reviews/")
 
     @property
     def pk_segment(self) -> str:
@@ -381,7 +419,40 @@ def world(manufacturer, running_stack) -> World:
             )
         ],
         model_changes=[model_change],
+        **_team(manufacturer),
     )
+
+
+def _team(manufacturer) -> dict:
+    """A contributor and a viewer (not marked: their own pages show their name), an
+    invitation waiting and a marked API key."""
+    organisation = manufacturer.membership.organisation
+    members = [
+        make_manufacturer(organisation, org_role=role).membership
+        for role in ("contributor", "viewer")
+    ]
+    invitation = invitation_send(
+        actor=manufacturer, email="invitee-zqx7731@example.test", role="viewer"
+    )
+    key, _secret = api_key_create(
+        actor=manufacturer, name=f"Monitoring {MARKER}", scope="report", expires_in_days=30
+    )
+    submitted = Application.objects.filter(
+        organisation=organisation, submitted_at__isnull=False
+    ).first()
+    grant = ObserverGrant.objects.create(
+        observer=UserFactory(role=Role.OBSERVER),
+        application=submitted,
+        evidence=True,
+        granted_by=UserFactory(role=Role.ADMINISTRATOR),
+    )
+    return {
+        "memberships": members,
+        "invitations": [invitation],
+        "api_keys": [key],
+        "organisations": [organisation],
+        "observer_grants": [grant],
+    }
 
 
 def _enrolment_link(person) -> str:
@@ -418,6 +489,8 @@ class Visitor:
     only_namespace: str | None = None
 
     def covers(self, route: Route) -> bool:
+        if self.only_namespace == "reviews":
+            return route.is_reviewer_page
         return self.only_namespace is None or route.namespace == self.only_namespace
 
 
@@ -459,6 +532,18 @@ def visitors(world, manufacturer, other_manufacturer) -> dict[str, Visitor]:
             _session_client(manufacturer),
             only_namespace="reviews",
         ),
+        "observer": Visitor(
+            "an observer granted none of the organisation's cases",
+            _session_client(UserFactory(role=Role.OBSERVER)),
+        ),
+        **{
+            f"{membership.role}_on_reviewer_pages": Visitor(
+                f"the organisation's own {membership.role}, on a reviewer-only page",
+                _session_client(membership.user),
+                only_namespace="reviews",
+            )
+            for membership in world.memberships
+        },
     }
 
 
@@ -477,9 +562,12 @@ def _problems(route: Route, url: str, method: str, visitor: Visitor, response, w
     if leaked:
         problems.append(f"{where}: {status} response shows {', '.join(leaked)}")
     names_a_record = bool(route.parameters) and not (
-        visitor.is_reviewer
-        and "pk" in route.parameters
-        and PK_MODELS.get(route.pk_segment) in REGULATOR_WIDE
+        (
+            visitor.is_reviewer
+            and "pk" in route.parameters
+            and PK_MODELS.get(route.pk_segment) in REGULATOR_WIDE
+        )
+        or (route.parameters == ("pk",) and PK_MODELS.get(route.pk_segment) in SHARED_PK_MODELS)
     )
     if not visitor.signed_in:
         signed_out = status in {401, 403, 404, 405} or (
@@ -491,7 +579,7 @@ def _problems(route: Route, url: str, method: str, visitor: Visitor, response, w
         if names_a_record and visitor.token and status not in visitor.api_refusals:
             problems.append(f"{where}: {status}, expected one of {sorted(visitor.api_refusals)}")
     else:
-        reviewer_only = route.namespace == "reviews" and not visitor.is_reviewer
+        reviewer_only = route.is_reviewer_page and not visitor.is_reviewer
         if (names_a_record or reviewer_only) and status not in {403, 404, 405}:
             problems.append(
                 f"{where}: {status}, expected 403, 404 or 405"
@@ -547,6 +635,14 @@ def fingerprint(world: World) -> tuple:
             PlanVersion.objects.values_list("pk", "reviewer_agreed_at", "manufacturer_agreed_at")
         ),
         sorted(Notification.objects.values_list("pk", "read_at")),
+        sorted(Membership.objects.values_list("pk", "role")),
+        sorted(Invitation.objects.values_list("pk", "cancelled_at", "accepted_at")),
+        sorted(ApiKey.objects.values_list("pk", "revoked_at")),
+        TeamEvent.objects.count(),
+        SelectionScore.objects.count(),
+        sorted(SelectionOutcome.objects.values_list("pk", "moderated_total", "selected")),
+        sorted(Call.objects.values_list("pk", "selection_made_at")),
+        sorted(ObserverGrant.objects.values_list("pk", "revoked_at")),
     )
 
 
@@ -613,6 +709,9 @@ def test_the_marker_is_on_the_pages_its_owners_see(client, world, manufacturer, 
         "conflicted_reviewer",
         "conflicted_lead_reviewer",
         "owner_on_reviewer_pages",
+        "contributor_on_reviewer_pages",
+        "viewer_on_reviewer_pages",
+        "observer",
     ],
 )
 def test_no_url_shows_an_organisation_s_records_to_an_outsider(world, visitors, who):
@@ -639,6 +738,49 @@ def test_no_url_shows_an_organisation_s_records_to_an_outsider(world, visitors, 
     assert swept > 100
     assert not problems, f"{len(problems)} problems:\n" + "\n".join(problems)
     assert fingerprint(world) == before, f"{visitor.label} changed the organisation's records"
+
+
+def test_a_viewer_changes_nothing_anywhere(world):
+    """A viewer reads their organisation's pages; every POST on the manufacturer's side and
+    the team's pages is refused (never a 500), and nothing changes."""
+    viewer = next(m.user for m in world.memberships if m.role == "viewer")
+    client = _session_client(viewer)
+    problems = []
+    before = fingerprint(world)
+    for route in all_routes():
+        if unknown_parameters(route) or route.namespace == "api":
+            continue
+        for url in urls_for(route, world):
+            for method in ("GET", "POST"):
+                try:
+                    response = client.post(url, {}) if method == "POST" else client.get(url)
+                except Exception as error:  # the point is to report every one, not stop
+                    problems.append(f"{method} {url} as a viewer raised {error!r}")
+                    continue
+                status = response.status_code
+                if status >= 500:
+                    problems.append(f"{method} {url} as a viewer: {status}")
+                refused = status in {403, 404, 405}
+                # The portal and the team's pages; sign-up's public forms change nothing of
+                # the organisation's (a signed-in person is sent home).
+                portal = route.namespace == "devices" or route.path.startswith("team/")
+                if method == "POST" and portal and not refused:
+                    problems.append(f"POST {url} ({route.name}) as a viewer: {status}")
+
+    assert not problems, f"{len(problems)} problems:\n" + "\n".join(problems)
+    assert fingerprint(world) == before, "a viewer changed the organisation's records"
+
+
+def test_a_viewer_reads_the_organisation_s_cases(client, world):
+    """The control for the test above: the viewer is refused changes, not reading."""
+    viewer = next(m.user for m in world.memberships if m.role == "viewer")
+    client.force_login(viewer)
+    testing = next(a for a in world.applications if a.state == "in_controlled_testing")
+
+    page = client.get(reverse("devices:application-detail", args=[testing.pk]))
+
+    assert page.status_code == 200
+    assert testing.reference in _body(page)
 
 
 # --- The regulator on a manufacturer's unsubmitted cases --------------------------------------

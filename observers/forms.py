@@ -1,0 +1,16 @@
+from django import forms
+
+from observers.services import observers
+
+
+class GrantForm(forms.Form):
+    observer = forms.ModelChoiceField(queryset=None, empty_label="Choose an observer")
+    evidence = forms.BooleanField(
+        required=False,
+        label="Let them read the evidence too",
+        help_text="Without this, they see the case's summary and history of states only.",
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["observer"].queryset = observers()
