@@ -95,6 +95,7 @@ INSTALLED_APPS = [
     "devices",
     "reviews",
     "notifications",
+    "ledger",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -482,6 +483,8 @@ CELERY_TASK_ROUTES = {
     "reviews.tasks.sweep_*": {"queue": "sweeps"},
     "notifications.tasks.send_pending_notification_emails": {"queue": "sweeps"},
     "reviews.tasks.evaluate_pending_reports": {"queue": "sweeps"},
+    # A long read of every audit row: beside the digests, away from interactive work.
+    "ledger.tasks.verify_audit_chain": {"queue": "reports"},
 }
 # Beat reads its schedule from the database (django-celery-beat): the entries declared in
 # airlock/celery.py are synced there at start-up, and administrators can see and pause them.

@@ -24,6 +24,7 @@ class NotificationKind(models.TextChoices):
     PLAN_AGREED = "plan_agreed", "Testing plan agreed"
     PLAN_RETURNED = "plan_returned", "Testing plan returned"
     COUNTERSIGNATURE = "countersignature", "Clearance to countersign"
+    AUDIT_CHAIN_BROKEN = "audit_chain_broken", "Audit trail failed verification"
 
 
 class Notification(models.Model):
