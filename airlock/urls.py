@@ -45,6 +45,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("reviews/", include("reviews.urls")),
     path("notifications/", include("notifications.urls")),
+    path("audit/", include("ledger.urls")),
     path("", include("devices.urls")),
     path("api/", include("airlock.api_urls")),
 ]

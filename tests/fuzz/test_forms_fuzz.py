@@ -715,6 +715,14 @@ TARGETS: dict[str, list[Target]] = {
         )
     ],
     "reviews:incoming-alerts": [Target(REVIEWER, query=("page",))],
+    # --- The audit trail ---------------------------------------------------------------------
+    "ledger:audit-export": [
+        Target(
+            LEAD,
+            listing(lambda stage: stage.case(S.SUBMITTED)),
+            query=("case", "person", "since", "until", "format"),
+        )
+    ],
 }
 
 # Not fuzzed here, and why.
