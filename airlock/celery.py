@@ -36,6 +36,11 @@ app.conf.beat_schedule = {
         "task": "ledger.tasks.verify_audit_chain",
         "schedule": crontab(hour=3, minute=30),
     },
+    # Every 15 minutes: draw the documents of decided cases whose on-commit task never ran.
+    "issue missing case documents": {
+        "task": "documents.tasks.issue_missing_documents",
+        "schedule": crontab(minute="*/15"),
+    },
     # Every 5 minutes: evaluate checkpoint reports whose on-commit task never ran (the broker
     # was down when the manufacturer submitted, or the message was lost).
     "evaluate pending checkpoint reports": {

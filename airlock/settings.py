@@ -96,6 +96,7 @@ INSTALLED_APPS = [
     "reviews",
     "notifications",
     "ledger",
+    "documents",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -473,6 +474,9 @@ CELERY_TASK_QUEUES = {
     "partners": {},
     # Long reads and digests.
     "reports": {},
+    # Drawing PDFs (decision documents, exit reports, programme reports): a second or more of
+    # CPU each, kept away from emails and sweeps.
+    "documents": {},
 }
 CELERY_TASK_ROUTES = {
     "notifications.tasks.send_notification_emails": {"queue": "interactive"},
@@ -485,6 +489,7 @@ CELERY_TASK_ROUTES = {
     "reviews.tasks.evaluate_pending_reports": {"queue": "sweeps"},
     # A long read of every audit row: beside the digests, away from interactive work.
     "ledger.tasks.verify_audit_chain": {"queue": "reports"},
+    "documents.tasks.*": {"queue": "documents"},
 }
 # Beat reads its schedule from the database (django-celery-beat): the entries declared in
 # airlock/celery.py are synced there at start-up, and administrators can see and pause them.
@@ -537,6 +542,11 @@ API_MAX_PAGE_SIZE = env_int("API_MAX_PAGE_SIZE", 100)
 API_TOKEN_REQUESTS_PER_MINUTE = env_int("API_TOKEN_REQUESTS_PER_MINUTE", 120)
 API_ADDRESS_REQUESTS_PER_MINUTE = env_int("API_ADDRESS_REQUESTS_PER_MINUTE", 300)
 API_ADDRESS_FAILED_AUTHS_PER_HOUR = env_int("API_ADDRESS_FAILED_AUTHS_PER_HOUR", 20)
+# The public document verification page (documents/views.py), per address: enough for anyone
+# checking a handful of documents, too few to probe for fingerprints.
+VERIFY_REQUESTS_PER_MINUTE = env_int("VERIFY_REQUESTS_PER_MINUTE", 20)
+# Largest PDF the verification page hashes.
+VERIFY_MAX_UPLOAD_BYTES = env_int("VERIFY_MAX_UPLOAD_BYTES", 20 * 1024 * 1024)
 # A checkpoint report or an alert is a few kilobytes and a few levels deep.
 API_MAX_JSON_BYTES = env_int("API_MAX_JSON_KB", 256) * 1024
 API_MAX_JSON_DEPTH = env_int("API_MAX_JSON_DEPTH", 20)
@@ -599,6 +609,10 @@ LOGGING = {
         "django": {"handlers": [], "level": env_str("LOG_LEVEL", "INFO"), "propagate": True},
         "django.request": {"filters": ["client_errors"], "propagate": True},
         "django.security": {"filters": ["client_errors"], "propagate": True},
+        # WeasyPrint logs each step of every PDF at INFO; its warnings (a missing font, a
+        # refused URL) are what matter.
+        "weasyprint": {"level": "WARNING"},
+        "fontTools": {"level": "WARNING"},
     },
 }
 # Celery's workers log through the same handlers (and so in JSON) instead of their own.

@@ -46,6 +46,7 @@ urlpatterns = [
     path("reviews/", include("reviews.urls")),
     path("notifications/", include("notifications.urls")),
     path("audit/", include("ledger.urls")),
+    path("", include("documents.urls")),
     path("", include("devices.urls")),
     path("api/", include("airlock.api_urls")),
 ]

@@ -41,7 +41,8 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from airlock.models import TwoFactorEnrolment
-from devices.models import ApplicationState
+from devices.models import Application, ApplicationState
+from documents.services import case_documents_issue
 from notifications.models import Notification
 from reviews.models import (
     Checkpoint,
@@ -407,6 +408,12 @@ class Stage:
         )
         return {"pk": signal.pk}
 
+    def document(self) -> dict:
+        application = self.case(S.SCREENING)
+        Application.objects.filter(pk=application.pk).update(state=S.REJECTED)
+        [document] = case_documents_issue(application_id=application.pk)
+        return {"pk": document.pk}
+
     def reset_link(self) -> dict:
         user = self.manufacturer
         return {
@@ -715,6 +722,12 @@ TARGETS: dict[str, list[Target]] = {
         )
     ],
     "reviews:incoming-alerts": [Target(REVIEWER, query=("page",))],
+    # --- Decision documents ------------------------------------------------------------------
+    "documents:download": [Target(MANUFACTURER, lambda stage: stage.document())],
+    "documents:verify": [
+        Target(ANONYMOUS, posts=True),
+        Target(REVIEWER, listing(lambda stage: stage.document()), posts=True),
+    ],
     # --- The audit trail ---------------------------------------------------------------------
     "ledger:audit-export": [
         Target(

@@ -22,11 +22,12 @@ case references or the marker written into every one of its records, and nothing
 import hashlib
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from itertools import cycle, islice
 
 import pytest
+from django.core.files.base import ContentFile
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
@@ -45,6 +46,7 @@ from devices.models import (
     IncidentSeverity,
     Message,
 )
+from documents.models import CaseDocument, DocumentKind
 from notifications.models import Notification
 from reviews.models import (
     Assignment,
@@ -92,6 +94,7 @@ PK_MODELS = {
     "evidence": "evidence",
     "signals": "signal",
     "notifications": "notification",
+    "documents": "document",
 }
 
 
@@ -107,6 +110,8 @@ class World:
     notifications: list
     # A colleague's two-factor set-up link: no one else may use it.
     enrolment_token: str = ""
+    # Issued decision documents (documents.CaseDocument).
+    documents: list = field(default_factory=list)
 
     def pks(self, model: str) -> list[int]:
         return {
@@ -115,6 +120,7 @@ class World:
             "evidence": [document.pk for document in self.evidence],
             "signal": [self.signal.pk],
             "notification": [notification.pk for notification in self.notifications],
+            "document": [document.pk for document in self.documents],
         }[model]
 
 
@@ -344,7 +350,25 @@ def world(manufacturer, running_stack) -> World:
         references=[application.reference for application in applications],
         notifications=notifications,
         enrolment_token=_enrolment_link(colleague),
+        documents=[_document(testing)],
     )
+
+
+def _document(application) -> CaseDocument:
+    """An issued document of the case, its file carrying MARKER (drawn directly: the sweep
+    is about who may fetch it, not how it is drawn)."""
+    content = f"%PDF-1.7 {MARKER} {application.reference}".encode()
+    document = CaseDocument(
+        application=application,
+        kind=DocumentKind.REJECTED,
+        reference=f"AIRLOCK-SWEEP-{application.pk}",
+        sha256=hashlib.sha256(content).hexdigest(),
+        size=len(content),
+        pdf_variant="pdf/a-3b",
+    )
+    document.file.save("document.pdf", ContentFile(content), save=False)
+    document.save()
+    return document
 
 
 def _enrolment_link(person) -> str:
@@ -664,6 +688,7 @@ def drafts(manufacturer, running_stack) -> World:
         references=[application.reference for application in applications],
         notifications=notifications,
         enrolment_token=_enrolment_link(UserFactory(role=Role.REVIEWER)),
+        documents=[_document(applications[0])],
     )
 
 
