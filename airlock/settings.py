@@ -5,6 +5,7 @@ AIRLOCK_ENV selects the profile: "development" (default, for `make run` and test
 """
 
 import os
+import re
 from datetime import timedelta
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
@@ -545,6 +546,12 @@ API_ADDRESS_FAILED_AUTHS_PER_HOUR = env_int("API_ADDRESS_FAILED_AUTHS_PER_HOUR",
 # The public document verification page (documents/views.py), per address: enough for anyone
 # checking a handful of documents, too few to probe for fingerprints.
 VERIFY_REQUESTS_PER_MINUTE = env_int("VERIFY_REQUESTS_PER_MINUTE", 20)
+# The service's Ed25519 key for signing case bundles: a 32-byte seed as 64 hex characters
+# (`python3 -c "import secrets; print(secrets.token_hex(32))"`). Unset: derived from SECRET_KEY
+# (ledger/signing.py). Its public half is published at /bundles/public-key/.
+BUNDLE_SIGNING_KEY = env_str("BUNDLE_SIGNING_KEY", "")
+if BUNDLE_SIGNING_KEY and not re.fullmatch(r"[0-9a-fA-F]{64}", BUNDLE_SIGNING_KEY):
+    raise ImproperlyConfigured("BUNDLE_SIGNING_KEY must be 64 hexadecimal characters.")
 # Largest PDF the verification page hashes.
 VERIFY_MAX_UPLOAD_BYTES = env_int("VERIFY_MAX_UPLOAD_BYTES", 20 * 1024 * 1024)
 # A checkpoint report or an alert is a few kilobytes and a few levels deep.

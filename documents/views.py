@@ -4,14 +4,17 @@ import logging
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.views.decorators.http import require_GET, require_http_methods
 
 from airlock.api_limits import address_over_limit
 from devices.selectors import applications_for
+from documents.bundles import bundle_refusal, case_bundle_build
 from documents.forms import VerifyForm
 from documents.models import CaseDocument
+from ledger import signing
 
 logger = logging.getLogger(__name__)
 
@@ -35,6 +38,29 @@ def download(request: HttpRequest, pk: int) -> HttpResponse:
     )
     response["X-Content-Type-Options"] = "nosniff"
     return response
+
+
+@login_required
+@require_GET
+def bundle(request: HttpRequest, pk: int) -> HttpResponse:
+    """The case bundle zip: lead reviewers and administrators, or the case's manufacturer."""
+    application = get_object_or_404(applications_for(request.user), pk=pk)
+    refusal = bundle_refusal(request.user, application)
+    if refusal:
+        raise PermissionDenied(refusal)
+    response = FileResponse(
+        case_bundle_build(actor=request.user, application=application),
+        as_attachment=True,
+        filename=f"{application.reference}-bundle.zip",
+        content_type="application/zip",
+    )
+    return response
+
+
+@require_GET
+def bundle_public_key(request: HttpRequest) -> HttpResponse:
+    """The key that signs case bundles, for verify_bundle.py --public-key."""
+    return HttpResponse(signing.public_key_hex() + "\n", content_type="text/plain; charset=utf-8")
 
 
 @require_http_methods(["GET", "POST"])

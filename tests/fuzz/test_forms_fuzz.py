@@ -728,6 +728,8 @@ TARGETS: dict[str, list[Target]] = {
         Target(ANONYMOUS, posts=True),
         Target(REVIEWER, listing(lambda stage: stage.document()), posts=True),
     ],
+    "documents:bundle": [Target(MANUFACTURER, case(S.SUBMITTED))],
+    "documents:bundle-public-key": [Target(ANONYMOUS)],
     # --- The audit trail ---------------------------------------------------------------------
     "ledger:audit-export": [
         Target(
