@@ -123,3 +123,8 @@ class ApiAddressLimitMiddleware:
                 _window(MINUTE)[1],
             )
         return None
+
+
+def address_over_limit(request: HttpRequest, name: str, per_minute: int) -> bool:
+    """Count one request to a public page from this address; True past `per_minute`."""
+    return _count(f"{name}:{client_address(request)}", MINUTE) > per_minute

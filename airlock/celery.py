@@ -30,6 +30,17 @@ app.conf.beat_schedule = {
         "task": "reviews.tasks.send_reviewer_digest",
         "schedule": crontab(hour=7, minute=0, day_of_week="mon"),
     },
+    # 03:30 daily: walk the audit chain (ledger.verify); a break is logged and every
+    # administrator is told. At night, when nothing else reads the audit tables.
+    "audit chain verification": {
+        "task": "ledger.tasks.verify_audit_chain",
+        "schedule": crontab(hour=3, minute=30),
+    },
+    # Every 15 minutes: draw the documents of decided cases whose on-commit task never ran.
+    "issue missing case documents": {
+        "task": "documents.tasks.issue_missing_documents",
+        "schedule": crontab(minute="*/15"),
+    },
     # Every 5 minutes: evaluate checkpoint reports whose on-commit task never ran (the broker
     # was down when the manufacturer submitted, or the message was lost).
     "evaluate pending checkpoint reports": {

@@ -6,6 +6,7 @@ from django.utils import timezone
 from django.utils.functional import cached_property
 
 from airlock.roles import GROUP_ROLES, Role
+from ledger.models import Chained
 
 # Where airlock.backends.RoleBackend leaves the names of the groups it read with the permissions.
 GROUP_NAMES = "_group_names"
@@ -209,8 +210,8 @@ class SecurityEventQuerySet(models.QuerySet):
         raise PermissionError("Security events are never deleted.")
 
 
-class SecurityEvent(models.Model):
-    """The audit trail of a person's sign-in security: append-only, like a case's
+class SecurityEvent(Chained):
+    """The audit trail of a person's sign-in security: append-only and chained, like a case's
     ApplicationEvent. Who (`actor`, None for the person themselves) did what to whose
     account, and when."""
 
@@ -224,11 +225,21 @@ class SecurityEvent(models.Model):
 
     objects = SecurityEventQuerySet.as_manager()
 
+    CHAIN_FIELDS = ("user", "actor", "kind", "detail", "created_at")
+    AUDIT_CASE_FIELD = None
+    AUDIT_PERSON_FIELDS = ("user", "actor")
+
     class Meta:
         ordering = ["-created_at", "-pk"]
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()}: {self.user}"
+
+    def audit_action(self) -> str:
+        return self.get_kind_display()
+
+    def audit_detail(self) -> str:
+        return f"{self.user}: {self.detail}".strip()
 
     def save(self, *args, **kwargs):
         if self.pk is not None:

@@ -6,6 +6,7 @@ AIRLOCK_ENV selects the profile: "development" (default, for `make run` and test
 
 import ipaddress
 import os
+import re
 from datetime import timedelta
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
@@ -99,6 +100,8 @@ INSTALLED_APPS = [
     "teams",
     "calls",
     "observers",
+    "ledger",
+    "documents",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -485,6 +488,9 @@ CELERY_TASK_QUEUES = {
     "partners": {},
     # Long reads and digests.
     "reports": {},
+    # Drawing PDFs (decision documents, exit reports, programme reports): a second or more of
+    # CPU each, kept away from emails and sweeps.
+    "documents": {},
 }
 CELERY_TASK_ROUTES = {
     "notifications.tasks.send_notification_emails": {"queue": "interactive"},
@@ -497,6 +503,9 @@ CELERY_TASK_ROUTES = {
     "notifications.tasks.send_pending_notification_emails": {"queue": "sweeps"},
     "reviews.tasks.evaluate_pending_reports": {"queue": "sweeps"},
     "devices.tasks.repair_state_counts": {"queue": "sweeps"},
+    # A long read of every audit row: beside the digests, away from interactive work.
+    "ledger.tasks.verify_audit_chain": {"queue": "reports"},
+    "documents.tasks.*": {"queue": "documents"},
 }
 # Beat reads its schedule from the database (django-celery-beat): the entries declared in
 # airlock/celery.py are synced there at start-up, and administrators can see and pause them.
@@ -557,6 +566,17 @@ API_MAX_PAGE_SIZE = env_int("API_MAX_PAGE_SIZE", 100)
 API_TOKEN_REQUESTS_PER_MINUTE = env_int("API_TOKEN_REQUESTS_PER_MINUTE", 120)
 API_ADDRESS_REQUESTS_PER_MINUTE = env_int("API_ADDRESS_REQUESTS_PER_MINUTE", 300)
 API_ADDRESS_FAILED_AUTHS_PER_HOUR = env_int("API_ADDRESS_FAILED_AUTHS_PER_HOUR", 20)
+# The public document verification page (documents/views.py), per address: enough for anyone
+# checking a handful of documents, too few to probe for fingerprints.
+VERIFY_REQUESTS_PER_MINUTE = env_int("VERIFY_REQUESTS_PER_MINUTE", 20)
+# The service's Ed25519 key for signing case bundles: a 32-byte seed as 64 hex characters
+# (`python3 -c "import secrets; print(secrets.token_hex(32))"`). Unset: derived from SECRET_KEY
+# (ledger/signing.py). Its public half is published at /bundles/public-key/.
+BUNDLE_SIGNING_KEY = env_str("BUNDLE_SIGNING_KEY", "")
+if BUNDLE_SIGNING_KEY and not re.fullmatch(r"[0-9a-fA-F]{64}", BUNDLE_SIGNING_KEY):
+    raise ImproperlyConfigured("BUNDLE_SIGNING_KEY must be 64 hexadecimal characters.")
+# Largest PDF the verification page hashes.
+VERIFY_MAX_UPLOAD_BYTES = env_int("VERIFY_MAX_UPLOAD_BYTES", 20 * 1024 * 1024)
 # A checkpoint report or an alert is a few kilobytes and a few levels deep.
 API_MAX_JSON_BYTES = env_int("API_MAX_JSON_KB", 256) * 1024
 API_MAX_JSON_DEPTH = env_int("API_MAX_JSON_DEPTH", 20)
@@ -637,6 +657,10 @@ LOGGING = {
         "django": {"handlers": [], "level": env_str("LOG_LEVEL", "INFO"), "propagate": True},
         "django.request": {"filters": ["client_errors"], "propagate": True},
         "django.security": {"filters": ["client_errors"], "propagate": True},
+        # WeasyPrint logs each step of every PDF at INFO; its warnings (a missing font, a
+        # refused URL) are what matter.
+        "weasyprint": {"level": "WARNING"},
+        "fontTools": {"level": "WARNING"},
     },
 }
 # Celery's workers log through the same handlers (and so in JSON) instead of their own.

@@ -49,6 +49,8 @@ urlpatterns = [
     path("", include("teams.urls")),
     path("", include("calls.urls")),
     path("", include("observers.urls")),
+    path("audit/", include("ledger.urls")),
+    path("", include("documents.urls")),
     path("", include("devices.urls")),
     path("api/", include("airlock.api_urls")),
 ]

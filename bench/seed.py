@@ -48,6 +48,7 @@ def seed_case() -> None:
 
     from airlock.models import User
     from devices.models import REQUIRED_EVIDENCE, Application, ApplicationEvent, Message
+    from ledger.chain import record_many
     from reviews.models import InternalNote
     from tests.factories import DeviceFactory, add_evidence, make_application
 
@@ -68,7 +69,8 @@ def seed_case() -> None:
         started = timezone.now() - timedelta(days=200)
         steps = [CASE_PATH[n % len(CASE_PATH)] for n in range(CASE_EVENTS - 1)]
         steps.append(("complete_testing", "in_controlled_testing", "evidence_review"))
-        ApplicationEvent.objects.bulk_create(
+        # bulk_create skips save(), so the rows are chained into the audit ledger here.
+        events = ApplicationEvent.objects.bulk_create(
             ApplicationEvent(
                 application=case,
                 actor=maker if action in {"submit", "respond"} else lead,
@@ -80,6 +82,7 @@ def seed_case() -> None:
             )
             for n, (action, source, target) in enumerate(steps)
         )
+        record_many(events)
         Message.objects.bulk_create(
             Message(
                 application=case,

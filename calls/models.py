@@ -8,6 +8,8 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from ledger.models import Chained
+
 
 class CallQuerySet(models.QuerySet):
     def open(self, at=None) -> "CallQuerySet":
@@ -196,7 +198,7 @@ class SelectionEventQuerySet(models.QuerySet):
         raise PermissionError("The selection audit trail is append-only.")
 
 
-class SelectionEvent(models.Model):
+class SelectionEvent(Chained):
     """One audit row per step of a call's selection: who scored, moderated, selected or did
     not select which application, when, and the detail. Never edited or deleted; written only
     by calls.audit.selection_event_record."""
@@ -209,6 +211,9 @@ class SelectionEvent(models.Model):
     kind = models.CharField(max_length=20, choices=SelectionEventKind.choices)
     detail = models.TextField(blank=True)
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    # Part of the audit trail anyone can verify (ledger.models.Chained).
+    CHAIN_FIELDS = ("call", "application", "actor", "kind", "detail", "created_at")
 
     objects = SelectionEventQuerySet.as_manager()
 

@@ -22,6 +22,7 @@ from django_fsm import RETURN_VALUE, FSMField, FSMModelMixin, transition
 
 from airlock import storage
 from devices.clocks import add_working_days, working_days_between
+from ledger.models import Chained
 
 
 class Organisation(models.Model):
@@ -1087,8 +1088,9 @@ class AuditQuerySet(models.QuerySet):
         raise PermissionError("The audit trail is append-only.")
 
 
-class ApplicationEvent(models.Model):
-    """One audit row per transition: who, when, from, to, why. Never edited or deleted.
+class ApplicationEvent(Chained):
+    """One audit row per transition: who, when, from, to, why. Never edited or deleted; chained
+    into the audit ledger as it is written (ledger.models.Chained).
 
     Who was told about it is recorded in notifications.Notification (key "event:<pk>").
     """
@@ -1110,6 +1112,16 @@ class ApplicationEvent(models.Model):
 
     objects = AuditQuerySet.as_manager()
 
+    CHAIN_FIELDS = (
+        "application",
+        "actor",
+        "transition",
+        "from_state",
+        "to_state",
+        "reason",
+        "created_at",
+    )
+
     class Meta:
         ordering = ["created_at", "pk"]
 
@@ -1128,6 +1140,12 @@ class ApplicationEvent(models.Model):
     def actor_label(self) -> str:
         return str(self.actor) if self.actor_id else "Airlock (automatically)"
 
+    def audit_action(self) -> str:
+        return f"Transition: {self.transition}"
+
+    def audit_detail(self) -> str:
+        return f"{self.from_state} → {self.to_state}. {self.reason}".strip()
+
 
 # --- Evidence --------------------------------------------------------------------------------
 
@@ -1145,8 +1163,11 @@ def evidence_path(instance: "EvidenceDocument", filename: str) -> str:
     return f"evidence/{key[:2]}/{key}"
 
 
-class EvidenceDocument(models.Model):
-    """An uploaded file. New versions supersede old ones; nothing is ever deleted."""
+class EvidenceDocument(Chained):
+    """An uploaded file. New versions supersede old ones; nothing is ever deleted. Each version
+    is chained into the audit ledger as it is uploaded: its hash, size, uploader and time (not
+    `is_current`, which changes when a newer version arrives, nor the storage key, which
+    migrate_evidence may move)."""
 
     application = models.ForeignKey(Application, on_delete=models.PROTECT, related_name="evidence")
     kind = models.CharField(max_length=30, choices=EvidenceKind.choices)
@@ -1170,6 +1191,22 @@ class EvidenceDocument(models.Model):
     )
     uploaded_at = models.DateTimeField(default=timezone.now)
 
+    CHAIN_FIELDS = (
+        "application",
+        "kind",
+        "title",
+        "original_name",
+        "content_type",
+        "size",
+        "sha256",
+        "version",
+        "supersedes",
+        "uploaded_by",
+        "uploaded_at",
+    )
+    AUDIT_PERSON_FIELDS = ("uploaded_by",)
+    AUDIT_TIME_FIELD = "uploaded_at"
+
     class Meta:
         ordering = ["kind", "-version"]
         constraints = [
@@ -1188,6 +1225,14 @@ class EvidenceDocument(models.Model):
 
     def delete(self, *args, **kwargs):
         raise PermissionError("Evidence is never deleted; upload a new version instead.")
+
+    def audit_action(self) -> str:
+        return "Evidence uploaded"
+
+    def audit_detail(self) -> str:
+        return (
+            f"{self.get_kind_display()} v{self.version}, {self.size} bytes, SHA-256 {self.sha256}"
+        )
 
 
 class Message(models.Model):

@@ -18,6 +18,7 @@ from django.utils import timezone
 from airlock import storage
 from airlock.logs import bind_case
 from airlock.models import User
+from airlock.queue import enqueue_on_commit
 from devices.models import (
     TRANSITIONS,
     Application,
@@ -45,6 +46,12 @@ class TransitionRefused(Exception):
 
 
 # Transitions whose audit row must carry a reason a person wrote.
+# Final decisions: each issues a PDF the manufacturer and anyone they show it to can check.
+DECISION_DOCUMENT_STATES = {
+    ApplicationState.CLEARED,
+    ApplicationState.NOT_CLEARED,
+    ApplicationState.REJECTED,
+}
 REASON_REQUIRED = {"withdraw", "reject", "not_clear", "suspend", "resume", "extend_testing"}
 # Transitions that, when these read-only checks find something, need a reason and an explicit
 # confirmation from the person that they have seen it ("complete testing" early).
@@ -193,6 +200,10 @@ def transition_locked(
         reason=reason.strip(),
     )
     transition_notify(event)
+    if application.state in DECISION_DOCUMENT_STATES:
+        # The decision document (and exit report) are drawn on the documents queue, after
+        # commit; a sweep draws any whose message was lost (documents.tasks).
+        enqueue_on_commit("documents.tasks.issue_case_documents", application.pk)
     return event
 
 

@@ -7,6 +7,8 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
+from ledger.models import Chained
+
 
 class ObserverGrant(models.Model):
     """One observer's read-only access to one case, given by a lead reviewer or an
@@ -62,7 +64,7 @@ class ObservationEventQuerySet(models.QuerySet):
         raise PermissionError("The observers' audit trail is append-only.")
 
 
-class ObservationEvent(models.Model):
+class ObservationEvent(Chained):
     """Every grant, revocation and page an observer opens: who, what, when. Never edited or
     deleted; written only by observers.audit.observation_record."""
 
@@ -80,6 +82,10 @@ class ObservationEvent(models.Model):
     kind = models.CharField(max_length=20, choices=ObservationKind.choices)
     detail = models.TextField(blank=True)
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    # Part of the audit trail anyone can verify (ledger.models.Chained).
+    CHAIN_FIELDS = ("observer", "actor", "application", "kind", "detail", "created_at")
+    AUDIT_PERSON_FIELDS = ("observer", "actor")
 
     objects = ObservationEventQuerySet.as_manager()
 

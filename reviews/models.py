@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from airlock import outbound
 from devices.models import ClockStage, SandboxEnvironment
+from ledger.models import Chained
 
 # The network's own records live in reviews/network/models.py (a subject of their own); they
 # are imported here so Django finds them in the reviews app.
@@ -668,9 +669,11 @@ class DecisionKind(models.TextChoices):
     NOT_CLEAR = "not_clear", "Do not clear"
 
 
-class Decision(models.Model):
+class Decision(Chained):
     """A recorded decision with its rationale. A clearance takes effect only when a lead
-    reviewer other than the decider countersigns it."""
+    reviewer other than the decider countersigns it. Chained into the audit ledger as it is
+    recorded (what was decided, by whom, when, why); the countersignature or withdrawal that
+    follows is chained as the case's transition (devices.ApplicationEvent)."""
 
     application = models.ForeignKey(
         "devices.Application", on_delete=models.PROTECT, related_name="decisions"
@@ -693,6 +696,10 @@ class Decision(models.Model):
         null=True, blank=True, help_text="A proposal set aside before countersignature."
     )
 
+    CHAIN_FIELDS = ("application", "kind", "rationale", "decided_by", "decided_at")
+    AUDIT_PERSON_FIELDS = ("decided_by",)
+    AUDIT_TIME_FIELD = "decided_at"
+
     class Meta:
         ordering = ["-decided_at"]
         constraints = [
@@ -710,6 +717,12 @@ class Decision(models.Model):
 
     def __str__(self) -> str:
         return f"{self.application}: {self.get_kind_display()}"
+
+    def audit_action(self) -> str:
+        return f"Decision recorded: {self.get_kind_display()}"
+
+    def audit_detail(self) -> str:
+        return self.rationale
 
 
 # --- Safety signals and the partner network --------------------------------------------------
@@ -1034,11 +1047,11 @@ class AuditQuerySet(models.QuerySet):
         raise PermissionError("The audit trail is append-only.")
 
 
-class AuditEntry(models.Model):
+class AuditEntry(Chained):
     """Who did what, when and why, for the decisions on a case that do not change its state:
     each side's agreement to a testing plan version, a return with comments, a safety signal
     investigated, closed with its resolution, or reopened. Never edited or deleted (state
-    changes have their own trail, devices.ApplicationEvent)."""
+    changes have their own trail, devices.ApplicationEvent). Chained into the audit ledger."""
 
     application = models.ForeignKey(
         "devices.Application", on_delete=models.PROTECT, related_name="audit_entries"
@@ -1062,12 +1075,29 @@ class AuditEntry(models.Model):
 
     objects = AuditQuerySet.as_manager()
 
+    CHAIN_FIELDS = (
+        "application",
+        "actor",
+        "action",
+        "summary",
+        "detail",
+        "plan_version",
+        "signal",
+        "created_at",
+    )
+
     class Meta:
         ordering = ["created_at", "pk"]
         verbose_name_plural = "audit entries"
 
     def __str__(self) -> str:
         return f"{self.application}: {self.summary}"
+
+    def audit_action(self) -> str:
+        return self.get_action_display()
+
+    def audit_detail(self) -> str:
+        return f"{self.summary} {self.detail}".strip()
 
     def save(self, *args, **kwargs) -> None:
         if not self._state.adding:

@@ -6,6 +6,7 @@ from django.db import models
 from django.utils import timezone
 
 from devices.models import Organisation, OrganisationRole
+from ledger.models import Chained
 
 
 class Invitation(models.Model):
@@ -64,7 +65,7 @@ class TeamEventQuerySet(models.QuerySet):
         raise PermissionError("The team's audit trail is append-only.")
 
 
-class TeamEvent(models.Model):
+class TeamEvent(Chained):
     """One audit row per change to an organisation's team or API keys: who did what, about
     whom, when. Never edited or deleted; written only by teams.audit.team_event_record."""
 
@@ -87,6 +88,10 @@ class TeamEvent(models.Model):
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
 
     objects = TeamEventQuerySet.as_manager()
+
+    # Role changes are part of the audit trail anyone can verify (ledger.models.Chained).
+    CHAIN_FIELDS = ("organisation", "actor", "kind", "subject", "detail", "created_at")
+    AUDIT_CASE_FIELD = None
 
     class Meta:
         ordering = ["-created_at", "-pk"]

@@ -17,6 +17,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
+from airlock.spreadsheets import Echo, safe_cell
 from devices.models import ApplicationState
 from devices.selectors import applications_for
 from reviews.attention import reviewer_attention
@@ -36,8 +37,6 @@ from reviews.selectors import (
 from reviews.services import application_bulk_assign
 from reviews.views.access import LEAD_PERMISSION, lead_required, reviewer_required
 
-# Spreadsheets run a cell starting with one of these as a formula (CSV injection).
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 CSV_BATCH = 2000
 # Stands in for the CSRF token in a cached queue page (see queue).
 CSRF_PLACEHOLDER = "airlock-csrf-token-placeholder"
@@ -181,18 +180,6 @@ def queue(request: HttpRequest) -> HttpResponse:
     return _with_token(request, body)
 
 
-class _Echo:
-    """A file-like object whose write() hands the line back, for streaming csv.writer."""
-
-    def write(self, value: str) -> str:
-        return value
-
-
-def _cell(value) -> str:
-    text = "" if value is None else str(value)
-    return "'" + text if text.startswith(FORMULA_PREFIXES) else text
-
-
 CSV_HEADER = [
     "Reference",
     "State",
@@ -243,9 +230,9 @@ def queue_export(request: HttpRequest) -> StreamingHttpResponse:
     applications = review_queue(user=request.user, filters=filters).using(
         settings.REPORTING_DATABASE
     )
-    writer = csv.writer(_Echo())
+    writer = csv.writer(Echo())
     response = StreamingHttpResponse(
-        (writer.writerow([_cell(value) for value in row]) for row in _csv_rows(applications)),
+        (writer.writerow([safe_cell(value) for value in row]) for row in _csv_rows(applications)),
         content_type="text/csv; charset=utf-8",
     )
     stamp = timezone.localtime().strftime("%Y-%m-%d")

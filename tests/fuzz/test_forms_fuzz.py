@@ -44,6 +44,7 @@ from airlock.models import TwoFactorEnrolment
 from airlock.roles import Role
 from calls.models import SelectionCriterion, SelectionScore
 from devices.models import Application, ApplicationState
+from documents.services import case_documents_issue
 from notifications.models import Notification
 from observers.models import ObserverGrant
 from reviews.models import (
@@ -459,6 +460,12 @@ class Stage:
             payload={"data": {"imdrf_codes": [{"code": "A09"}], "device": {"name": "X"}}},
         )
         return {"pk": alert.pk}
+
+    def document(self) -> dict:
+        application = self.case(S.SCREENING)
+        Application.objects.filter(pk=application.pk).update(state=S.REJECTED)
+        [document] = case_documents_issue(application_id=application.pk)
+        return {"pk": document.pk}
 
     def reset_link(self) -> dict:
         user = self.manufacturer
@@ -929,6 +936,22 @@ TARGETS: dict[str, list[Target]] = {
     ],
     "teams:api-key-revoke": [
         Target(MANUFACTURER, lambda stage: stage.api_key(), posts=True, form_on="teams:api-keys")
+    ],
+    # --- Decision documents ------------------------------------------------------------------
+    "documents:download": [Target(MANUFACTURER, lambda stage: stage.document())],
+    "documents:verify": [
+        Target(ANONYMOUS, posts=True),
+        Target(REVIEWER, listing(lambda stage: stage.document()), posts=True),
+    ],
+    "documents:bundle": [Target(MANUFACTURER, case(S.SUBMITTED))],
+    "documents:bundle-public-key": [Target(ANONYMOUS)],
+    # --- The audit trail ---------------------------------------------------------------------
+    "ledger:audit-export": [
+        Target(
+            LEAD,
+            listing(lambda stage: stage.case(S.SUBMITTED)),
+            query=("case", "person", "since", "until", "format"),
+        )
     ],
 }
 

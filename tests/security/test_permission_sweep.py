@@ -27,6 +27,7 @@ from datetime import timedelta
 from itertools import cycle, islice
 
 import pytest
+from django.core.files.base import ContentFile
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
@@ -47,6 +48,7 @@ from devices.models import (
     Membership,
     Message,
 )
+from documents.models import CaseDocument, DocumentKind
 from notifications.models import Notification
 from observers.models import ObserverGrant
 from reviews.models import (
@@ -118,6 +120,7 @@ PK_MODELS = {
     "api-keys": "api_key",
     "calls": "call",
     "organisations": "organisation",
+    "documents": "document",
 }
 # Records that belong to no organisation: open to every reviewer, conflicted or not.
 REGULATOR_WIDE = {"incoming_alert"}
@@ -144,6 +147,8 @@ class World:
     organisations: list = field(default_factory=list)
     # A grant to an observer who is not among the visitors: no visitor may see or revoke it.
     observer_grants: list = field(default_factory=list)
+    # Issued decision documents (documents.CaseDocument).
+    documents: list = field(default_factory=list)
 
     def pks(self, model: str) -> list[int]:
         return {
@@ -159,6 +164,7 @@ class World:
             "api_key": [key.pk for key in self.api_keys],
             "call": sorted({application.call_id for application in self.applications}),
             "organisation": [organisation.pk for organisation in self.organisations],
+            "document": [document.pk for document in self.documents],
         }[model]
 
 
@@ -419,6 +425,7 @@ def world(manufacturer, running_stack) -> World:
             )
         ],
         model_changes=[model_change],
+        documents=[_document(testing)],
         **_team(manufacturer),
     )
 
@@ -453,6 +460,23 @@ def _team(manufacturer) -> dict:
         "organisations": [organisation],
         "observer_grants": [grant],
     }
+
+
+def _document(application) -> CaseDocument:
+    """An issued document of the case, its file carrying MARKER (drawn directly: the sweep
+    is about who may fetch it, not how it is drawn)."""
+    content = f"%PDF-1.7 {MARKER} {application.reference}".encode()
+    document = CaseDocument(
+        application=application,
+        kind=DocumentKind.REJECTED,
+        reference=f"AIRLOCK-SWEEP-{application.pk}",
+        sha256=hashlib.sha256(content).hexdigest(),
+        size=len(content),
+        pdf_variant="pdf/a-3b",
+    )
+    document.file.save("document.pdf", ContentFile(content), save=False)
+    document.save()
+    return document
 
 
 def _enrolment_link(person) -> str:
@@ -860,6 +884,7 @@ def drafts(manufacturer, running_stack) -> World:
         notifications=notifications,
         enrolment_token=_enrolment_link(UserFactory(role=Role.REVIEWER)),
         model_changes=[model_change],
+        documents=[_document(applications[0])],
     )
 
 

@@ -1,6 +1,8 @@
 from django.core.management.base import BaseCommand
 
 from airlock.demo import DEMO_PASSWORD, DEMO_USERS, seed_demo, seed_scale
+from airlock.demo_outputs import seed_demo_outputs
+from ledger.signing import public_key_hex
 
 
 def demo_logins_text() -> str:
@@ -25,7 +27,13 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         seed_demo()
+        bundle = seed_demo_outputs()
         self.stdout.write(self.style.SUCCESS("Demo data is loaded."))
+        if bundle:
+            self.stdout.write(
+                f"A cleared case's bundle: {bundle}\n  check it with: python3 "
+                f"ledger/verify_bundle.py {bundle} --public-key {public_key_hex()}"
+            )
         if options["applications"]:
             added = seed_scale(options["applications"])
             self.stdout.write(f"Scale data: {added} applications added.")

@@ -1,0 +1,64 @@
+from django import forms
+from django.db.models import QuerySet
+
+from airlock.models import User
+from devices.models import Application
+
+
+class AuditExportForm(forms.Form):
+    """What an inspection or information request asks for: any of case, person and period."""
+
+    case = forms.CharField(
+        label="Case reference",
+        required=False,
+        max_length=30,
+        help_text="For example AIA-2026-0042. Leave empty for every case.",
+    )
+    person = forms.EmailField(
+        label="Person's email address",
+        required=False,
+        help_text="Rows that name this person: who acted, uploaded, decided, or whose sign-in.",
+    )
+    since = forms.DateField(
+        label="From", required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    until = forms.DateField(
+        label="To", required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    format = forms.ChoiceField(
+        label="Format",
+        choices=[("csv", "CSV (a spreadsheet)"), ("json", "JSON")],
+        initial="csv",
+        widget=forms.RadioSelect,
+    )
+
+    def __init__(self, *args, cases: QuerySet[Application], **kwargs):
+        super().__init__(*args, **kwargs)
+        self.cases = cases
+
+    def clean_case(self) -> Application | None:
+        reference = self.cleaned_data["case"].strip()
+        if not reference:
+            return None
+        # Only the cases this person may see: a conflicted lead reviewer is told no case has
+        # the reference, as the case pages would answer 404.
+        application = self.cases.filter(reference__iexact=reference).first()
+        if application is None:
+            raise forms.ValidationError("No case has this reference.")
+        return application
+
+    def clean_person(self) -> User | None:
+        email = self.cleaned_data["person"]
+        if not email:
+            return None
+        person = User.objects.filter(email__iexact=email).first()
+        if person is None:
+            raise forms.ValidationError("Nobody in Airlock has this email address.")
+        return person
+
+    def clean(self) -> dict:
+        data = super().clean()
+        since, until = data.get("since"), data.get("until")
+        if since and until and since > until:
+            self.add_error("until", "The end of the period must be on or after its start.")
+        return data
