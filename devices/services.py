@@ -29,6 +29,7 @@ from devices.models import (
     Message,
     Organisation,
     ReferenceCounter,
+    is_team_member,
 )
 from devices.notifications import message_notify, told_sentence, transition_notify
 from devices.selectors import device_is_fixed
@@ -262,10 +263,9 @@ def application_update_draft(*, application: Application, actor: User, **fields)
 
 
 def _acts_for(user: User, organisation_id: int) -> bool:
-    membership = getattr(user, "membership", None)
-    return user.is_superuser or (
-        membership is not None and membership.organisation_id == organisation_id
-    )
+    # The same test as the transitions' MANUFACTURER rule: a member whose role no longer acts
+    # for the organisation may not change its records either.
+    return user.is_superuser or is_team_member(user, organisation_id)
 
 
 def device_save(*, actor: User, device: Device) -> Device:

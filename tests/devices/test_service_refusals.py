@@ -30,7 +30,7 @@ from devices.services import (
     message_post,
 )
 from devices.uploads import InspectedUpload
-from tests.factories import DeviceFactory, make_application
+from tests.factories import DeviceFactory, make_application, make_manufacturer
 from tests.locks import row_locks
 
 pytestmark = pytest.mark.django_db
@@ -55,6 +55,48 @@ def upload(application, actor):
         kind=EvidenceKind.CLINICAL_EVALUATION,
         upload=pdf_upload(),
     )
+
+
+@pytest.fixture
+def former_member(organisation):
+    """A member of the organisation whose manufacturer role was taken away."""
+    user = make_manufacturer(organisation, email="former@example.test")
+    user.groups.clear()
+    return type(user).objects.get(pk=user.pk)
+
+
+# --- Who acts for the organisation -----------------------------------------------------------
+
+
+def test_it_refuses_every_change_from_a_member_without_the_manufacturer_role(
+    organisation, former_member
+):
+    draft = make_application(S.DRAFT, organisation=organisation)
+    submitted = make_application(S.SUBMITTED, organisation=organisation)
+    device = draft.device
+    device.version = "3.0"
+    before = EvidenceDocument.objects.count()
+
+    with pytest.raises(PermissionError):
+        application_update_draft(application=draft, actor=former_member, nhs_sites="Nowhere")
+    with pytest.raises(PermissionError):
+        device_save(actor=former_member, device=device)
+    with pytest.raises(PermissionError):
+        upload(submitted, former_member)
+    with pytest.raises(PermissionError):
+        message_post(application=submitted, author=former_member, body="Hello")
+    # A transition's refusals, permission included, are TransitionRefused with the reason.
+    with pytest.raises(TransitionRefused, match="own team can do this"):
+        application_transition(
+            application_id=submitted.pk, action="withdraw", actor=former_member, reason="No."
+        )
+
+    draft.refresh_from_db()
+    device.refresh_from_db()
+    assert draft.nhs_sites != "Nowhere"
+    assert device.version == "2.1"
+    assert EvidenceDocument.objects.count() == before
+    assert not Message.objects.exists()
 
 
 # --- Row locks -------------------------------------------------------------------------------
