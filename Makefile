@@ -77,7 +77,8 @@ MUTATE_MODULES ?= devices.services devices.selectors devices.models reviews.serv
 MUTATE_CHILDREN ?= 1
 mutate: install-dev
 	for module in $(MUTATE_MODULES); do \
-		nice -n 10 $(BIN)/mutmut run --max-children $(MUTATE_CHILDREN) "$$module.*" || exit 1; \
+		MUTATE_TEST_DB=var/mutation-tests.sqlite3 nice -n 10 \
+			$(BIN)/mutmut run --max-children $(MUTATE_CHILDREN) "$$module.*" || exit 1; \
 	done
 	$(BIN)/mutmut results --all true | $(PY) tests/mutation_score.py
 
