@@ -23,14 +23,15 @@ def main() -> None:
         name, _, status = line.strip().rpartition(": ")
         if name:
             by_module[module_of(name)][status] += 1
-    print(f"{'module':40} {'mutants':>8} {'killed':>7} {'survived':>9} {'other':>6} {'score':>7}")
+    print(f"{'module':32} {'mutants':>8} {'run':>6} {'killed':>7} {'survived':>9} {'score':>7}")
     for module, counts in sorted(by_module.items()):
         judged = sum(n for status, n in counts.items() if status not in UNRUN)
         killed = sum(counts[status] for status in KILLED)
-        other = judged - killed - counts["survived"]
         score = f"{100 * killed / judged:.1f}%" if judged else "-"
         total = sum(counts.values())
-        print(f"{module:40} {total:8} {killed:7} {counts['survived']:9} {other:6} {score:>7}")
+        # Survived plus anything else judged (suspicious, segfault) is what was not killed.
+        missed = judged - killed
+        print(f"{module:32} {total:8} {judged:6} {killed:7} {missed:9} {score:>7}")
 
 
 if __name__ == "__main__":
