@@ -155,6 +155,52 @@ def test_it_locks_the_case_before_answering_questions(organisation, manufacturer
     assert locked[0] == "devices.Application"
 
 
+# --- Submitting ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("field", "words"),
+    [
+        ("device", "the device"),
+        ("regulatory_challenge", "the regulatory challenge"),
+        ("sandbox_environment", "the sandbox environment sought"),
+        ("patient_benefit", "the patient and NHS benefit"),
+        ("maturity", "the device's maturity"),
+    ],
+)
+def test_it_refuses_to_submit_a_draft_missing_a_detail(organisation, manufacturer, field, words):
+    application = make_application(S.DRAFT, organisation=organisation)
+    type(application).objects.filter(pk=application.pk).update(
+        **{field: None if field == "device" else ""}
+    )
+
+    with pytest.raises(TransitionRefused, match=f"Complete {words} first"):
+        application_transition(application_id=application.pk, action="submit", actor=manufacturer)
+
+    application.refresh_from_db()
+    assert application.state == S.DRAFT
+
+
+def test_it_refuses_to_submit_a_draft_missing_required_evidence(organisation, manufacturer):
+    application = make_application(S.DRAFT, organisation=organisation)
+    application.evidence.filter(kind=EvidenceKind.CLINICAL_EVALUATION).update(is_current=False)
+
+    with pytest.raises(TransitionRefused, match="Upload the required evidence first"):
+        application_transition(application_id=application.pk, action="submit", actor=manufacturer)
+
+    application.refresh_from_db()
+    assert application.state == S.DRAFT
+
+
+def test_it_submits_a_complete_draft(organisation, manufacturer):
+    application = make_application(S.DRAFT, organisation=organisation)
+
+    application_transition(application_id=application.pk, action="submit", actor=manufacturer)
+
+    application.refresh_from_db()
+    assert application.state == S.SUBMITTED
+
+
 # --- Drafts ----------------------------------------------------------------------------------
 
 
