@@ -5,6 +5,7 @@ import pytest
 from django.contrib.auth.models import Permission
 from django.http import Http404
 
+from airlock import logs
 from devices.models import ApplicationState
 from devices.selectors import applications_for, devices_for, evidence_get
 from reviews.models import ConflictOfInterest
@@ -81,5 +82,7 @@ def test_it_finds_evidence_only_on_a_case_the_user_may_see(manufacturer, other_m
     document = cases["submitted"].evidence.first()
 
     assert evidence_get(manufacturer, document.pk) == document
+    # Every log line of the download names the case it belongs to.
+    assert logs.case.get() == cases["submitted"].reference
     with pytest.raises(Http404):
         evidence_get(other_manufacturer, document.pk)
