@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 BIN := $(VENV)/bin
 
-.PHONY: run network test lint format install install-dev e2e diagram bench clean
+.PHONY: run network test lint format install install-dev e2e diagram bench mutate clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -78,5 +78,21 @@ bench: install-dev
 	BENCH_REDIS_URL=$(BENCH_REDIS_URL) $(PY) bench/two_nodes.py
 	$(PY) bench/report.py
 
+# Mutation testing of the rule modules with mutmut (configured in pyproject.toml), never part of
+# `make test` or CI: about 30 minutes on a quiet machine (docs/TESTING.md). One module at a time,
+# niced, one child process: the machine may be shared. MUTATE_MODULES="reviews.services" runs
+# one; mutmut remembers results and re-tests only what changed since its last run.
+MUTATE_MODULES ?= devices.services devices.selectors devices.models reviews.services \
+	reviews.decisions reviews.plans reviews.selectors reviews.safety \
+	reviews.monitoring.checkpoints reviews.monitoring.reports reviews.monitoring.performance \
+	notifications.services
+MUTATE_CHILDREN ?= 1
+mutate: install-dev
+	for module in $(MUTATE_MODULES); do \
+		MUTATE_TEST_DB=var/mutation-tests.sqlite3 nice -n 10 \
+			$(BIN)/mutmut run --max-children $(MUTATE_CHILDREN) "$$module.*" || exit 1; \
+	done
+	$(BIN)/mutmut results --all true | $(PY) tests/mutation_score.py
+
 clean:
-	rm -rf $(VENV) var
+	rm -rf $(VENV) var mutants

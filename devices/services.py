@@ -303,13 +303,10 @@ def application_update_draft(*, application: Application, actor: User, **fields)
 
 
 def _acts_for(user: User, organisation_id: int) -> bool:
-    # Changing a record takes an administrator or a contributor: a viewer only reads.
-    membership = getattr(user, "membership", None)
-    return user.is_superuser or (
-        membership is not None
-        and membership.organisation_id == organisation_id
-        and membership.may_contribute
-    )
+    # The same test as the transitions' MANUFACTURER rule (a member whose role no longer acts
+    # for the organisation may not change its records either), and changing a record takes an
+    # administrator or a contributor: a viewer only reads.
+    return user.is_superuser or may_contribute(user, organisation_id)
 
 
 def device_directory_set(*, actor: User, device_id: int, listed: bool) -> Device:

@@ -9,6 +9,19 @@ from airlock.roles import Role
 from tests.factories import CallFactory, OrganisationFactory, UserFactory, make_manufacturer
 
 
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix):
+    """`make mutate` runs a few tests thousands of times, each run in a new pytest session:
+    migrating a new in-memory SQLite database every time would cost more than most mutants'
+    tests. It sets MUTATE_TEST_DB to a file, which --reuse-db then keeps between sessions."""
+    from django.conf import settings
+
+    path = os.environ.get("MUTATE_TEST_DB")
+    database = settings.DATABASES["default"]
+    if path and database["ENGINE"] == "django.db.backends.sqlite3":
+        database.setdefault("TEST", {})["NAME"] = os.path.abspath(path)
+
+
 @pytest.fixture(autouse=True)
 def _fast_password_hashing(settings):
     # Real hashing costs ~0.3 s a user; the tests are about behaviour, not key stretching.
