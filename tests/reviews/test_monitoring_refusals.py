@@ -13,6 +13,7 @@ from devices.models import ApplicationState, IncidentReport, IncidentSeverity
 from devices.services import TransitionRefused
 from notifications.models import Notification
 from notifications.services import notifications_mark_read
+from reviews.judging import judge
 from reviews.models import (
     Comparator,
     ConflictOfInterest,
@@ -23,7 +24,6 @@ from reviews.models import (
     SignalStatus,
 )
 from reviews.monitoring.incidents import incident_report_submit
-from reviews.monitoring.performance import _point_status
 from reviews.monitoring.signals import safety_signal_raise, safety_signal_status_set
 from tests.factories import make_application
 
@@ -78,7 +78,7 @@ def test_it_takes_incidents_only_from_testing_to_the_decision(
 
 
 def test_it_refuses_an_incident_from_a_reviewer(case, reviewer):
-    with pytest.raises(PermissionError, match="organisation's own team"):
+    with pytest.raises(PermissionError, match="own team can"):
         report(reviewer, case)
 
     assert not IncidentReport.objects.exists()
@@ -229,7 +229,9 @@ def test_it_marks_each_chart_point_against_both_limits(case, comparator, value, 
         critical_value=Decimal(critical),
     )
 
-    assert _point_status(threshold, Decimal(value) if value else None) == status
+    verdict = judge(threshold, Decimal(value) if value else None, None, 0).verdict
+
+    assert verdict == status
 
 
 def test_it_marks_a_point_without_a_critical_limit_as_a_breach_at_worst(case):
@@ -237,7 +239,7 @@ def test_it_marks_a_point_without_a_critical_limit_as_a_breach_at_worst(case):
         plan=case.testing_plan, metric=Metric.SPECIFICITY, value=Decimal("0.90")
     )
 
-    assert _point_status(threshold, Decimal("0.01")) == "Breach"
+    assert judge(threshold, Decimal("0.01"), None, 0).verdict == "Breach"
 
 
 # --- Notifications ---------------------------------------------------------------------------
