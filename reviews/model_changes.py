@@ -26,7 +26,8 @@ from devices.models import (
     ApplicationState,
     Device,
     ModelVersion,
-    is_team_member,
+    contributor_refusal,
+    may_contribute,
 )
 from devices.services import TransitionRefused, lock_application, transition_locked
 from notifications import recipients
@@ -192,8 +193,9 @@ def model_change_notify(*, actor: User, application_id: int, details: ChangeDeta
     """
     with transaction.atomic():
         application = lock_application(application_id)
-        if not is_team_member(actor, application.organisation_id):
-            raise PermissionError("Only the organisation's own team can notify a change.")
+        # A viewer reads the case but notifies nothing: administrators and contributors only.
+        if not may_contribute(actor, application.organisation_id):
+            raise PermissionError(contributor_refusal(actor, application.organisation))
         if application.state not in REPORTING_STATES:
             raise TransitionRefused(
                 "Model changes are notified during controlled testing; this application is "

@@ -11,6 +11,7 @@ from devices.model_change_forms import ModelChangeForm
 from devices.selectors import application_get
 from devices.services import TransitionRefused
 from devices.testing_forms import add_service_errors
+from devices.views.access import refuse_viewers
 from reviews.model_changes import ChangeDetails, evidence_required, model_change_notify
 from reviews.models import ModelChangeStatus, TestingPlan
 from reviews.monitoring.reports import REPORTING_STATES
@@ -38,6 +39,8 @@ OUTCOME = {
 @manufacturer_required
 @require_http_methods(["GET", "POST"])
 def model_changes(request: HttpRequest, pk: int) -> HttpResponse:
+    if request.method == "POST":
+        refuse_viewers(request)
     application = application_get(request.user, pk)
     plan = TestingPlan.objects.filter(application=application).first()
     can_notify = application.state in REPORTING_STATES

@@ -11,7 +11,7 @@ from django.core.exceptions import ValidationError
 from django.urls import reverse
 
 from devices.model_versions import current_model_version
-from devices.models import AiType, ApplicationState
+from devices.models import AiType, ApplicationState, OrganisationRole
 from devices.selectors import timeline
 from devices.services import TransitionRefused
 from notifications.models import Notification, NotificationKind
@@ -22,10 +22,11 @@ from reviews.models import (
     ChangeDecision,
     ChangeKind,
     Checkpoint,
+    ModelChange,
     ModelChangeStatus,
 )
 from reviews.monitoring import reports
-from tests.factories import make_application
+from tests.factories import make_application, make_manufacturer
 from tests.test_api import api_for
 
 pytestmark = pytest.mark.django_db
@@ -156,6 +157,25 @@ def test_it_refuses_a_label_used_already(manufacturer, case):
 def test_it_refuses_a_change_from_another_organisation(other_manufacturer, case):
     with pytest.raises(PermissionError):
         notify(other_manufacturer, case)
+
+
+def test_it_refuses_a_change_from_a_viewer_of_the_organisation(case):
+    """A viewer reads the case but changes nothing, here as in every manufacturer service."""
+    viewer = make_manufacturer(case.organisation, org_role=OrganisationRole.VIEWER)
+
+    with pytest.raises(PermissionError, match="only its administrators and contributors"):
+        notify(viewer, case)
+
+    assert not ModelChange.objects.filter(application=case).exists()
+
+
+def test_a_viewers_post_of_a_change_is_forbidden(client, case):
+    client.force_login(make_manufacturer(case.organisation, org_role=OrganisationRole.VIEWER))
+
+    response = client.post(reverse("devices:model-changes", args=[case.pk]), {"kind": "x"})
+
+    assert response.status_code == 403
+    assert not ModelChange.objects.filter(application=case).exists()
 
 
 @pytest.mark.parametrize(
