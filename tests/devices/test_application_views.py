@@ -98,14 +98,14 @@ def test_the_dashboard_and_lists_are_for_manufacturers_only(client, reviewer, us
         assert client.get(reverse("devices:application-list")).status_code == 403
 
 
-def test_the_application_list_shows_state_badges(client, manufacturer):
+def test_the_application_list_shows_state_tags(client, manufacturer):
     application = _own_application(manufacturer, ApplicationState.SCREENING)
     client.force_login(manufacturer)
 
     body = client.get(reverse("devices:application-list")).content.decode()
 
     assert application.reference in body
-    assert f'text-bg-{ApplicationState.SCREENING.badge}">Screening' in body
+    assert f'govuk-tag {ApplicationState.SCREENING.tag}">Screening' in body
 
 
 # --- The multi-step form ---------------------------------------------------------------------

@@ -147,7 +147,7 @@ def test_a_clearance_takes_a_second_lead_reviewer_to_countersign(
     screenshot("04-countersign")
     page.get_by_role("button", name="Countersign: clear the device").click()
     page.get_by_text(f"Clearance countersigned: {case} is cleared.").wait_for()
-    assert page.locator(".badge", has_text=S.CLEARED.label).first.is_visible()
+    assert page.locator(".govuk-tag", has_text=S.CLEARED.label).first.is_visible()
     screenshot("05-cleared")
 
     case.refresh_from_db()

@@ -86,7 +86,7 @@ def test_a_manufacturer_registers_a_device_applies_and_submits(
     application = Application.objects.get()
     assert application.state == ApplicationState.SUBMITTED
     assert EvidenceDocument.objects.filter(application=application).count() == 3
-    assert page.locator(".badge", has_text=ApplicationState.SUBMITTED.label).first.is_visible()
+    assert page.locator(".govuk-tag", has_text=ApplicationState.SUBMITTED.label).first.is_visible()
     screenshot("08-case")
 
     page.get_by_role("link", name="Timeline").click()
