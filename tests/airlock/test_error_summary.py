@@ -45,6 +45,8 @@ def test_every_template_rendering_a_whole_form_with_crispy_has_an_error_summary(
     page that uses it must show the summary, which does."""
     missing = []
     for template in sorted(Path(settings.BASE_DIR, "templates").rglob("*.html")):
+        if template.parent.name == "govuk":
+            continue  # the crispy template pack itself
         text = template.read_text()
         if re.search(r"\|\s*crispy\b|{%\s*crispy\s", text) and not any(
             summary in text for summary in SUMMARIES

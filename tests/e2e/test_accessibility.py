@@ -8,6 +8,11 @@ a duplicated id reaches the wrong field); a page with a form is then sent empty 
 that comes back (error summary, field errors, its "Error: " title) is checked too. Responses
 that are not whole HTML pages (the CSV export, downloads, htmx partials, /healthz/) are
 skipped; Django's admin is Django's.
+
+Each page is also photographed for a person to look at, per role
+(tests/e2e/screenshots/pages/<persona>/<route>.png, not committed), and shown 320 pixels wide
+(WCAG 1.4.10 reflow), where the page itself must not scroll sideways: a wide table scrolls
+inside its own box instead.
 """
 
 from django.conf import settings
@@ -16,6 +21,7 @@ from django.urls import reverse
 
 from tests.e2e.conftest import (
     FAILING_IMPACTS,
+    SCREENSHOTS,
     axe_violations,
     describe,
     duplicate_ids,
@@ -79,6 +85,27 @@ def _problems(page, where: str, persona: str) -> list[str]:
     return problems
 
 
+SIDEWAYS = """() => document.documentElement.scrollWidth - document.documentElement.clientWidth"""
+NARROW = {"width": 320, "height": 640}
+WIDE = {"width": 1280, "height": 900}
+
+
+def _reflow_problems(page, where: str, persona: str) -> list[str]:
+    """At 320px wide the page must not scroll sideways (only a table's own box may)."""
+    page.set_viewport_size(NARROW)
+    overflow = page.evaluate(SIDEWAYS)
+    page.set_viewport_size(WIDE)
+    if overflow > 0:
+        return [f"{where} ({page.url}) as {persona}: scrolls {overflow}px sideways at 320px"]
+    return []
+
+
+def _photograph(page, name: str, persona: str, suffix: str = "") -> None:
+    folder = SCREENSHOTS / "pages" / persona.lower()
+    folder.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=folder / f"{name.replace(':', '-')}{suffix}.png", full_page=True)
+
+
 def _pages():
     """Every target whose URL is a page of its own (not only the address a form posts to)."""
     for name, targets in TARGETS.items():
@@ -115,8 +142,11 @@ def test_no_page_has_a_serious_accessibility_violation(
         page.goto(url)
         checked.append(name)
         found += _problems(page, name, target.persona)
+        found += _reflow_problems(page, name, target.persona)
+        _photograph(page, name, target.persona)
         if target.posts and _submit_empty(page):
             found += _problems(page, f"{name}, sent empty", target.persona)
+            _photograph(page, name, target.persona, "-errors")
             if page.locator("#error-summary").count():
                 # The GOV.UK pattern: the title says so, and the focus is on the summary.
                 if not page.title().startswith("Error: "):
