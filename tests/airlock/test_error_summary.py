@@ -36,7 +36,8 @@ def test_a_field_error_is_in_the_summary_and_beside_its_field(client, db):
 
     page = response.content.decode()
     # Once linked from the summary, once under the field (the GOV.UK pattern).
-    assert page.count("This field is required.") == 4
+    assert page.count("Enter your email address") == 2
+    assert page.count("Enter your password") == 2
     assert 'href="#id_username"' in page
 
 
