@@ -100,7 +100,7 @@ def test_a_critical_breach_reported_on_the_web_suspends_testing_and_reaches_the_
     page.get_by_role("button", name="Sign out").click()
 
     login(page, reviewer.email, TEST_PASSWORD)
-    page.get_by_role("navigation", name="Main").get_by_role("link", name="Safety signals").click()
+    page.get_by_role("navigation", name="Menu").get_by_role("link", name="Safety signals").click()
     page.get_by_role("heading", name="Safety signals").wait_for()
     row = page.get_by_role("row").filter(has_text="Sensitivity 0.75 breaches its threshold")
     assert row.get_by_text(SignalSeverity.CRITICAL.label, exact=True).is_visible()
