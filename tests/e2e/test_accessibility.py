@@ -103,7 +103,10 @@ def _reflow_problems(page, where: str, persona: str) -> list[str]:
 def _photograph(page, name: str, persona: str, suffix: str = "") -> None:
     folder = SCREENSHOTS / "pages" / persona.lower()
     folder.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=folder / f"{name.replace(':', '-')}{suffix}.png", full_page=True)
+    # A generous timeout: the machine running the sweep may be busy.
+    page.screenshot(
+        path=folder / f"{name.replace(':', '-')}{suffix}.png", full_page=True, timeout=60_000
+    )
 
 
 def _pages():
