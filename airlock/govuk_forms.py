@@ -53,6 +53,8 @@ def required_message(label: str, kind: str) -> str:
         text = text[:1].lower() + text[1:]
     if kind == "file":
         return f"Choose {text} to upload"
+    if kind == "date" and text.startswith("date "):
+        return f"Enter the {text}"
     return f"{VERBS.get(kind, 'Enter')} {text}"
 
 

@@ -223,6 +223,7 @@ class InformationRequestForm(GovukMessages, forms.Form):
     )
     due_on = forms.DateField(
         label="Answer due by",
+        error_messages={"required": "Enter the date the answer is due"},
         widget=GovukDateInput(),
         help_text=f"Usually {INFORMATION_DUE_WORKING_DAYS} working days from today.",
     )

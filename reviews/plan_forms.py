@@ -53,6 +53,10 @@ class PlanVersionForm(GovukMessages, forms.ModelForm):
             "notes": forms.Textarea(attrs={"rows": 3}),
         }
         help_texts = {"nhs_sites": "One a line."}
+        error_messages = {
+            "starts_on": {"required": "Enter the date testing starts"},
+            "ends_on": {"required": "Enter the date testing ends"},
+        }
 
     def __init__(self, *args, in_force: TestingPlan | None, testing_began: bool, **kwargs):
         super().__init__(*args, **kwargs)
