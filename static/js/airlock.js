@@ -14,6 +14,16 @@
   if (window.MOJFrontend) {
     window.MOJFrontend.initAll();
   }
+  // A wide table scrolls sideways in its own box: when it does, the box must be reachable by
+  // keyboard and named (WCAG 2.1.1), so it becomes a focusable region labelled by its caption.
+  document.querySelectorAll(".app-table-wrapper").forEach(function (wrapper) {
+    if (wrapper.scrollWidth > wrapper.clientWidth && !wrapper.hasAttribute("tabindex")) {
+      var caption = wrapper.querySelector("caption");
+      wrapper.setAttribute("tabindex", "0");
+      wrapper.setAttribute("role", "region");
+      wrapper.setAttribute("aria-label", caption ? caption.textContent.trim() : "Table");
+    }
+  });
   // <button data-print>: open the browser's print dialogue (the exit report).
   document.addEventListener("click", function (event) {
     var button = event.target.closest("[data-print]");
