@@ -35,7 +35,8 @@ class GovukDateInput(forms.MultiWidget):
         day, month, year = ((data.get(f"{name}_{part}") or "").strip() for part in PARTS)
         if not (day or month or year):
             return None
-        if day.isdigit() and month.isdigit() and year.isdigit():
+        # isdecimal, not isdigit: "²" is a digit that int() cannot read.
+        if day.isdecimal() and month.isdecimal() and year.isdecimal():
             return f"{int(year):04d}-{int(month):02d}-{int(day):02d}"
         # Not a date: the field's own "Enter a real date" message explains.
         return f"{year}-{month}-{day}"
