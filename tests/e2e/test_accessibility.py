@@ -122,6 +122,9 @@ def test_no_page_has_a_serious_accessibility_violation(
     page, browser, live_server, manufacturer, reviewer, lead_reviewer, admin_user
 ):
     seed_eligibility_criteria()
+    # Some eighty pages, each loaded, checked, photographed and sent empty: on a busy machine
+    # one of them can take longer than a journey's ten seconds to come back.
+    page.set_default_timeout(30_000)
     people = {
         MANUFACTURER: manufacturer,
         REVIEWER: reviewer,
