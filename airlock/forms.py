@@ -30,7 +30,11 @@ class CanonicalUsernameMixin:
 
 
 class SignInForm(CanonicalUsernameMixin, AuthenticationForm):
-    pass
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Messages that say what to do (the GOV.UK style), not "This field is required."
+        self.fields["username"].error_messages["required"] = "Enter your email address"
+        self.fields["password"].error_messages["required"] = "Enter your password"
 
 
 class AdminSignInForm(CanonicalUsernameMixin, AdminAuthenticationForm):

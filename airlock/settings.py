@@ -109,7 +109,6 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "crispy_forms",
-    "crispy_bootstrap5",
     "django_fsm",
     "django_celery_beat",
     "rest_framework",
@@ -393,8 +392,8 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 DATA_UPLOAD_MAX_NUMBER_FIELDS = 1000
 DATA_UPLOAD_MAX_NUMBER_FILES = 10
 
-CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"
-CRISPY_TEMPLATE_PACK = "bootstrap5"
+CRISPY_ALLOWED_TEMPLATE_PACKS = ("govuk",)
+CRISPY_TEMPLATE_PACK = "govuk"
 
 REDIS_URL = os.environ.get("REDIS_URL", "")
 # How long the web side waits for Redis (cache and task sending) before counting it as down.

@@ -2,10 +2,11 @@
 
 from django import forms
 
+from airlock.govuk_forms import GovukMessages
 from calls.models import SCORE_MAX
 
 
-class ScoreForm(forms.Form):
+class ScoreForm(GovukMessages, forms.Form):
     """A score from 0 to SCORE_MAX for each of the call's selection criteria, and why."""
 
     comment = forms.CharField(
@@ -24,6 +25,7 @@ class ScoreForm(forms.Form):
                 choices=[(n, str(n)) for n in range(SCORE_MAX + 1)],
                 coerce=int,
                 widget=forms.RadioSelect,
+                error_messages={"required": f"Select a score for {criterion.title}"},
             )
         # The comment last, after the scores it explains.
         self.order_fields([*(f"criterion_{c.pk}" for c in criteria), "comment"])
@@ -32,7 +34,7 @@ class ScoreForm(forms.Form):
         return {str(c.pk): self.cleaned_data[f"criterion_{c.pk}"] for c in self.criteria}
 
 
-class ModerateForm(forms.Form):
+class ModerateForm(GovukMessages, forms.Form):
     total = forms.DecimalField(
         label="Moderated total (%)", min_value=0, max_value=100, decimal_places=1
     )
@@ -41,7 +43,7 @@ class ModerateForm(forms.Form):
     )
 
 
-class SelectForm(forms.Form):
+class SelectForm(GovukMessages, forms.Form):
     selected = forms.TypedMultipleChoiceField(
         coerce=int, required=False, widget=forms.CheckboxSelectMultiple, label="Select"
     )

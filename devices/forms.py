@@ -4,6 +4,7 @@ from django import forms
 from django.conf import settings
 from django.template.defaultfilters import filesizeformat
 
+from airlock.govuk_forms import GovukMessages
 from calls.models import Call
 from devices.models import Application, Device, EvidenceKind, Organisation
 from devices.uploads import ALLOWED_DESCRIPTION, inspect_upload
@@ -16,7 +17,7 @@ def _without_blank_choice(form: forms.BaseForm, *names: str) -> None:
         field.choices = [(value, label) for value, label in field.choices if value != ""]
 
 
-class DeviceForm(forms.ModelForm):
+class DeviceForm(GovukMessages, forms.ModelForm):
     class Meta:
         model = Device
         fields = [
@@ -75,7 +76,7 @@ class DeviceForm(forms.ModelForm):
         return cleaned
 
 
-class DraftStepForm(forms.ModelForm):
+class DraftStepForm(GovukMessages, forms.ModelForm):
     """One step of the application form. "Save and continue" needs every field on the step;
     "Save as draft" keeps whatever is there (still checked) to finish later."""
 
@@ -142,7 +143,7 @@ class MaturityStepForm(DraftStepForm):
         _without_blank_choice(self, "maturity")
 
 
-class EvidenceUploadForm(forms.Form):
+class EvidenceUploadForm(GovukMessages, forms.Form):
     kind = forms.ChoiceField(label="Kind of document", choices=EvidenceKind.choices)
     title = forms.CharField(
         label="Title (optional)",
@@ -170,7 +171,7 @@ class EvidenceUploadForm(forms.Form):
         return inspect_upload(self.cleaned_data["file"])
 
 
-class WithdrawForm(forms.Form):
+class WithdrawForm(GovukMessages, forms.Form):
     reason = forms.CharField(
         label="Why are you withdrawing?",
         widget=forms.Textarea(attrs={"rows": 4}),
@@ -182,7 +183,7 @@ class WithdrawForm(forms.Form):
     expected_state = forms.CharField(widget=forms.HiddenInput)
 
 
-class InformationResponseForm(forms.Form):
+class InformationResponseForm(GovukMessages, forms.Form):
     response = forms.CharField(
         label="Your response",
         widget=forms.Textarea(attrs={"rows": 6}),
@@ -193,7 +194,7 @@ class InformationResponseForm(forms.Form):
     expected_state = forms.CharField(widget=forms.HiddenInput)
 
 
-class MessageForm(forms.Form):
+class MessageForm(GovukMessages, forms.Form):
     body = forms.CharField(
         label="Message",
         widget=forms.Textarea(attrs={"rows": 3}),

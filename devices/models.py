@@ -311,9 +311,10 @@ class ApplicationState(models.TextChoices):
     WITHDRAWN = "withdrawn", "Withdrawn"
 
     @property
-    def badge(self) -> str:
-        """Bootstrap colour for this state's badge (all pass AA contrast with their text)."""
-        return STATE_BADGES[self]
+    def tag(self) -> str:
+        """The GOV.UK tag class for this state: one colour per state, the same on the queue,
+        the case page, the timeline and the dashboard (the words are always shown too)."""
+        return STATE_TAGS[self]
 
     @property
     def is_final(self) -> bool:
@@ -343,19 +344,21 @@ STATE_WORDS = {
     S.REJECTED: "rejected",
     S.WITHDRAWN: "withdrawn",
 }
-STATE_BADGES = {
-    S.DRAFT: "secondary",
-    S.SUBMITTED: "info",
-    S.SCREENING: "primary",
-    S.INFORMATION_REQUESTED: "warning",
-    S.ACCEPTED: "primary",
-    S.IN_CONTROLLED_TESTING: "primary",
-    S.SUSPENDED: "danger",
-    S.EVIDENCE_REVIEW: "primary",
-    S.CLEARED: "success",
-    S.NOT_CLEARED: "dark",
-    S.REJECTED: "dark",
-    S.WITHDRAWN: "secondary",
+# GOV.UK Frontend has eleven tag colours for twelve states: a draft never reaches a reviewer's
+# queue, so it shares grey with "withdrawn". "" is the default (dark blue) tag.
+STATE_TAGS = {
+    S.DRAFT: "govuk-tag--grey",
+    S.SUBMITTED: "",
+    S.SCREENING: "govuk-tag--teal",
+    S.INFORMATION_REQUESTED: "govuk-tag--yellow",
+    S.ACCEPTED: "govuk-tag--turquoise",
+    S.IN_CONTROLLED_TESTING: "govuk-tag--purple",
+    S.SUSPENDED: "govuk-tag--orange",
+    S.EVIDENCE_REVIEW: "govuk-tag--magenta",
+    S.CLEARED: "govuk-tag--green",
+    S.NOT_CLEARED: "govuk-tag--red",
+    S.REJECTED: "govuk-tag--pink",
+    S.WITHDRAWN: "govuk-tag--grey",
 }
 
 

@@ -108,6 +108,11 @@ class TimelineEntry:
     body: str
     event: ApplicationEvent | None = None
 
+    @property
+    def state(self) -> ApplicationState | None:
+        """The state a transition led to, shown as its tag (the same colour as on the queue)."""
+        return ApplicationState(self.event.to_state) if self.event else None
+
 
 def timeline(application: Application) -> list[TimelineEntry]:
     """Every transition, message, information request and response, oldest first.

@@ -3,6 +3,8 @@
 from django import forms
 from django.core.exceptions import ValidationError
 
+from airlock.date_input import GovukDateInput
+from airlock.govuk_forms import GovukMessages
 from devices.models import IncidentReport
 from reviews.judging import COUNT_METRICS, COUNT_WORDS, MAX_TRIALS
 from reviews.models import Metric
@@ -115,7 +117,7 @@ def parse_subgroup_lines(text: str) -> dict[str, dict]:
     return figures
 
 
-class CheckpointReportForm(forms.Form):
+class CheckpointReportForm(GovukMessages, forms.Form):
     cases_processed = forms.IntegerField(
         label="Cases processed in this period",
         min_value=0,
@@ -259,7 +261,7 @@ class CheckpointReportForm(forms.Form):
         return figures
 
 
-class IncidentReportForm(forms.ModelForm):
+class IncidentReportForm(GovukMessages, forms.ModelForm):
     class Meta:
         model = IncidentReport
         fields = ["severity", "occurred_on", "aware_on", "description", "actions_taken"]
@@ -276,8 +278,8 @@ class IncidentReportForm(forms.ModelForm):
             "deterioration, 15 days for other serious incidents.",
         }
         widgets = {
-            "occurred_on": forms.DateInput(attrs={"type": "date"}),
-            "aware_on": forms.DateInput(attrs={"type": "date"}),
+            "occurred_on": GovukDateInput(),
+            "aware_on": GovukDateInput(),
             "description": forms.Textarea(attrs={"rows": 5}),
             "actions_taken": forms.Textarea(attrs={"rows": 3}),
         }

@@ -1,9 +1,10 @@
 from django import forms
 
+from airlock.govuk_forms import GovukMessages
 from observers.services import observers
 
 
-class GrantForm(forms.Form):
+class GrantForm(GovukMessages, forms.Form):
     observer = forms.ModelChoiceField(queryset=None, empty_label="Choose an observer")
     evidence = forms.BooleanField(
         required=False,

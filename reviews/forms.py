@@ -7,7 +7,9 @@ from collections.abc import Callable
 from django import forms
 from django.utils import timezone
 
+from airlock.date_input import GovukDateInput
 from airlock.formsets import SafeFormSet
+from airlock.govuk_forms import GovukMessages
 from airlock.models import User
 from devices.clocks import add_working_days
 from devices.models import Application, ClinicalArea, ImdrfCategory, MdrClass, Organisation
@@ -33,15 +35,13 @@ from reviews.services import CriterionOutcome
 DEFAULT_PAGE_SIZE = 25
 MAX_PAGE_SIZE = 100
 INFORMATION_DUE_WORKING_DAYS = 10
-# Browsers' date inputs only accept this format, whatever the site's locale.
-ISO_DATE = "%Y-%m-%d"
 
 
 def _any(label: str, choices) -> list[tuple[str, str]]:
     return [("", label), *choices]
 
 
-class QueueFilterForm(forms.Form):
+class QueueFilterForm(GovukMessages, forms.Form):
     q = forms.CharField(
         label="Search",
         required=False,
@@ -126,7 +126,7 @@ class QueueFilterForm(forms.Form):
         return self.cleaned_data.get("per_page") or DEFAULT_PAGE_SIZE
 
 
-class AssignForm(forms.Form):
+class AssignForm(GovukMessages, forms.Form):
     reviewer = forms.ModelChoiceField(
         label="Assign to", queryset=User.objects.none(), empty_label="Choose a reviewer"
     )
@@ -174,7 +174,7 @@ class BulkAssignForm(AssignForm):
             self.fields["applications"].queryset = visible
 
 
-class ScreeningAssessmentForm(forms.Form):
+class ScreeningAssessmentForm(GovukMessages, forms.Form):
     """One criterion. Leave both fields empty to assess it later."""
 
     outcome = forms.ChoiceField(
@@ -206,7 +206,7 @@ class ScreeningAssessmentForm(forms.Form):
         )
 
 
-class RationaleForm(forms.Form):
+class RationaleForm(GovukMessages, forms.Form):
     rationale = forms.CharField(
         label="Rationale",
         widget=forms.Textarea(attrs={"rows": 4}),
@@ -231,13 +231,14 @@ class RejectForm(RationaleForm):
         super().__init__(*args, prefix="reject", **kwargs)
 
 
-class InformationRequestForm(forms.Form):
+class InformationRequestForm(GovukMessages, forms.Form):
     questions = forms.CharField(
         label="Questions for the manufacturer", widget=forms.Textarea(attrs={"rows": 6})
     )
     due_on = forms.DateField(
         label="Answer due by",
-        widget=forms.DateInput(attrs={"type": "date"}, format=ISO_DATE),
+        error_messages={"required": "Enter the date the answer is due"},
+        widget=GovukDateInput(),
         help_text=f"Usually {INFORMATION_DUE_WORKING_DAYS} working days from today.",
     )
 
@@ -254,7 +255,7 @@ class InformationRequestForm(forms.Form):
         return due_on
 
 
-class GmlpAssessmentForm(forms.Form):
+class GmlpAssessmentForm(GovukMessages, forms.Form):
     """One GMLP principle. Leave both fields empty to assess it later."""
 
     principle = forms.TypedChoiceField(
@@ -340,7 +341,7 @@ class DecisionForm(RationaleForm):
         ]
 
 
-class CompleteTestingForm(forms.Form):
+class CompleteTestingForm(GovukMessages, forms.Form):
     """Completing testing: a reason, and an explicit confirmation when it is early."""
 
     reason = forms.CharField(
@@ -371,7 +372,7 @@ class CompleteTestingForm(forms.Form):
             self.fields["reason"].label += " (optional)"
 
 
-class ReasonForm(forms.Form):
+class ReasonForm(GovukMessages, forms.Form):
     """The reason for a transition; required where the audit row needs one."""
 
     reason = forms.CharField(
@@ -391,7 +392,7 @@ class ReasonForm(forms.Form):
             field.label += " (optional)"
 
 
-class WithdrawClearanceForm(forms.Form):
+class WithdrawClearanceForm(GovukMessages, forms.Form):
     reason = forms.CharField(
         label="Why withdraw the proposed clearance?",
         widget=forms.Textarea(attrs={"rows": 2}),
@@ -399,7 +400,7 @@ class WithdrawClearanceForm(forms.Form):
     )
 
 
-class ConflictForm(forms.Form):
+class ConflictForm(GovukMessages, forms.Form):
     organisation = forms.ModelChoiceField(
         label="Organisation",
         queryset=Organisation.objects.none(),
@@ -418,7 +419,7 @@ class ConflictForm(forms.Form):
         )
 
 
-class NoteForm(forms.Form):
+class NoteForm(GovukMessages, forms.Form):
     body = forms.CharField(
         label="Internal note",
         widget=forms.Textarea(attrs={"rows": 3}),
@@ -432,7 +433,7 @@ class NoteForm(forms.Form):
         super().__init__(*args, prefix="note", **kwargs)
 
 
-class MessageForm(forms.Form):
+class MessageForm(GovukMessages, forms.Form):
     body = forms.CharField(
         label="Message to the manufacturer",
         widget=forms.Textarea(attrs={"rows": 3}),

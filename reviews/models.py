@@ -399,14 +399,14 @@ class PlanVersionStatus(models.TextChoices):
     WITHDRAWN = "withdrawn", "Withdrawn"
 
     @property
-    def badge(self) -> str:
+    def tag(self) -> str:
         return {
-            "draft": "secondary",
-            "returned": "warning",
-            "with_manufacturer": "info",
-            "in_force": "success",
-            "superseded": "light",
-            "withdrawn": "light",
+            "draft": "govuk-tag--grey",
+            "returned": "govuk-tag--yellow",
+            "with_manufacturer": "govuk-tag--teal",
+            "in_force": "govuk-tag--green",
+            "superseded": "govuk-tag--grey",
+            "withdrawn": "govuk-tag--grey",
         }[self]
 
 
@@ -577,8 +577,12 @@ class CheckpointStatus(models.TextChoices):
     OVERDUE = "overdue", "Overdue"
 
     @property
-    def badge(self) -> str:
-        return {"scheduled": "secondary", "submitted": "success", "overdue": "danger"}[self]
+    def tag(self) -> str:
+        return {
+            "scheduled": "govuk-tag--grey",
+            "submitted": "govuk-tag--green",
+            "overdue": "govuk-tag--red",
+        }[self]
 
 
 class Checkpoint(models.Model):
@@ -735,8 +739,13 @@ class SignalSeverity(models.TextChoices):
     CRITICAL = "critical", "Critical"
 
     @property
-    def badge(self) -> str:
-        return {"low": "secondary", "medium": "info", "high": "warning", "critical": "danger"}[self]
+    def tag(self) -> str:
+        return {
+            "low": "govuk-tag--grey",
+            "medium": "govuk-tag--teal",
+            "high": "govuk-tag--yellow",
+            "critical": "govuk-tag--red",
+        }[self]
 
 
 class SignalSource(models.TextChoices):

@@ -2,10 +2,11 @@
 
 from django import forms
 
+from airlock.govuk_forms import GovukMessages
 from reviews.models import ChangeDecision, SafetySignal, SignalStatus
 
 
-class SafetySignalForm(forms.ModelForm):
+class SafetySignalForm(GovukMessages, forms.ModelForm):
     class Meta:
         model = SafetySignal
         fields = ["severity", "title", "description"]
@@ -13,7 +14,7 @@ class SafetySignalForm(forms.ModelForm):
         widgets = {"description": forms.Textarea(attrs={"rows": 6})}
 
 
-class SignalStatusForm(forms.Form):
+class SignalStatusForm(GovukMessages, forms.Form):
     """Investigating, closing (with a written resolution) or reopening a signal."""
 
     status = forms.ChoiceField(label="Status", choices=SignalStatus.choices)

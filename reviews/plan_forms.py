@@ -6,7 +6,9 @@ from decimal import Decimal
 
 from django import forms
 
+from airlock.date_input import GovukDateInput
 from airlock.formsets import SafeFormSet
+from airlock.govuk_forms import GovukMessages
 from reviews.models import (
     PROTOCOL_CHANGE_KINDS,
     Comparator,
@@ -23,9 +25,6 @@ from reviews.plan_terms import (
     threshold_problem,
 )
 
-# Browsers' date inputs only accept this format, whatever the site's locale.
-ISO_DATE = "%Y-%m-%d"
-
 
 def decimal_text(value: Decimal | None) -> str:
     """A decimal as people write it: 0.9, not 0.9000 (nor 1E+1 for ten)."""
@@ -34,7 +33,7 @@ def decimal_text(value: Decimal | None) -> str:
     return format(Decimal(value).normalize(), "f")
 
 
-class PlanVersionForm(forms.ModelForm):
+class PlanVersionForm(GovukMessages, forms.ModelForm):
     # Optional: a plan drafted without it judges any sample, as plans did before it existed.
     min_sample = forms.IntegerField(
         label="Minimum sample per checkpoint",
@@ -107,14 +106,18 @@ class PlanVersionForm(forms.ModelForm):
             "suspend_on_critical_breach": "Suspend testing automatically on a critical breach",
         }
         widgets = {
-            "starts_on": forms.DateInput(attrs={"type": "date"}, format=ISO_DATE),
-            "ends_on": forms.DateInput(attrs={"type": "date"}, format=ISO_DATE),
+            "starts_on": GovukDateInput(),
+            "ends_on": GovukDateInput(),
             "nhs_sites": forms.Textarea(attrs={"rows": 3}),
             "change_evidence": forms.Textarea(attrs={"rows": 3}),
             "required_subgroups": forms.Textarea(attrs={"rows": 3}),
             "notes": forms.Textarea(attrs={"rows": 3}),
         }
         help_texts = {"nhs_sites": "One a line."}
+        error_messages = {
+            "starts_on": {"required": "Enter the date testing starts"},
+            "ends_on": {"required": "Enter the date testing ends"},
+        }
 
     def __init__(self, *args, in_force: TestingPlan | None, testing_began: bool, **kwargs):
         super().__init__(*args, **kwargs)
@@ -171,7 +174,7 @@ class DefaultedChoiceField(forms.ChoiceField):
         return super().clean(value) or self.initial
 
 
-class MetricThresholdForm(forms.Form):
+class MetricThresholdForm(GovukMessages, forms.Form):
     metric = forms.ChoiceField(label="Metric", choices=_any("Choose a metric", Metric.choices))
     # The initial value is what the select shows by default, so a spare row left alone
     # counts as untouched.
@@ -287,7 +290,7 @@ def threshold_initial(thresholds) -> list[dict]:
     ]
 
 
-class WithdrawAmendmentForm(forms.Form):
+class WithdrawAmendmentForm(GovukMessages, forms.Form):
     reason = forms.CharField(
         label="Why withdraw this amendment?",
         widget=forms.Textarea(attrs={"rows": 2}),
@@ -300,7 +303,7 @@ class WithdrawAmendmentForm(forms.Form):
 # --- The manufacturer's side ------------------------------------------------------------------
 
 
-class _VersionShown(forms.Form):
+class _VersionShown(GovukMessages, forms.Form):
     """The version and revision the page showed, so an agreement cannot land on terms the
     regulator changed meanwhile."""
 

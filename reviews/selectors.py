@@ -60,16 +60,16 @@ class ClockStatus(models.TextChoices):
     NONE = "none", "No clock running"
 
     @property
-    def badge(self) -> str:
-        return CLOCK_BADGES[self]
+    def tag(self) -> str:
+        return CLOCK_TAGS[self]
 
 
-CLOCK_BADGES = {
-    ClockStatus.ON_TRACK: "success",
-    ClockStatus.DUE_SOON: "warning",
-    ClockStatus.BREACHED: "danger",
-    ClockStatus.PAUSED: "secondary",
-    ClockStatus.NONE: "light",
+CLOCK_TAGS = {
+    ClockStatus.ON_TRACK: "govuk-tag--green",
+    ClockStatus.DUE_SOON: "govuk-tag--yellow",
+    ClockStatus.BREACHED: "govuk-tag--red",
+    ClockStatus.PAUSED: "govuk-tag--grey",
+    ClockStatus.NONE: "govuk-tag--grey",
 }
 
 

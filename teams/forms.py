@@ -3,6 +3,7 @@
 from django import forms
 from django.contrib.auth.password_validation import validate_password
 
+from airlock.govuk_forms import GovukMessages
 from airlock.models import PLAIN_EMAIL_MESSAGE, canonical_email, is_plain_email
 from devices.models import OrganisationRole
 from teams.api_keys import MAX_DAYS
@@ -14,7 +15,7 @@ from teams.signup import (
 )
 
 
-class InviteForm(forms.Form):
+class InviteForm(GovukMessages, forms.Form):
     email = forms.EmailField(
         label="Email address",
         max_length=254,
@@ -27,11 +28,11 @@ class InviteForm(forms.Form):
     )
 
 
-class RoleForm(forms.Form):
+class RoleForm(GovukMessages, forms.Form):
     role = forms.ChoiceField(choices=OrganisationRole.choices, label="New role")
 
 
-class NewAccountForm(forms.Form):
+class NewAccountForm(GovukMessages, forms.Form):
     """The name and password for an account made from an invitation or at sign-up."""
 
     full_name = forms.CharField(label="Full name", max_length=150)
@@ -60,7 +61,7 @@ class NewAccountForm(forms.Form):
         return cleaned
 
 
-class ApiKeyForm(forms.Form):
+class ApiKeyForm(GovukMessages, forms.Form):
     name = forms.CharField(
         max_length=100, help_text="The system that will use it, e.g. “Monitoring service”."
     )
@@ -128,7 +129,7 @@ class SignUpForm(NewAccountForm):
         return cleaned
 
 
-class JoinRequestForm(forms.Form):
+class JoinRequestForm(GovukMessages, forms.Form):
     """Asking to join a registered organisation: who, and which organisation (looked up
     again from its name and number, never an id from the page)."""
 

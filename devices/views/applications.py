@@ -52,6 +52,41 @@ STEPS = (
 )
 LAST_STEP = STEPS[-1].number
 
+
+# The answers each form step must have before it counts as done (the rest are optional); the
+# same answers the submit rule asks for (devices.models._missing_details).
+REQUIRED_ANSWERS = {
+    1: ("device_id", "sandbox_environment"),
+    2: ("regulatory_challenge", "patient_benefit"),
+    3: ("maturity",),
+}
+
+
+@dataclass(frozen=True)
+class Task:
+    """A row of the application's GOV.UK task list: a step and how far it has got."""
+
+    step: Step
+    status: str  # "completed", "incomplete" or "not started"
+
+
+def application_tasks(application: Application) -> list[Task]:
+    """Each step's status from what the draft holds: completed when every required answer
+    is given (for evidence, every required document uploaded), incomplete when some are."""
+    kinds = set(application.evidence.filter(is_current=True).values_list("kind", flat=True))
+    tasks = []
+    for step in STEPS:
+        if step.number in REQUIRED_ANSWERS:
+            needed = REQUIRED_ANSWERS[step.number]
+            given = sum(1 for name in needed if getattr(application, name))
+        else:
+            needed = REQUIRED_EVIDENCE
+            given = sum(1 for kind in needed if kind in kinds)
+        done = given == len(needed)
+        tasks.append(Task(step, "completed" if done else "incomplete" if given else "not started"))
+    return tasks
+
+
 # States in which the case has a testing plan and checkpoints worth showing.
 TESTING_STATES = {
     ApplicationState.ACCEPTED,
@@ -243,6 +278,7 @@ def application_review(request: HttpRequest, pk: int) -> HttpResponse:
     context = _step_context(application, LAST_STEP + 1)
     context.update(
         missing=services.refusal_reasons(application, "submit", request.user),
+        tasks=application_tasks(application),
         evidence_groups=selectors.evidence_groups(application),
     )
     return render(request, "devices/application_review.html", context)
@@ -274,10 +310,12 @@ def application_submit(request: HttpRequest, pk: int) -> HttpResponse:
         if application.state == ApplicationState.DRAFT:
             return redirect("devices:application-review", application.pk)
         return redirect("devices:application-detail", application.pk)
+    # Shown as the GOV.UK confirmation panel (base.html), with the reference to quote.
     messages.success(
         request,
         f"{application.reference} is submitted. The regulator will screen it; we will email "
         "you when its status changes.",
+        extra_tags=f"panel reference:{application.reference}",
     )
     return redirect("devices:application-detail", application.pk)
 

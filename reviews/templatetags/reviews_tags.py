@@ -22,15 +22,19 @@ def clock_badge(status: str, due_on=None, paused_on=None) -> str:
     """
     status = ClockStatus(status or ClockStatus.NONE)
     if status == ClockStatus.NONE:
-        return format_html('<span class="text-body-secondary">{}</span>', status.label)
-    badge = format_html('<span class="badge text-bg-{}">{}</span>', status.badge, status.label)
+        return format_html('<span class="app-secondary-text">{}</span>', status.label)
+    badge = format_html('<strong class="govuk-tag {}">{}</strong>', status.tag, status.label)
     if paused_on:
         return format_html(
-            '{} <span class="small">since {}</span>', badge, date_format(paused_on, "j M Y")
+            '{} <span class="govuk-!-font-size-16">since {}</span>',
+            badge,
+            date_format(paused_on, "j M Y"),
         )
     if due_on:
         return format_html(
-            '{} <span class="small text-nowrap">due {}</span>', badge, date_format(due_on, "j M Y")
+            '{} <span class="govuk-!-font-size-16 app-nowrap">due {}</span>',
+            badge,
+            date_format(due_on, "j M Y"),
         )
     return badge
 
@@ -38,7 +42,7 @@ def clock_badge(status: str, due_on=None, paused_on=None) -> str:
 @register.simple_tag
 def state_badge(application) -> str:
     state = application.state_enum
-    return format_html('<span class="badge text-bg-{}">{}</span>', state.badge, state.label)
+    return format_html('<strong class="govuk-tag {}">{}</strong>', state.tag, state.label)
 
 
 @register.filter
@@ -62,3 +66,32 @@ def plain_number(value) -> str:
 def change_kind_labels(kinds) -> list[str]:
     """A change protocol's allowed kinds, in words."""
     return [ChangeKind(kind).label for kind in kinds or () if kind in ChangeKind.values]
+
+
+# The queue's filters shown as removable tags (MOJ filter layout); sorting and page size are
+# how the rows are shown, not which, so they are not listed.
+NOT_FILTERS = {"sort", "per_page", "page"}
+
+
+@register.simple_tag
+def queue_selected_filters(form, params) -> list[dict]:
+    """Each filter in use: its field's label, the chosen value's words and the query string
+    that removes it (keeping the others, back to the first page)."""
+    form.is_valid()
+    selected = []
+    for name, field in form.fields.items():
+        value = form.cleaned_data.get(name) if name not in form.errors else None
+        if name in NOT_FILTERS or value in (None, ""):
+            continue
+        if hasattr(field, "choices") and not hasattr(value, "pk"):
+            label = dict(field.choices).get(value, value)
+        else:
+            label = value
+        rest = params.copy()
+        for key in (name, "page"):
+            rest.pop(key, None)
+        query = rest.urlencode()
+        selected.append(
+            {"legend": field.label, "label": label, "remove": f"?{query}" if query else ""}
+        )
+    return selected

@@ -3,6 +3,13 @@
 // screen readers and people who cannot see the chart use.
 (function () {
   "use strict";
+  // The GOV.UK colour palette (GOV.UK Frontend 6) and its typeface, so the charts match the page.
+  var GOVUK = { blue: "#1d70b8", red: "#ca3535", darkGrey: "#484949", text: "#0b0c0c" };
+  if (window.Chart) {
+    Chart.defaults.font.family = '"GDS Transport", arial, sans-serif';
+    Chart.defaults.font.size = 16;
+    Chart.defaults.color = GOVUK.text;
+  }
   var source = document.getElementById("performance-data");
   if (!source || typeof Chart === "undefined") {
     return;
@@ -38,8 +45,8 @@
       {
         label: "Reported " + metric.label.toLowerCase(),
         data: metric.values,
-        borderColor: "#123a5c",
-        backgroundColor: "#123a5c",
+        borderColor: GOVUK.blue,
+        backgroundColor: GOVUK.blue,
         borderWidth: 3,
         // A missed threshold is a larger triangle as well as red: never colour alone.
         // The drift early warning is a large diamond: shape, not colour alone.
@@ -48,13 +55,13 @@
           return miss ? "triangle" : "circle";
         }),
         pointRadius: misses.map(function (miss, i) { return miss || i === metric.drift ? 8 : 5; }),
-        pointBackgroundColor: misses.map(function (miss) { return miss ? "#b10e1e" : "#123a5c"; }),
+        pointBackgroundColor: misses.map(function (miss) { return miss ? GOVUK.red : GOVUK.blue; }),
         spanGaps: false,
       },
       {
         label: "Threshold (" + (metric.comparator === "gte" ? "at least " : "at most ") + metric.threshold + ")",
         data: flat(metric.threshold, count),
-        borderColor: "#505a5f",
+        borderColor: GOVUK.darkGrey,
         borderDash: [8, 4],
         borderWidth: 2,
       },
@@ -66,7 +73,7 @@
         datasets.push({
           label: end[1],
           data: metric[end[0]],
-          borderColor: "#6f777b",
+          borderColor: GOVUK.darkGrey,
           borderDash: [1, 3],
           borderWidth: 1,
           pointRadius: 2,
@@ -78,7 +85,7 @@
       datasets.push({
         label: "Critical limit (" + metric.critical + ")",
         data: flat(metric.critical, count),
-        borderColor: "#b10e1e",
+        borderColor: GOVUK.red,
         borderDash: [2, 3],
         borderWidth: 2,
       });

@@ -36,7 +36,8 @@ def test_a_field_error_is_in_the_summary_and_beside_its_field(client, db):
 
     page = response.content.decode()
     # Once linked from the summary, once under the field (the GOV.UK pattern).
-    assert page.count("This field is required.") == 4
+    assert page.count("Enter your email address") == 2
+    assert page.count("Enter your password") == 2
     assert 'href="#id_username"' in page
 
 
@@ -45,6 +46,8 @@ def test_every_template_rendering_a_whole_form_with_crispy_has_an_error_summary(
     page that uses it must show the summary, which does."""
     missing = []
     for template in sorted(Path(settings.BASE_DIR, "templates").rglob("*.html")):
+        if template.parent.name == "govuk":
+            continue  # the crispy template pack itself
         text = template.read_text()
         if re.search(r"\|\s*crispy\b|{%\s*crispy\s", text) and not any(
             summary in text for summary in SUMMARIES

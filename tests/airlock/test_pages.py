@@ -38,7 +38,9 @@ def test_it_shows_a_site_styled_500_without_details(client, db):
 def test_every_page_links_to_local_assets_only(client, db):
     body = client.get("/accounts/login/").content.decode()
 
-    assert "/static/vendor/bootstrap-5.3.8/bootstrap.min.css" in body
+    assert "/static/vendor/govuk-frontend-6.6.0/govuk-frontend.min.css" in body
+    assert "/static/vendor/moj-frontend-11.1.0/moj-frontend.min.css" in body
+    assert "/static/vendor/govuk-frontend-6.6.0/govuk-frontend.bundle.js" in body
     assert "/static/vendor/htmx-2.0.8/htmx.min.js" in body
     assert "https://" not in body
 

@@ -98,14 +98,14 @@ def test_the_dashboard_and_lists_are_for_manufacturers_only(client, reviewer, us
         assert client.get(reverse("devices:application-list")).status_code == 403
 
 
-def test_the_application_list_shows_state_badges(client, manufacturer):
+def test_the_application_list_shows_state_tags(client, manufacturer):
     application = _own_application(manufacturer, ApplicationState.SCREENING)
     client.force_login(manufacturer)
 
     body = client.get(reverse("devices:application-list")).content.decode()
 
     assert application.reference in body
-    assert f'text-bg-{ApplicationState.SCREENING.badge}">Screening' in body
+    assert f'govuk-tag {ApplicationState.SCREENING.tag}">Screening' in body
 
 
 # --- The multi-step form ---------------------------------------------------------------------
@@ -138,8 +138,8 @@ def test_it_walks_through_the_steps_and_saves_each_one(client, manufacturer, org
     assert application.maturity == Maturity.RETROSPECTIVE
     assert application.state == ApplicationState.DRAFT
     step4 = client.get(step3.url)
-    assert 'aria-current="step"' in step4.content.decode()
-    assert "4. Evidence" in step4.content.decode()
+    assert "Step 4 of 4" in step4.content.decode()
+    assert '<h1 class="govuk-heading-l">Evidence</h1>' in step4.content.decode()
 
 
 def test_continue_needs_every_field_on_the_step(client, manufacturer):
@@ -266,7 +266,9 @@ def test_the_review_page_lists_everything_missing(client, manufacturer):
     assert "Upload the required evidence first" in missing[1]
     assert "Before you can submit" in body
     assert "Submit application" not in body
-    assert 'aria-current="step"' in body
+    # The task list: what is done, and that check and submit must wait.
+    assert 'id="task-2-status"><strong class="govuk-tag govuk-tag--grey">Not yet started' in body
+    assert "Cannot start yet" in body
 
 
 def test_a_complete_draft_can_be_reviewed_and_submitted(client, manufacturer, organisation):

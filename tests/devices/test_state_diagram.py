@@ -54,7 +54,7 @@ def test_the_help_page_lists_every_state_and_transition(client):
         assert state.label in body
     assert "Countersign clearance" in body
     assert "Four eyes: not the proposer." in body
-    assert '<th scope="col">Who</th>' in body
+    assert '<th class="govuk-table__header" scope="col">Who</th>' in body
 
 
 @pytest.mark.django_db
@@ -74,7 +74,7 @@ def test_the_help_page_says_what_blocks_each_decision(client):
         "Propose clearance",
         "Countersign clearance",
     ):
-        assert f'<th scope="row">{decision}</th>' in page, decision
+        assert f'<th class="govuk-table__header" scope="row">{decision}</th>' in page, decision
     assert "a safety signal is open or under investigation" in page
 
 

@@ -169,3 +169,11 @@ def login(page, email: str, password: str) -> None:
     page.get_by_label("Email address").fill(email)
     page.get_by_label("Password").fill(password)
     page.get_by_role("button", name="Sign in").click()
+
+
+def fill_date(page, legend: str, value) -> None:
+    """Type a date into a GOV.UK date input (day, month and year boxes under one legend)."""
+    group = page.get_by_role("group", name=legend)
+    group.get_by_label("Day").fill(str(value.day))
+    group.get_by_label("Month").fill(str(value.month))
+    group.get_by_label("Year").fill(str(value.year))

@@ -8,6 +8,11 @@ a duplicated id reaches the wrong field); a page with a form is then sent empty 
 that comes back (error summary, field errors, its "Error: " title) is checked too. Responses
 that are not whole HTML pages (the CSV export, downloads, htmx partials, /healthz/) are
 skipped; Django's admin is Django's.
+
+Each page is also photographed for a person to look at, per role
+(tests/e2e/screenshots/pages/<persona>/<route>.png, not committed), and shown 320 pixels wide
+(WCAG 1.4.10 reflow), where the page itself must not scroll sideways: a wide table scrolls
+inside its own box instead.
 """
 
 from django.conf import settings
@@ -16,6 +21,7 @@ from django.urls import reverse
 
 from tests.e2e.conftest import (
     FAILING_IMPACTS,
+    SCREENSHOTS,
     axe_violations,
     describe,
     duplicate_ids,
@@ -79,6 +85,29 @@ def _problems(page, where: str, persona: str) -> list[str]:
     return problems
 
 
+SIDEWAYS = """() => document.documentElement.scrollWidth - document.documentElement.clientWidth"""
+NARROW = {"width": 320, "height": 640}
+
+
+def _reflow_problems(narrow, url: str, where: str, persona: str) -> list[str]:
+    """At 320px wide the page must not scroll sideways (only a table's own box may). `narrow`
+    is a second browser page, 320px wide and signed in as the same person: resizing the main
+    page back and forth leaves chromium unable to take its next full-page screenshot."""
+    narrow.goto(url)
+    overflow = narrow.evaluate(SIDEWAYS)
+    if overflow > 0:
+        return [f"{where} ({url}) as {persona}: scrolls {overflow}px sideways at 320px"]
+    return []
+
+
+def _photograph(page, name: str, persona: str, suffix: str = "") -> None:
+    folder = SCREENSHOTS / "pages" / persona.lower()
+    folder.mkdir(parents=True, exist_ok=True)
+    # The first screen of the page: a full-page capture of a very tall page (the help page)
+    # leaves headless chromium unable to capture the next one.
+    page.screenshot(path=str(folder / f"{name.replace(':', '-')}{suffix}.png"))
+
+
 def _pages():
     """Every target whose URL is a page of its own (not only the address a form posts to)."""
     for name, targets in TARGETS.items():
@@ -90,9 +119,12 @@ def _pages():
 
 
 def test_no_page_has_a_serious_accessibility_violation(
-    page, live_server, manufacturer, reviewer, lead_reviewer, admin_user
+    page, browser, live_server, manufacturer, reviewer, lead_reviewer, admin_user
 ):
     seed_eligibility_criteria()
+    # Some eighty pages, each loaded, checked, photographed and sent empty: on a busy machine
+    # one of them can take longer than a journey's ten seconds to come back.
+    page.set_default_timeout(30_000)
     people = {
         MANUFACTURER: manufacturer,
         REVIEWER: reviewer,
@@ -101,22 +133,28 @@ def test_no_page_has_a_serious_accessibility_violation(
     }
     stage = Stage(people)
     checked, found = [], []
+    narrow_context = browser.new_context(base_url=live_server.url, viewport=NARROW)
+    narrow = narrow_context.new_page()
     for name, target in _pages():
         url = reverse(name, kwargs=target.setup(stage))
         client = _as(people.get(target.persona))
         if not _is_page(client, url):
             continue
         # The browser shares the Django client's session: signed in without the sign-in form.
-        page.context.clear_cookies()
-        if session := client.cookies.get(settings.SESSION_COOKIE_NAME):
-            page.context.add_cookies(
-                [{"name": session.key, "value": session.value, "url": live_server.url}]
-            )
+        for context in (page.context, narrow_context):
+            context.clear_cookies()
+            if session := client.cookies.get(settings.SESSION_COOKIE_NAME):
+                context.add_cookies(
+                    [{"name": session.key, "value": session.value, "url": live_server.url}]
+                )
         page.goto(url)
         checked.append(name)
         found += _problems(page, name, target.persona)
+        _photograph(page, name, target.persona)
+        found += _reflow_problems(narrow, url, name, target.persona)
         if target.posts and _submit_empty(page):
             found += _problems(page, f"{name}, sent empty", target.persona)
+            _photograph(page, name, target.persona, "-errors")
             if page.locator("#error-summary").count():
                 # The GOV.UK pattern: the title says so, and the focus is on the summary.
                 if not page.title().startswith("Error: "):
@@ -124,5 +162,6 @@ def test_no_page_has_a_serious_accessibility_violation(
                 if not page.evaluate("document.activeElement.id === 'error-summary'"):
                     found.append(f"{name}, sent empty: the focus is not on the error summary")
 
+    narrow_context.close()
     assert len(checked) > 40
     assert not found, "\n\n".join(found)

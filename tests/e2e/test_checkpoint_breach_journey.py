@@ -71,8 +71,8 @@ def test_a_critical_breach_reported_on_the_web_suspends_testing_and_reaches_the_
     # and the suspension, not "In controlled testing" with a green tag.
     page.get_by_text("It breaches the agreed thresholds: sensitivity 0.75 (critical).").wait_for()
     assert page.get_by_role("heading", name="Testing is suspended").is_visible()
-    assert page.locator(".badge", has_text=S.SUSPENDED.label).first.is_visible()
-    assert page.locator(".badge", has_text="Critical breach").first.is_visible()
+    assert page.locator(".govuk-tag", has_text=S.SUSPENDED.label).first.is_visible()
+    assert page.locator(".govuk-tag", has_text="Critical breach").first.is_visible()
     assert page.get_by_text("Reported, thresholds met").count() == 0
     screenshot("03-reported-breach-and-suspension")
     report = CheckpointReport.objects.get(checkpoint=checkpoint)
@@ -100,7 +100,7 @@ def test_a_critical_breach_reported_on_the_web_suspends_testing_and_reaches_the_
     page.get_by_role("button", name="Sign out").click()
 
     login(page, reviewer.email, TEST_PASSWORD)
-    page.get_by_role("navigation", name="Main").get_by_role("link", name="Safety signals").click()
+    page.get_by_role("navigation", name="Menu").get_by_role("link", name="Safety signals").click()
     page.get_by_role("heading", name="Safety signals").wait_for()
     row = page.get_by_role("row").filter(has_text="Sensitivity 0.75 breaches its threshold")
     assert row.get_by_text(SignalSeverity.CRITICAL.label, exact=True).is_visible()
@@ -111,7 +111,7 @@ def test_a_critical_breach_reported_on_the_web_suspends_testing_and_reaches_the_
     screenshot("06-signal")
     page.get_by_role("link", name=case.reference).first.click()
     page.get_by_role("heading", name=case.title).wait_for()
-    assert page.locator(".badge", has_text=S.SUSPENDED.label).first.is_visible()
+    assert page.locator(".govuk-tag", has_text=S.SUSPENDED.label).first.is_visible()
     assert page.get_by_text("Suspended automatically at checkpoint 1").first.is_visible()
     screenshot("07-case-suspended")
 

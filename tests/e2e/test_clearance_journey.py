@@ -94,11 +94,12 @@ def test_a_clearance_takes_a_second_lead_reviewer_to_countersign(
     sections = page.get_by_role("navigation", name="Case sections")
     sections.get_by_role("link", name="Evidence review").click()
     page.get_by_role("heading", name="Evidence review: Good Machine Learning Practice").wait_for()
+    # Both are optional until one of them is given: the labels say "(optional)".
     for principle in GmlpPrinciple:
-        page.get_by_label(f"Rating for principle {principle.value}", exact=True).select_option(
-            label="Met"
-        )
-        page.get_by_label(f"Comment on principle {principle.value}", exact=True).fill(
+        page.get_by_label(
+            f"Rating for principle {principle.value} (optional)", exact=True
+        ).select_option(label="Met")
+        page.get_by_label(f"Comment on principle {principle.value} (optional)", exact=True).fill(
             f"{principle.label}: shown by the evidence on file."
         )
     page.get_by_role("button", name="Save assessments").click()
@@ -147,7 +148,7 @@ def test_a_clearance_takes_a_second_lead_reviewer_to_countersign(
     screenshot("04-countersign")
     page.get_by_role("button", name="Countersign: clear the device").click()
     page.get_by_text(f"Clearance countersigned: {case} is cleared.").wait_for()
-    assert page.locator(".badge", has_text=S.CLEARED.label).first.is_visible()
+    assert page.locator(".govuk-tag", has_text=S.CLEARED.label).first.is_visible()
     screenshot("05-cleared")
 
     case.refresh_from_db()

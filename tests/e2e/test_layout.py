@@ -3,12 +3,15 @@
 from tests.e2e.conftest import login
 from tests.factories import TEST_PASSWORD, make_application
 
-# Each label's bottom edge and the next label's top edge, in every two-column list on the page.
-GAPS = """() => [...document.querySelectorAll("dl.row")].flatMap((list) => {
-  const labels = [...list.querySelectorAll(":scope > dt")];
+# Each label's text bottom and the next label's text top, in every summary list on the page.
+GAPS = """() => [...document.querySelectorAll("dl.govuk-summary-list")].flatMap((list) => {
+  const labels = [...list.querySelectorAll(":scope > .govuk-summary-list__row > dt")];
   return labels.slice(1).map((label, n) => ({
     label: labels[n].textContent.trim(),
-    gap: label.getBoundingClientRect().top - labels[n].getBoundingClientRect().bottom,
+    // Between the labels' text: the padding inside each row is the gap a person sees.
+    gap: (label.getBoundingClientRect().top + parseFloat(getComputedStyle(label).paddingTop))
+      - (labels[n].getBoundingClientRect().bottom
+         - parseFloat(getComputedStyle(labels[n]).paddingBottom)),
   }));
 })"""
 

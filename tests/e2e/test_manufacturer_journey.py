@@ -43,7 +43,7 @@ def test_a_manufacturer_registers_a_device_applies_and_submits(
     screenshot("03-device")
 
     page.get_by_role("link", name="Start an application for this device").click()
-    assert page.locator("[aria-current=step]").inner_text().startswith("1.")
+    page.get_by_text("Step 1 of 4").wait_for()
     page.get_by_label("Virtual (real data, controlled environment)").check()
     page.get_by_role("button", name="Save and continue").click()
 
@@ -57,7 +57,12 @@ def test_a_manufacturer_registers_a_device_applies_and_submits(
     screenshot("05-dashboard-with-draft")
 
     page.get_by_role("link", name="Continue AIA-").click()
-    page.get_by_role("link", name="3. Maturity and NHS sites").click()
+    # The task list: each step's status, the draft's answers so far below it.
+    page.get_by_role("heading", name="Your application to the AI Airlock").wait_for()
+    assert page.locator("#task-1-status").inner_text() == "Completed"
+    assert page.locator("#task-3-status").inner_text() == "Not yet started"
+    screenshot("05-task-list")
+    page.get_by_role("link", name="Maturity and NHS sites", exact=True).click()
     page.get_by_label("Validated on retrospective data").check()
     page.locator("[name=nhs_sites]").fill("Leeds Teaching Hospitals\nBradford GP Federation")
     page.get_by_role("button", name="Save and continue").click()
@@ -86,7 +91,7 @@ def test_a_manufacturer_registers_a_device_applies_and_submits(
     application = Application.objects.get()
     assert application.state == ApplicationState.SUBMITTED
     assert EvidenceDocument.objects.filter(application=application).count() == 3
-    assert page.locator(".badge", has_text=ApplicationState.SUBMITTED.label).first.is_visible()
+    assert page.locator(".govuk-tag", has_text=ApplicationState.SUBMITTED.label).first.is_visible()
     screenshot("08-case")
 
     page.get_by_role("link", name="Timeline").click()

@@ -23,7 +23,7 @@ def test_a_reviewer_screens_a_submission_and_accepts_it_into_a_cohort(page, scre
     assert page.get_by_role("link", name=application.title).is_visible()
     screenshot("my-work")
 
-    page.get_by_role("navigation", name="Main").get_by_role("link", name="Queue").click()
+    page.get_by_role("navigation", name="Menu").get_by_role("link", name="Queue").click()
     page.get_by_role("heading", name="Review queue").wait_for()
     assert page.get_by_role("table").get_by_role("row").count() == 4
     page.get_by_label("State", exact=True).select_option(label="Submitted")

@@ -25,7 +25,7 @@ from reviews.models import (
     SignalStatus,
     TestingPlan,
 )
-from tests.e2e.conftest import login
+from tests.e2e.conftest import fill_date, login
 from tests.factories import TEST_PASSWORD, UserFactory, make_application
 
 S = ApplicationState
@@ -103,7 +103,7 @@ def test_a_breach_is_resolved_before_a_clearance_is_proposed_and_countersigned(
     page.goto(f"/reviews/applications/{case.pk}/testing-plan/")
     new_end = timezone.localdate() + timedelta(days=183)
     page.get_by_label("Days between checkpoints").fill("14")
-    page.get_by_label("Testing ends on").fill(new_end.isoformat())
+    fill_date(page, "Testing ends on", new_end)
     page.get_by_role("button", name="Save as a draft").click()
     page.get_by_text("Amendment 1 is saved as a draft.").wait_for()
     page.get_by_role("button", name="Agree and send to the manufacturer").click()

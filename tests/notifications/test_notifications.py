@@ -254,7 +254,7 @@ def test_the_header_counts_unread_and_the_list_shows_only_one_s_own(
         response = client.get(reverse("notifications:list"))
 
     page = response.content.decode()
-    assert '2<span class="visually-hidden"> unread</span>' in page
+    assert '2<span class="govuk-visually-hidden"> unread</span>' in page
     assert len(response.context["page"].object_list) == 3
     unread = client.get(reverse("notifications:list"), {"show": "unread"})
     assert len(unread.context["page"].object_list) == 2

@@ -19,7 +19,7 @@ pytestmark = pytest.mark.django_db
 
 S = ApplicationState
 COUNT = re.compile(r'data-count="([a-z-]+)">(\d+)<')
-LIST = re.compile(r'<ul data-list="([a-z-]+)">(.*?)</ul>', re.DOTALL)
+LIST = re.compile(r'<ul[^>]* data-list="([a-z-]+)">(.*?)</ul>', re.DOTALL)
 
 
 def counts_and_lists(page: str) -> tuple[dict[str, int], dict[str, int]]:

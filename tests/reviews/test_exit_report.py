@@ -93,7 +93,7 @@ def test_the_exit_report_page_states_everything_and_prints_without_navigation(cl
         "Exit report",
         "Testing plan",
         "at least 0.9",
-        '0.93 <span class="badge text-bg-success">Met</span>',
+        '0.93 <span class="govuk-tag govuk-tag--green">Met</span>',
         "Critical breach",
         "Not reported",
         "Missed",

@@ -352,8 +352,14 @@ def test_the_form_starts_an_amendment_from_the_plan_in_force(client, reviewer):
 
     page = client.get(_url("testing-plan", application)).content.decode()
 
-    # Date inputs only accept ISO dates; thresholds read as people write them.
-    assert f'value="{plan.starts_on:%Y-%m-%d}"' in page
+    # Dates in the GOV.UK date input's three boxes; thresholds read as people write them.
+    assert (
+        f'name="starts_on_day" type="text" inputmode="numeric" value="{plan.starts_on.day}"' in page
+    )
+    assert (
+        f'name="starts_on_year" type="text" inputmode="numeric" value="{plan.starts_on.year}"'
+        in page
+    )
     assert 'value="0.9"' in page
     assert 'value="0.8"' in page
     assert "Remove this threshold" in page

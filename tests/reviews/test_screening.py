@@ -349,7 +349,11 @@ def test_the_request_form_suggests_ten_working_days(client, reviewer):
     response = client.get(_url("information-request", application))
 
     assert response.context["form"].fields["due_on"].initial == date(2026, 6, 15)
-    assert 'value="2026-06-15"' in response.content.decode()
+    body = response.content.decode()
+    # A GOV.UK date input: day, month and year in their own boxes.
+    assert 'name="due_on_day" type="text" inputmode="numeric" value="15"' in body
+    assert 'name="due_on_month" type="text" inputmode="numeric" value="6"' in body
+    assert 'name="due_on_year" type="text" inputmode="numeric" value="2026"' in body
 
 
 @pytest.mark.parametrize("origin", [S.SCREENING, S.EVIDENCE_REVIEW])
