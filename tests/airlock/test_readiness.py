@@ -4,6 +4,7 @@ from datetime import timedelta
 
 import pytest
 import time_machine
+from django.conf import settings
 from django.urls import reverse
 from django.utils import timezone
 
@@ -13,7 +14,8 @@ from airlock.tasks import heartbeat
 
 pytestmark = pytest.mark.django_db
 
-QUEUES = ["interactive", "sweeps", "partners", "reports"]
+# Every queue the settings declare: a queue added there (documents, issue 15) is checked too.
+QUEUES = list(settings.CELERY_TASK_QUEUES)
 
 
 def _all_alive():

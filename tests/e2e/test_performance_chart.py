@@ -1,3 +1,4 @@
+import re
 from datetime import timedelta
 
 import pytest
@@ -8,6 +9,9 @@ from devices.models import ApplicationState, CheckpointReport
 from reviews.models import Checkpoint, CheckpointStatus, PartnerRegulator
 from tests.e2e.conftest import login
 from tests.factories import TEST_PASSWORD, make_application
+
+# The proportion's own box: "(optional)" when counts may be given instead (issue 11).
+SENSITIVITY = re.compile(r"^Sensitivity( \(optional\))?$")
 
 # Did the chart paint? Count the pixels Chart.js drew that are not transparent.
 PAINTED_PIXELS = """canvas => {
@@ -59,7 +63,7 @@ def test_a_reported_breach_shows_on_the_reviewers_chart(
     page.goto(f"/applications/{case.pk}/testing/")
     page.get_by_role("link", name="Submit report for checkpoint 3").click()
     page.get_by_label("Cases processed in this period").fill("1150")
-    page.get_by_label("Sensitivity", exact=True).fill("0.78")
+    page.get_by_label(SENSITIVITY).fill("0.78")
     page.get_by_label("Subgroup figures").fill("age 65+, sensitivity, 0.74")
     page.get_by_label("Narrative").fill("A new scanner went live at one site mid-period.")
     screenshot("report-form")
