@@ -3,6 +3,8 @@
 from django import forms
 from django.core.exceptions import ValidationError
 
+from airlock.date_input import GovukDateField
+from airlock.govuk_forms import GovukMessages
 from devices.testing_forms import parse_subgroup_lines
 from reviews.models import ChangeKind
 
@@ -13,14 +15,12 @@ def parse_figure_lines(text: str) -> dict:
     return parse_subgroup_lines("\n".join(lines)).get("model", {})
 
 
-class ModelChangeForm(forms.Form):
+class ModelChangeForm(GovukMessages, forms.Form):
     kind = forms.ChoiceField(
         label="Kind of change", choices=[("", "Choose the kind of change"), *ChangeKind.choices]
     )
     version_label = forms.CharField(label="New version", max_length=50)
-    released_on = forms.DateField(
-        label="In use from", widget=forms.DateInput(attrs={"type": "date"})
-    )
+    released_on = GovukDateField(label="In use from")
     description = forms.CharField(
         label="What changed", widget=forms.Textarea(attrs={"rows": 4}), max_length=20_000
     )

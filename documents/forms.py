@@ -4,10 +4,12 @@ import re
 from django import forms
 from django.conf import settings
 
+from airlock.govuk_forms import GovukMessages
+
 SHA256 = re.compile(r"^[0-9a-f]{64}$")
 
 
-class VerifyForm(forms.Form):
+class VerifyForm(GovukMessages, forms.Form):
     """A document's fingerprint: pasted, or computed here from the uploaded PDF."""
 
     sha256 = forms.CharField(

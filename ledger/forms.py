@@ -1,11 +1,13 @@
 from django import forms
 from django.db.models import QuerySet
 
+from airlock.date_input import GovukDateField
+from airlock.govuk_forms import GovukMessages
 from airlock.models import User
 from devices.models import Application
 
 
-class AuditExportForm(forms.Form):
+class AuditExportForm(GovukMessages, forms.Form):
     """What an inspection or information request asks for: any of case, person and period."""
 
     case = forms.CharField(
@@ -19,12 +21,8 @@ class AuditExportForm(forms.Form):
         required=False,
         help_text="Rows that name this person: who acted, uploaded, decided, or whose sign-in.",
     )
-    since = forms.DateField(
-        label="From", required=False, widget=forms.DateInput(attrs={"type": "date"})
-    )
-    until = forms.DateField(
-        label="To", required=False, widget=forms.DateInput(attrs={"type": "date"})
-    )
+    since = GovukDateField(label="From", required=False)
+    until = GovukDateField(label="To", required=False)
     format = forms.ChoiceField(
         label="Format",
         choices=[("csv", "CSV (a spreadsheet)"), ("json", "JSON")],

@@ -43,7 +43,7 @@ class SignalStatusForm(GovukMessages, forms.Form):
         return data
 
 
-class ModelChangeDecisionForm(forms.Form):
+class ModelChangeDecisionForm(GovukMessages, forms.Form):
     decision = forms.ChoiceField(
         label="Decision", choices=ChangeDecision.choices, widget=forms.RadioSelect
     )

@@ -2,10 +2,11 @@
 
 from django import forms
 
+from airlock.govuk_forms import GovukMessages
 from reviews.network.models import ActionCategory, Assessment, ReceiptKind
 
 
-class ReceiptForm(forms.Form):
+class ReceiptForm(GovukMessages, forms.Form):
     kind = forms.ChoiceField(
         label="What are you telling them?",
         choices=[
@@ -35,7 +36,7 @@ class ReceiptForm(forms.Form):
     )
 
 
-class RetractForm(forms.Form):
+class RetractForm(GovukMessages, forms.Form):
     reason = forms.CharField(
         label="Why is the alert retracted?",
         max_length=10_000,

@@ -141,7 +141,9 @@ def test_it_locks_the_case_and_the_current_version_when_storing_evidence(
     with row_locks() as locked:
         upload(application, manufacturer)
 
-    assert locked == ["devices.Application", "devices.EvidenceDocument"]
+    # The audit chain's head last (ledger.chain): every writer takes the case's rows first and
+    # the head at the end, so two uploads cannot each hold what the other waits for.
+    assert locked == ["devices.Application", "devices.EvidenceDocument", "ledger.ChainHead"]
 
 
 def test_it_locks_the_case_before_answering_questions(organisation, manufacturer):

@@ -124,7 +124,7 @@ def test_it_finds_nothing_before_the_period(client, lead_reviewer, case):
         ({"person": "nobody@example.test"}, b"Nobody in Airlock has this email"),
         ({"person": "not an email"}, b"valid email"),
         ({"since": "2026-02-01", "until": "2026-01-01"}, b"on or after its start"),
-        ({"since": "yesterday"}, b"valid date"),
+        ({"since": "yesterday"}, b"Enter a real date"),
         ({"format": "xml"}, b"Select a valid choice"),
     ],
 )
