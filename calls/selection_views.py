@@ -15,7 +15,7 @@ from devices.views.access import posted
 from reviews.views.access import case_get, lead_required, reviewer_required
 
 
-def _page(request: HttpRequest, call: Call, *, select_form=None, status=200) -> HttpResponse:
+def _page(request: HttpRequest, call: Call, *, select_form=None) -> HttpResponse:
     standings = selection.standings(call, request.user, within=applications_for(request.user))
     return render(
         request,
@@ -27,7 +27,6 @@ def _page(request: HttpRequest, call: Call, *, select_form=None, status=200) -> 
             "select_form": select_form or SelectForm(standings=standings),
             "is_lead": request.user.has_perm("airlock.lead_review"),
         },
-        status=status,
     )
 
 
@@ -114,7 +113,7 @@ def select(request: HttpRequest, pk: int) -> HttpResponse:
     standings = selection.standings(call, request.user, within=applications_for(request.user))
     form = SelectForm(request.POST, standings=standings)
     if not form.is_valid():
-        return _page(request, call, select_form=form, status=400)
+        return _page(request, call, select_form=form)
     try:
         selection.selection_make(
             actor=request.user,

@@ -92,7 +92,6 @@ def grants(request: HttpRequest, pk: int) -> HttpResponse:
         request,
         "observers/grants.html",
         {"application": case, "grants": services.grants_on(case), "form": form},
-        status=400 if form.errors else 200,
     )
 
 

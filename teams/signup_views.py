@@ -123,10 +123,7 @@ def ask_to_join(request: HttpRequest) -> HttpResponse:
             service.join_request(
                 organisation=organisation, email=data["email"], full_name=data["full_name"]
             )
-    status = 200 if organisation is not None else 400
-    return render(
-        request, "teams/join_requested.html", {"organisation": organisation}, status=status
-    )
+    return render(request, "teams/join_requested.html", {"organisation": organisation})
 
 
 @require_GET

@@ -21,7 +21,7 @@ from teams.forms import ApiKeyForm, InviteForm, NewAccountForm, RoleForm
 from teams.models import ApiKey, Invitation
 
 
-def _team_page(request: HttpRequest, *, invite_form: InviteForm | None = None, status=200):
+def _team_page(request: HttpRequest, *, invite_form: InviteForm | None = None):
     organisation = member_organisation(request)
     is_administrator = request.user.membership.is_administrator
     return render(
@@ -37,7 +37,6 @@ def _team_page(request: HttpRequest, *, invite_form: InviteForm | None = None, s
             "role_form": RoleForm(),
             "roles": list(OrganisationRole),
         },
-        status=status,
     )
 
 
@@ -64,7 +63,7 @@ def invite(request: HttpRequest) -> HttpResponse:
                 f"{invitation.expires_at:%-d %B %Y}.",
             )
             return redirect("teams:team")
-    return _team_page(request, invite_form=form, status=400)
+    return _team_page(request, invite_form=form)
 
 
 @require_POST
@@ -157,7 +156,7 @@ def join(request: HttpRequest, token: str) -> HttpResponse:
 # --- API keys --------------------------------------------------------------------------------
 
 
-def _api_keys_page(request: HttpRequest, *, form=None, new_secret: str = "", status=200):
+def _api_keys_page(request: HttpRequest, *, form=None, new_secret: str = ""):
     organisation = member_organisation(request)
     return render(
         request,
@@ -168,7 +167,6 @@ def _api_keys_page(request: HttpRequest, *, form=None, new_secret: str = "", sta
             "form": form or ApiKeyForm(),
             "new_secret": new_secret,
         },
-        status=status,
     )
 
 
@@ -188,7 +186,7 @@ def api_keys(request: HttpRequest) -> HttpResponse:
         else:
             messages.success(request, f"API key “{key.name}” made. Copy it now: it is shown once.")
             return _api_keys_page(request, new_secret=secret)
-    return _api_keys_page(request, form=form, status=400)
+    return _api_keys_page(request, form=form)
 
 
 @require_POST

@@ -19,6 +19,7 @@ from django.conf import settings
 from django.test import Client
 from django.urls import reverse
 
+from airlock.roles import Role
 from tests.e2e.conftest import (
     FAILING_IMPACTS,
     SCREENSHOTS,
@@ -27,10 +28,12 @@ from tests.e2e.conftest import (
     duplicate_ids,
     seed_eligibility_criteria,
 )
+from tests.factories import UserFactory
 from tests.fuzz.test_forms_fuzz import (
     ADMIN,
     LEAD,
     MANUFACTURER,
+    OBSERVER,
     REVIEWER,
     TARGETS,
     Stage,
@@ -130,6 +133,8 @@ def test_no_page_has_a_serious_accessibility_violation(
         REVIEWER: reviewer,
         LEAD: lead_reviewer,
         ADMIN: admin_user,
+        # An NHS body following granted cases (issue 16): its pages are checked as it sees them.
+        OBSERVER: UserFactory(email="observer@example.test", role=Role.OBSERVER),
     }
     stage = Stage(people)
     checked, found = [], []
