@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from devices.models import ApplicationState
 from devices.services import TransitionRefused
-from reviews.models import Assignment, ConflictOfInterest, InformationRequest, InternalNote
+from reviews.models import Assignment, Cohort, ConflictOfInterest, InformationRequest, InternalNote
 from reviews.services import (
     application_accept,
     application_assign,
@@ -233,7 +233,9 @@ def test_it_says_nothing_in_bulk_about_cases_the_lead_is_conflicted_with(
 
 def test_it_refuses_a_closed_cohort(organisation, reviewer):
     application = make_application(S.SCREENING, organisation=organisation)
-    cohort = CohortFactory(is_open=False)
+    # The factory's cohort may exist already (the organisation's open call has it): close it.
+    cohort = CohortFactory()
+    Cohort.objects.filter(pk=cohort.pk).update(is_open=False)
 
     with pytest.raises(TransitionRefused, match="closed to new applications"):
         application_accept(
@@ -246,7 +248,11 @@ def test_it_refuses_a_closed_cohort(organisation, reviewer):
 
 @pytest.mark.parametrize(("capacity", "full"), [(1, True), (2, False)])
 def test_it_refuses_a_cohort_only_once_every_place_is_taken(organisation, capacity, full):
-    cohort = CohortFactory(capacity=capacity)
+    # make_application puts accepted cases in the factory's cohort, which the organisation's
+    # open call may have made already: set that cohort's capacity.
+    cohort = CohortFactory()
+    Cohort.objects.filter(pk=cohort.pk).update(capacity=capacity)
+    cohort.refresh_from_db()
     make_application(S.ACCEPTED, organisation=organisation, cohort=cohort)
     # Closed cases give their place back.
     make_application(S.WITHDRAWN, organisation=organisation, cohort=cohort)
