@@ -2,6 +2,7 @@
 bundle written to var/demo/ and checked offline. Made once; `seed_demo` runs it after the cases.
 """
 
+import logging
 from datetime import timedelta
 from pathlib import Path
 
@@ -24,6 +25,8 @@ from reviews.decisions import (
 )
 from reviews.models import Cohort, DecisionKind, GmlpPrinciple, GmlpRating
 from reviews.services import application_assign
+
+logger = logging.getLogger(__name__)
 
 CHALLENGE = "What evidence shows a locked model keeps its performance across NHS sites?"
 
@@ -73,8 +76,16 @@ def seed_demo_outputs() -> Path | None:
         rationale="Sensitivity and specificity held above their thresholds at both sites.",
     )
     clearance_countersign(application_id=case.pk, actor=lead)
-    # The worker would draw them after commit; the demo has none running yet.
-    case_documents_issue(application_id=case.pk)
+    # The worker would draw them after commit; the demo has none running yet. Without Pango
+    # (a bare machine: WeasyPrint cannot load it) the demo still loads, says so in one line,
+    # and the documents' repair sweep draws them once Pango is there.
+    try:
+        case_documents_issue(application_id=case.pk)
+    except OSError as exc:
+        logger.warning(
+            "Demo decision PDFs not drawn (%s): install Pango (apt-get install libpango-1.0-0).",
+            exc,
+        )
     case.refresh_from_db()
     path = bundle_path(case.reference)
     path.parent.mkdir(parents=True, exist_ok=True)
