@@ -356,8 +356,14 @@ def test_two_nodes_exchange_an_alert_receipts_versions_and_a_key_rotation(networ
         {"reason": "The site's data feed was misconfigured."},
     )
     wait_for(lambda: "Retracted" in incoming_on(node_b, on_b), "the retraction on B")
-    versions = dict(signal.deliveries.values_list("version", "status"))
-    assert versions == dict.fromkeys((1, 2, 3), DeliveryStatus.DELIVERED), versions
+
+    # B answers before A's worker records the delivery: wait for the record, not only B's page.
+    def versions() -> dict:
+        return dict(signal.deliveries.values_list("version", "status"))
+
+    delivered = dict.fromkeys((1, 2, 3), DeliveryStatus.DELIVERED)
+    wait_for(lambda: versions() == delivered, "A's record of version 3 delivered")
+    assert versions() == delivered, versions()
 
     # --- A replay of A's first message is refused: too old, or already seen ------------------
     body = json.dumps(alerts.alert_message(SafetySignal.objects.get(pk=signal.pk))).encode()
