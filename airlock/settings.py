@@ -102,6 +102,7 @@ INSTALLED_APPS = [
     "observers",
     "ledger",
     "documents",
+    "postclearance",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",

@@ -586,7 +586,8 @@ class CheckpointStatus(models.TextChoices):
 
 
 class Checkpoint(models.Model):
-    """A scheduled report during controlled testing, created by the checkpoint sweep."""
+    """A scheduled report during controlled testing or post-clearance monitoring, created by
+    the checkpoint sweep."""
 
     application = models.ForeignKey(
         "devices.Application", on_delete=models.PROTECT, related_name="checkpoints"
@@ -600,6 +601,15 @@ class Checkpoint(models.Model):
     reminded_1_day_at = models.DateTimeField(null=True, blank=True)
     overdue_at = models.DateTimeField(null=True, blank=True)
     escalated_at = models.DateTimeField(null=True, blank=True)
+    # Set on the checkpoints of a post-clearance monitoring plan (postclearance), whose terms
+    # they are reported and judged against; empty during controlled testing.
+    monitoring_plan = models.ForeignKey(
+        "postclearance.MonitoringPlan",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="checkpoints",
+    )
 
     class Meta:
         ordering = ["application", "sequence"]
@@ -980,6 +990,8 @@ class AuditAction(models.TextChoices):
     SIGNAL_RETRACTED = "signal_retracted", "Shared alert retracted"
     MODEL_CHANGE_NOTIFIED = "model_change", "Model change notified"
     MODEL_CHANGE_DECIDED = "model_change_decided", "Model change decided"
+    MONITORING_SET_UP = "monitoring_set_up", "Post-clearance monitoring plan set up"
+    MONITORING_ENDED = "monitoring_ended", "Post-clearance monitoring plan ended early"
 
 
 class ModelChangeStatus(models.TextChoices):
