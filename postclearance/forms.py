@@ -18,8 +18,13 @@ def _help(name: str) -> str:
 
 
 class MonitoringPlanForm(GovukMessages, forms.Form):
-    starts_on = GovukDateField(label="Monitoring starts on")
-    ends_on = GovukDateField(label="Monitoring ends on")
+    starts_on = GovukDateField(
+        label="Monitoring starts on",
+        error_messages={"required": "Enter the date monitoring starts"},
+    )
+    ends_on = GovukDateField(
+        label="Monitoring ends on", error_messages={"required": "Enter the date monitoring ends"}
+    )
     cadence_days = forms.IntegerField(
         label="Days between checkpoints",
         min_value=1,

@@ -23,6 +23,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
+from decimal import Decimal
 from functools import partial
 from html.parser import HTMLParser
 from urllib.parse import quote, quote_from_bytes, urljoin, urlsplit
@@ -424,6 +425,24 @@ class Stage:
             ),
         )
         return {"pk": change.pk}
+
+    def monitored(self) -> dict:
+        """A cleared case under a running post-clearance monitoring plan."""
+        from postclearance.services import MonitoringTerms, monitoring_plan_set_up
+        from reviews.plan_terms import ThresholdSpec
+
+        application = self.case(S.CLEARED)
+        monitoring_plan_set_up(
+            actor=self.people[LEAD],
+            application_id=application.pk,
+            terms=MonitoringTerms(
+                starts_on=timezone.localdate(),
+                ends_on=timezone.localdate() + timedelta(days=365),
+                cadence_days=28,
+                thresholds=[ThresholdSpec("sensitivity", "gte", Decimal("0.9"))],
+            ),
+        )
+        return {"pk": application.pk}
 
     def signal(self) -> dict:
         PartnerRegulator.objects.get_or_create(
@@ -835,6 +854,11 @@ TARGETS: dict[str, list[Target]] = {
     ],
     "reviews:exit-report": [Target(REVIEWER, case(S.CLEARED))],
     "reviews:performance": [Target(REVIEWER, case(S.IN_CONTROLLED_TESTING))],
+    "reviews:monitoring-plan": [
+        Target(LEAD, case(S.CLEARED), posts=True),
+        Target(REVIEWER, lambda stage: stage.monitored()),
+    ],
+    "reviews:monitoring-plan-end": [Target(LEAD, lambda stage: stage.monitored(), posts=True)],
     "reviews:signal-raise": [Target(REVIEWER, case(S.IN_CONTROLLED_TESTING), posts=True)],
     "reviews:dashboard": [
         Target(REVIEWER, listing(lambda stage: stage.case(S.IN_CONTROLLED_TESTING)))
