@@ -43,6 +43,7 @@ class MonitoringPlanForm(GovukMessages, forms.Form):
         help_text=MIN_SAMPLE_HELP,
     )
     required_subgroups = forms.CharField(
+        label="Required subgroups",
         required=False,
         widget=forms.Textarea(attrs={"rows": 3}),
         help_text=_help("required_subgroups"),
