@@ -165,7 +165,7 @@ def test_a_cleared_device_reports_under_its_monitoring_plan(
     page.get_by_label("Required subgroups").fill("age 65+")
     threshold = page.get_by_role("group", name="Threshold 1")
     threshold.get_by_label("Metric").select_option("sensitivity")
-    threshold.get_by_label("Threshold").fill("0.9")
+    threshold.get_by_label("Threshold", exact=True).fill("0.9")
     threshold.get_by_label("Critical value").fill("0.8")
     page.get_by_role("button", name="Set up monitoring").click()
     page.get_by_text("is under post-clearance monitoring until").wait_for()
