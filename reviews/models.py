@@ -609,6 +609,8 @@ class Checkpoint(models.Model):
         null=True,
         blank=True,
         related_name="checkpoints",
+        # Indexed below with due_on, for monitoring checkpoints only.
+        db_index=False,
     )
 
     class Meta:
@@ -618,7 +620,17 @@ class Checkpoint(models.Model):
                 fields=["application", "sequence"], name="checkpoint_unique_sequence"
             )
         ]
-        indexes = [models.Index(fields=["status", "due_on"], name="checkpoint_status_due_idx")]
+        indexes = [
+            models.Index(fields=["status", "due_on"], name="checkpoint_status_due_idx"),
+            # The sweep reads a monitoring plan's last due date (MAX(due_on) for the plan):
+            # without it PostgreSQL walks the due_on index backwards through every testing
+            # checkpoint (70 s at 20k cases). Partial, so testing checkpoints never enter it.
+            models.Index(
+                fields=["monitoring_plan", "due_on"],
+                name="checkpoint_monitoring_due_idx",
+                condition=Q(monitoring_plan__isnull=False),
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.application} checkpoint {self.sequence}"

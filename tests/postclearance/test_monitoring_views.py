@@ -181,6 +181,12 @@ def test_the_manufacturer_reports_against_the_plan_through_the_api(client, monit
     assert response.status_code == 201, response.content
     report = CheckpointReport.objects.get(checkpoint__monitoring_plan=monitored)
     assert report.signals.get().severity == "high"  # 0.8 against "at least 0.9"
+    detail = client.get(
+        f"/api/applications/{reference}/", HTTP_AUTHORIZATION=f"Token {token.key}"
+    ).json()
+    assert detail["monitoring_plans"][0]["status"] == "Active"
+    assert detail["monitoring_plans"][0]["thresholds"][0]["metric"] == "sensitivity"
+    assert detail["checkpoints"][-1]["monitoring_plan"] == monitored.pk
 
 
 def test_the_dashboard_shows_monitoring_as_its_own_stage(
