@@ -22,6 +22,7 @@ from django_fsm import RETURN_VALUE, FSMField, FSMModelMixin, transition
 
 from airlock import storage
 from devices.clocks import add_working_days, working_days_between
+from ledger.append_only import AppendOnly
 from ledger.models import Chained
 
 
@@ -1083,15 +1084,7 @@ class ApplicationStateCount(models.Model):
         return f"{self.organisation_id} {self.state}: {self.total}"
 
 
-class AuditQuerySet(models.QuerySet):
-    def update(self, **kwargs):
-        raise PermissionError("The audit trail is append-only.")
-
-    def delete(self):
-        raise PermissionError("The audit trail is append-only.")
-
-
-class ApplicationEvent(Chained):
+class ApplicationEvent(AppendOnly, Chained):
     """One audit row per transition: who, when, from, to, why. Never edited or deleted; chained
     into the audit ledger as it is written (ledger.models.Chained).
 
@@ -1113,8 +1106,6 @@ class ApplicationEvent(Chained):
     reason = models.TextField(blank=True)
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
 
-    objects = AuditQuerySet.as_manager()
-
     CHAIN_FIELDS = (
         "application",
         "actor",
@@ -1130,14 +1121,6 @@ class ApplicationEvent(Chained):
 
     def __str__(self) -> str:
         return f"{self.application}: {self.from_state} → {self.to_state}"
-
-    def save(self, *args, **kwargs) -> None:
-        if not self._state.adding:
-            raise PermissionError("The audit trail is append-only.")
-        super().save(*args, **kwargs)
-
-    def delete(self, *args, **kwargs):
-        raise PermissionError("The audit trail is append-only.")
 
     @property
     def actor_label(self) -> str:

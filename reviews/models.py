@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from airlock import outbound
 from devices.models import ClockStage, SandboxEnvironment
+from ledger.append_only import AppendOnly
 from ledger.models import Chained
 
 # The network's own records live in reviews/network/models.py (a subject of their own); they
@@ -1048,15 +1049,7 @@ class ModelChange(models.Model):
         return ModelChangeStatus(self.status)
 
 
-class AuditQuerySet(models.QuerySet):
-    def update(self, **kwargs):
-        raise PermissionError("The audit trail is append-only.")
-
-    def delete(self):
-        raise PermissionError("The audit trail is append-only.")
-
-
-class AuditEntry(Chained):
+class AuditEntry(AppendOnly, Chained):
     """Who did what, when and why, for the decisions on a case that do not change its state:
     each side's agreement to a testing plan version, a return with comments, a safety signal
     investigated, closed with its resolution, or reopened. Never edited or deleted (state
@@ -1082,8 +1075,6 @@ class AuditEntry(Chained):
     )
     created_at = models.DateTimeField(default=timezone.now)
 
-    objects = AuditQuerySet.as_manager()
-
     CHAIN_FIELDS = (
         "application",
         "actor",
@@ -1107,14 +1098,6 @@ class AuditEntry(Chained):
 
     def audit_detail(self) -> str:
         return f"{self.summary} {self.detail}".strip()
-
-    def save(self, *args, **kwargs) -> None:
-        if not self._state.adding:
-            raise PermissionError("The audit trail is append-only.")
-        super().save(*args, **kwargs)
-
-    def delete(self, *args, **kwargs):
-        raise PermissionError("The audit trail is append-only.")
 
     @property
     def actor_label(self) -> str:
