@@ -14,7 +14,7 @@ from devices.models import Application, ApplicationState
 from devices.services import TransitionRefused
 from devices.testing_forms import add_service_errors
 from postclearance.forms import EndMonitoringForm, MonitoringPlanForm
-from postclearance.models import MonitoringPlan
+from postclearance.models import MonitoringPlan, MonitoringStatus
 from postclearance.selectors import monitoring_plans_of, running_plan
 from postclearance.services import lead_refusal, monitoring_plan_end, monitoring_plan_set_up
 from reviews.plan_forms import ThresholdFormSet, threshold_initial
@@ -110,7 +110,9 @@ def monitoring_plan(request: HttpRequest, pk: int) -> HttpResponse:
 def monitoring_plan_end_view(request: HttpRequest, pk: int) -> HttpResponse:
     """Ending monitoring early: a page that says what will happen, then the reason."""
     application = case_get(request, pk)
-    plan = get_object_or_404(MonitoringPlan, application=application, status="active")
+    plan = get_object_or_404(
+        MonitoringPlan, application=application, status=MonitoringStatus.ACTIVE
+    )
     form = EndMonitoringForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         try:
