@@ -2,74 +2,75 @@
 
 A queue page whose cache is cold draws 25 to 100 rows. Drawn by the template engine (a loop
 with a dozen variable lookups, filters and two tags a row) they took a quarter of an uncached
-view; the same markup built here with `format_html` takes a tenth of that. The rows'
-markup is what templates/reviews/partials/queue_results.html had in its loop; the table
-around them stays in the template.
+view; built here with `escape` and f-strings they take a small part of that. The markup is
+what templates/reviews/partials/queue_results.html had in its loop (the table around the rows
+stays in the template); every value from the database is escaped.
 """
 
-from django.utils.html import format_html
+from functools import cache
+
+from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
-from reviews.templatetags.reviews_tags import clock_badge, state_badge
+from reviews.templatetags.reviews_tags import clock_badge
 
 _CHECKBOX = (
     '<td class="govuk-table__cell">'
     '<div class="govuk-checkboxes__item govuk-checkboxes--small moj-multi-select__checkbox">'
     '<input class="govuk-checkboxes__input" type="checkbox" form="bulk-assign" '
-    'name="applications" value="{0}" id="select-{0}"{1}>'
-    '<label class="govuk-label govuk-checkboxes__label" for="select-{0}">'
-    '<span class="govuk-visually-hidden">Select {2}</span></label></div></td>'
+    'name="applications" value="{pk}" id="select-{pk}"{checked}>'
+    '<label class="govuk-label govuk-checkboxes__label" for="select-{pk}">'
+    '<span class="govuk-visually-hidden">Select {reference}</span></label></div></td>'
 )
 _SECONDARY = '<br><span class="govuk-!-font-size-16 app-secondary-text">{}</span>'
+_CELL = '<td class="govuk-table__cell">{}</td>'
 
 
-def _device_cells(device) -> tuple[SafeString, SafeString]:
+@cache
+def _state_badge(state) -> str:
+    return f'<strong class="govuk-tag {state.tag}">{escape(state.label)}</strong>'
+
+
+def _device_cells(device) -> tuple[str, str]:
     """The device column (name and version, clinical area) and the class column."""
     if device is None:
-        return mark_safe("—"), mark_safe("")
+        return "—", ""
     return (
-        format_html("{}" + _SECONDARY, device, device.get_clinical_area_display()),
-        format_html("{}" + _SECONDARY, device.mdr_class, f"IMDRF {device.imdrf_category}"),
+        escape(device) + _SECONDARY.format(escape(device.get_clinical_area_display())),
+        escape(device.mdr_class) + _SECONDARY.format(f"IMDRF {escape(device.imdrf_category)}"),
     )
 
 
-def _row(application, *, case_prefix: str, is_lead: bool, selected, viewer_pk) -> SafeString:
+def _row(application, *, case_prefix: str, is_lead: bool, selected, viewer_pk, badges) -> str:
     pk = application.pk
+    reference = escape(application.reference)
     device, device_class = _device_cells(application.device)
     if application.assignee_id is not None and application.assignee_id == viewer_pk:
         assignee = "You"
     else:
-        assignee = application.assignee or "Unassigned"
+        assignee = escape(application.assignee or "Unassigned")
+    clock = (application.clock_state, application.clock_due_on, application.clock_paused_on)
+    if clock not in badges:
+        badges[clock] = clock_badge(*clock)
     checkbox = ""
     if is_lead:
-        checkbox = format_html(
-            _CHECKBOX,
-            pk,
-            mark_safe(" checked") if str(pk) in selected else "",
-            application.reference,
-        )
-    return format_html(
-        '<tr class="govuk-table__row">{}'
-        '<th class="govuk-table__header" scope="row">'
-        '<a class="govuk-link" href="{}{}/">{}</a></th>'
-        '<td class="govuk-table__cell">{}</td>'
-        '<td class="govuk-table__cell">{}</td>'
-        '<td class="govuk-table__cell">{}</td>'
-        '<td class="govuk-table__cell">{}</td>'
-        '<td class="govuk-table__cell">{}</td>'
-        '<td class="govuk-table__cell">{}</td>'
-        '<td class="govuk-table__cell">{}</td></tr>\n',
-        checkbox,
-        case_prefix,
-        pk,
-        application.reference,
+        checked = " checked" if str(pk) in selected else ""
+        checkbox = _CHECKBOX.format(pk=pk, checked=checked, reference=reference)
+    cells = (
         device,
-        application.organisation,
-        state_badge(application),
-        clock_badge(application.clock_state, application.clock_due_on, application.clock_paused_on),
+        escape(application.organisation),
+        _state_badge(application.state_enum),
+        badges[clock],
         device_class,
-        application.cohort or "—",
+        escape(application.cohort or "—"),
         assignee,
+    )
+    return (
+        f'<tr class="govuk-table__row">{checkbox}'
+        f'<th class="govuk-table__header" scope="row">'
+        f'<a class="govuk-link" href="{case_prefix}{pk}/">{reference}</a></th>'
+        + "".join(_CELL.format(cell) for cell in cells)
+        + "</tr>\n"
     )
 
 
@@ -78,7 +79,9 @@ def queue_rows(applications, *, case_prefix: str, is_lead: bool, selected, viewe
     without the id (reversed once for the page, not once a row); `selected` the ids ticked
     in a bulk-assignment form sent back with an error; `viewer_pk` whose rows say "You"."""
     selected = {str(value) for value in selected or ()}
-    # Each row is escaped by format_html; joined, they stay safe.
+    case_prefix = escape(case_prefix)
+    # Rows due the same day share their clock badge (formatting a date is the costly part).
+    badges: dict = {}
     return mark_safe(
         "".join(
             _row(
@@ -87,6 +90,7 @@ def queue_rows(applications, *, case_prefix: str, is_lead: bool, selected, viewe
                 is_lead=is_lead,
                 selected=selected,
                 viewer_pk=viewer_pk,
+                badges=badges,
             )
             for application in applications
         )
