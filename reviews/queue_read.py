@@ -7,9 +7,9 @@ planning and execution against 4-5 ms of Python per view. So:
 
 - the query is still built by the ORM, from `review_queue` (one definition of what the
   queue lists, shared with the CSV export), as a `values_list` of the columns shown; its
-  SQL and parameters are kept per process, keyed on everything they are made from (the
-  reader, their permissions, the filters, the day and the page's window), at most
-  COMPILED_KEPT of them. What is kept is the statement, never its results: every view
+  SQL and parameters are kept per process and thread, keyed on everything they are made
+  from (the reader, their permissions, the filters, the day and the page's window), at
+  most COMPILED_KEPT of them. What is kept is the statement, never its results: every view
   still reads the rows from the database;
 - the rows come back as `QueueRow`s (plain values: the names drawn, not related models),
   which draw the page (reviews.queue_rows) and name its content (signature).
@@ -22,6 +22,7 @@ from datetime import date, datetime
 
 from django.core.exceptions import EmptyResultSet
 from django.db import connection
+from django.db.models.sql.compiler import SQLCompiler
 from django.utils import timezone
 
 from airlock.models import User
@@ -108,15 +109,35 @@ class QueueRow:
         )  # fmt: skip
 
 
-_compiled: OrderedDict[tuple, tuple[str, tuple] | None] = OrderedDict()
-_compiled_lock = threading.Lock()
+# Per thread: a kept statement holds its compiler, which belongs to this thread's connection
+# (Django's connections are per thread) and turns the database's values into Python's as
+# the ORM would (dates and aware datetimes on SQLite too).
+_kept = threading.local()
 
 
-def _statement(
-    user: User, filters: QueueFilters, start: int, stop: int
-) -> tuple[str, tuple] | None:
-    """The rows query's SQL and parameters, or None when the ORM finds that nothing can
-    match (a search that no name matches) and so makes no query."""
+@dataclass(frozen=True)
+class _Statement:
+    sql: str
+    params: tuple
+    compiler: SQLCompiler
+
+    def rows(self) -> list["QueueRow"]:
+        with self.compiler.connection.cursor() as cursor:
+            cursor.execute(self.sql, self.params)
+            fetched = cursor.fetchall()
+        values = self.compiler.results_iter(results=[fetched], tuple_expected=True)
+        return [QueueRow.from_values(row) for row in values]
+
+
+def _compiled() -> OrderedDict:
+    if not hasattr(_kept, "statements"):
+        _kept.statements = OrderedDict()
+    return _kept.statements
+
+
+def _statement(user: User, filters: QueueFilters, start: int, stop: int) -> _Statement | None:
+    """The rows query for this reader, filters, day and window, or None when the ORM finds
+    that nothing can match and so makes no query."""
     key = (
         connection.alias,
         user.pk,
@@ -128,20 +149,20 @@ def _statement(
         start,
         stop,
     )
-    with _compiled_lock:
-        if key in _compiled:
-            _compiled.move_to_end(key)
-            return _compiled[key]
+    kept = _compiled()
+    if key in kept:
+        kept.move_to_end(key)
+        return kept[key]
     rows = review_queue(user=user, filters=filters).values_list(*_COLUMNS)[start:stop]
+    compiler = rows.query.get_compiler(using=rows.db)
     try:
-        sql, params = rows.query.sql_with_params()
-        statement = (sql, tuple(params))
+        sql, params = compiler.as_sql()
+        statement = _Statement(sql, tuple(params), compiler)
     except EmptyResultSet:
         statement = None
-    with _compiled_lock:
-        _compiled[key] = statement
-        while len(_compiled) > COMPILED_KEPT:
-            _compiled.popitem(last=False)
+    kept[key] = statement
+    while len(kept) > COMPILED_KEPT:
+        kept.popitem(last=False)
     return statement
 
 
@@ -156,12 +177,7 @@ class QueueRows:
 
     def __getitem__(self, window: slice) -> list[QueueRow]:
         statement = _statement(self.user, self.filters, window.start or 0, window.stop)
-        if statement is None:
-            return []
-        sql, params = statement
-        with connection.cursor() as cursor:
-            cursor.execute(sql, params)
-            return [QueueRow.from_values(values) for values in cursor.fetchall()]
+        return [] if statement is None else statement.rows()
 
 
 def queue_rows_signature(rows: list[QueueRow], *, user: User) -> tuple:

@@ -46,7 +46,7 @@ def test_the_statement_is_built_once_and_still_reads_the_data_each_time(reviewer
     first = make_application(S.SUBMITTED)
     rows = QueueRows(user=reviewer, filters=QueueFilters())
     assert [row.pk for row in rows[0:25]] == [first.pk]
-    kept = len(_compiled)
+    kept = len(_compiled())
 
     second = make_application(S.SUBMITTED)
     # A conflict declared after the statement was built: the statement reads the conflicts.
@@ -58,21 +58,21 @@ def test_the_statement_is_built_once_and_still_reads_the_data_each_time(reviewer
 
     assert shown == [second.pk]
     assert len(queries) == 1
-    assert len(_compiled) == kept
+    assert len(_compiled()) == kept
 
 
 def test_each_reader_window_and_day_has_its_own_statement(reviewer, lead_reviewer):
     make_application(S.SUBMITTED)
     filters = QueueFilters()
     QueueRows(user=reviewer, filters=filters)[0:25]
-    kept = len(_compiled)
+    kept = len(_compiled())
 
     QueueRows(user=lead_reviewer, filters=filters)[0:25]
     QueueRows(user=reviewer, filters=filters)[25:50]
     with time_machine.travel(timezone.now() + timedelta(days=1)):
         QueueRows(user=reviewer, filters=filters)[0:25]
 
-    assert len(_compiled) == kept + 3
+    assert len(_compiled()) == kept + 3
 
 
 def test_a_search_that_matches_nothing_shows_no_rows(reviewer):
@@ -96,3 +96,24 @@ def test_the_cohort_menu_is_read_once_without_a_cursor(db):
     assert labels == again == ["Any cohort", "Spring"]
     assert len(queries) == 1
     assert not queries[0]["sql"].startswith("DECLARE")
+
+
+def test_the_rows_drawn_escape_every_value_and_tick_what_was_ticked(reviewer):
+    from reviews.queue_rows import queue_rows
+
+    application = make_application(
+        S.SCREENING, device=DeviceFactory(name="<script>x</script>", version="1")
+    )
+    Application.objects.filter(pk=application.pk).update(assignee=reviewer)
+    rows = QueueRows(user=reviewer, filters=QueueFilters())[0:25]
+
+    html = queue_rows(
+        rows, case_prefix="/reviews/applications/", is_lead=True, selected=[str(application.pk)],
+        viewer_pk=reviewer.pk,
+    )  # fmt: skip
+
+    assert "<script>" not in html
+    assert "&lt;script&gt;x&lt;/script&gt; 1" in html
+    assert f'href="/reviews/applications/{application.pk}/"' in html
+    assert f'value="{application.pk}" id="select-{application.pk}" checked>' in html
+    assert '<td class="govuk-table__cell">You</td>' in html
