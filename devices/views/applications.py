@@ -32,6 +32,7 @@ from devices.views.access import (
     posted_files,
 )
 from devices.views.evidence import upload_from_form
+from postclearance.selectors import monitoring_plans_of, running_plan
 from reviews.attention import manufacturer_attention
 from reviews.models import PlanVersion
 from reviews.selectors import exit_report
@@ -54,7 +55,7 @@ LAST_STEP = STEPS[-1].number
 
 
 # The answers each form step must have before it counts as done (the rest are optional); the
-# same answers the submit rule asks for (devices.models._missing_details).
+# same answers the submit rule asks for (devices.models.rules._missing_details).
 REQUIRED_ANSWERS = {
     1: ("device_id", "sandbox_environment"),
     2: ("regulatory_challenge", "patient_benefit"),
@@ -344,6 +345,11 @@ def _case_context(
         "application": application,
         "is_draft": application.state == ApplicationState.DRAFT,
         "shows_testing": application.state in TESTING_STATES,
+        "monitoring_plan": (
+            running_plan(monitoring_plans_of(application))
+            if application.state == ApplicationState.CLEARED
+            else None
+        ),
         "actions": actions,
         "evidence_groups": selectors.evidence_groups(application),
         "can_upload": not application.state_enum.is_final,
