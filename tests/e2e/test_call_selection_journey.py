@@ -47,7 +47,7 @@ def _screened(application, reviewer) -> None:
 
 def _picture(other_page, name: str) -> None:
     """A screenshot of another person's browser (the `screenshot` fixture takes `page`'s)."""
-    SCREENSHOTS.mkdir(exist_ok=True)
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     other_page.screenshot(
         path=str(SCREENSHOTS / f"test_call_selection_journey-{name}.png"), full_page=True
     )
