@@ -230,3 +230,8 @@ class SelectionEvent(Chained):
 
     def delete(self, *args, **kwargs):
         raise PermissionError("The selection audit trail is append-only.")
+
+
+# The trail of calls set up and changed lives in its own module; imported here so Django
+# registers it with the app.
+from calls.call_events import CallEvent, CallEventKind  # noqa: E402, F401
