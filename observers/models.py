@@ -51,6 +51,9 @@ class ObserverGrant(models.Model):
 class ObservationKind(models.TextChoices):
     GRANTED = "granted", "Access granted"
     REVOKED = "revoked", "Access revoked"
+    INVITED = "invited", "Invited to observe"
+    INVITATION_CANCELLED = "invitation_cancelled", "Invitation cancelled"
+    JOINED = "joined", "Joined as an observer"
     VIEWED_LIST = "viewed_list", "Viewed their cases"
     VIEWED_CASE = "viewed_case", "Viewed the case"
     DOWNLOADED = "downloaded", "Downloaded evidence"
@@ -68,8 +71,14 @@ class ObservationEvent(Chained):
     """Every grant, revocation and page an observer opens: who, what, when. Never edited or
     deleted; written only by observers.audit.observation_record."""
 
+    # Empty for an invitation, sent before the observer has an account (`detail` names the
+    # address).
     observer = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="observations"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="observations",
     )
     actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     application = models.ForeignKey(
@@ -93,7 +102,7 @@ class ObservationEvent(Chained):
         ordering = ["-created_at", "-pk"]
 
     def __str__(self) -> str:
-        return f"{self.observer}: {self.get_kind_display()}"
+        return f"{self.observer or self.detail}: {self.get_kind_display()}"
 
     def save(self, *args, **kwargs) -> None:
         if not self._state.adding:
@@ -102,3 +111,7 @@ class ObservationEvent(Chained):
 
     def delete(self, *args, **kwargs):
         raise PermissionError("The observers' audit trail is append-only.")
+
+
+# Invitations live in their own module; imported here so Django registers them with the app.
+from observers.invitation_models import ObserverInvitation  # noqa: E402, F401
