@@ -46,7 +46,8 @@ from calls.models import SelectionCriterion, SelectionScore
 from devices.models import Application, ApplicationState
 from documents.services import case_documents_issue
 from notifications.models import Notification
-from observers.models import ObserverGrant
+from observers.invitations import observer_invite
+from observers.models import ObserverGrant, ObserverInvitation
 from reviews.models import (
     Checkpoint,
     IncomingAlert,
@@ -62,6 +63,7 @@ from teams.api_keys import api_key_create
 from teams.models import Invitation, SignUp
 from teams.services import invitation_send
 from tests.factories import (
+    CallFactory,
     CohortFactory,
     DeviceFactory,
     OrganisationFactory,
@@ -548,6 +550,34 @@ class Stage:
     def call(self) -> dict:
         return {"pk": Application.objects.get(pk=self.disagreement()["pk"]).call_id}
 
+    def open_call(self) -> dict:
+        """A call that opened a week ago and nothing has happened in: every term can change
+        but its opening time, and its selection criteria are a formset on the page."""
+        call = CallFactory(
+            title="Fuzz call",
+            opens_at=timezone.now() - timedelta(days=7),
+            cohort=CohortFactory(name="Fuzz call cohort"),
+        )
+        SelectionCriterion.objects.create(call=call, title="Novel question", weight=3)
+        return {"pk": call.pk}
+
+    def observer_invitation(self) -> dict:
+        invitation = observer_invite(
+            actor=self.people[LEAD], email="fuzz-observer@example.test", body="NHS Fuzz"
+        )
+        return {"pk": invitation.pk}
+
+    def observer_invitation_link(self) -> dict:
+        token = "fuzz-observer-token"
+        ObserverInvitation.objects.create(
+            email="fuzz-observer-join@example.test",
+            body="NHS Fuzz",
+            token_sha256=hashlib.sha256(token.encode()).hexdigest(),
+            invited_by=self.people[LEAD],
+            expires_at=timezone.now() + timedelta(days=1),
+        )
+        return {"token": token}
+
     def observed(self, evidence: bool = True) -> ObserverGrant:
         """A submitted case granted to the observer persona (made on first use)."""
         return ObserverGrant.objects.create(
@@ -914,6 +944,25 @@ TARGETS: dict[str, list[Target]] = {
             form_on="observers:grants",
         )
     ],
+    "calls:create": [Target(LEAD, posts=True), Target(ADMIN, posts=True, label="admin")],
+    "calls:edit": [
+        Target(LEAD, lambda stage: stage.open_call(), posts=True, label="open"),
+        Target(LEAD, lambda stage: stage.call(), posts=True, label="scored"),
+    ],
+    "observers:manage": [
+        Target(LEAD, listing(lambda stage: stage.observer_invitation()), posts=True)
+    ],
+    "observers:invitation-cancel": [
+        Target(
+            LEAD,
+            lambda stage: stage.observer_invitation(),
+            posts=True,
+            form_on="observers:manage",
+        )
+    ],
+    "observers:join": [
+        Target(ANONYMOUS, lambda stage: stage.observer_invitation_link(), posts=True)
+    ],
     "calls:selection": [Target(LEAD, lambda stage: stage.call())],
     "calls:report": [Target(REVIEWER, lambda stage: stage.call())],
     "calls:score": [Target(REVIEWER, lambda stage: stage.scorable(), posts=True)],
@@ -1005,6 +1054,7 @@ PATH_TEXT: dict[str, Target] = {
     ),
     "admin:devices_application_transition": admin_transition("accept", S.SCREENING),
     "teams:join": Target(ANONYMOUS, lambda stage: stage.invitation_link()),
+    "observers:join": Target(ANONYMOUS, lambda stage: stage.observer_invitation_link()),
     "teams:signup-confirm": Target(ANONYMOUS, lambda stage: stage.signup_link()),
 }
 
@@ -1266,7 +1316,7 @@ def test_every_formset_management_value_is_answered_without_error(stage):
                     rolled_back(partial(send_and_check, client, "POST", url, data=data))
             transaction.set_rollback(True)
 
-    assert {"reviews:evidence-review", "reviews:testing-plan"} <= set(found)
+    assert {"reviews:evidence-review", "reviews:testing-plan", "calls:create"} <= set(found)
 
 
 def test_every_formset_class_checks_its_row_counts():
@@ -1278,7 +1328,7 @@ def test_every_formset_class_checks_its_row_counts():
 
     from airlock.formsets import SafeFormSet
 
-    for package in ("airlock", "devices", "reviews"):
+    for package in ("airlock", "calls", "devices", "reviews"):
         for module in pkgutil.walk_packages(
             importlib.import_module(package).__path__, f"{package}."
         ):
@@ -1293,7 +1343,7 @@ def test_every_formset_class_checks_its_row_counts():
     ours = [
         cls
         for cls in subclasses(BaseFormSet)
-        if cls.__module__.split(".")[0] in {"airlock", "devices", "reviews"}
+        if cls.__module__.split(".")[0] in {"airlock", "calls", "devices", "reviews"}
     ]
     unchecked = [cls.__qualname__ for cls in ours if not issubclass(cls, SafeFormSet)]
 

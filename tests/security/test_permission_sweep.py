@@ -35,7 +35,7 @@ from rest_framework.authtoken.models import Token
 
 from airlock.models import TwoFactorEnrolment
 from airlock.roles import Role
-from calls.models import Call, SelectionOutcome, SelectionScore
+from calls.models import Call, CallEvent, SelectionCriterion, SelectionOutcome, SelectionScore
 from devices.models import (
     TRANSITIONS,
     Application,
@@ -50,6 +50,7 @@ from devices.models import (
 )
 from documents.models import CaseDocument, DocumentKind
 from notifications.models import Notification
+from observers.invitations import observer_invite
 from observers.models import ObserverGrant
 from reviews.models import (
     Assignment,
@@ -121,9 +122,11 @@ PK_MODELS = {
     "calls": "call",
     "organisations": "organisation",
     "documents": "document",
+    "observer-invitations": "observer_invitation",
 }
-# Records that belong to no organisation: open to every reviewer, conflicted or not.
-REGULATOR_WIDE = {"incoming_alert"}
+# Records that belong to no organisation: open to every reviewer, conflicted or not (an
+# invitation to observe is the regulator's, managed by any lead reviewer).
+REGULATOR_WIDE = {"incoming_alert", "observer_invitation"}
 
 
 @dataclass
@@ -149,6 +152,8 @@ class World:
     observer_grants: list = field(default_factory=list)
     # Issued decision documents (documents.CaseDocument).
     documents: list = field(default_factory=list)
+    # An invitation to observe, waiting: no one but a lead reviewer may cancel it.
+    observer_invitations: list = field(default_factory=list)
 
     def pks(self, model: str) -> list[int]:
         return {
@@ -165,6 +170,7 @@ class World:
             "call": sorted({application.call_id for application in self.applications}),
             "organisation": [organisation.pk for organisation in self.organisations],
             "document": [document.pk for document in self.documents],
+            "observer_invitation": [invitation.pk for invitation in self.observer_invitations],
         }[model]
 
 
@@ -447,11 +453,12 @@ def _team(manufacturer) -> dict:
     submitted = Application.objects.filter(
         organisation=organisation, submitted_at__isnull=False
     ).first()
+    administrator = UserFactory(role=Role.ADMINISTRATOR)
     grant = ObserverGrant.objects.create(
         observer=UserFactory(role=Role.OBSERVER),
         application=submitted,
         evidence=True,
-        granted_by=UserFactory(role=Role.ADMINISTRATOR),
+        granted_by=administrator,
     )
     return {
         "memberships": members,
@@ -459,6 +466,11 @@ def _team(manufacturer) -> dict:
         "api_keys": [key],
         "organisations": [organisation],
         "observer_grants": [grant],
+        "observer_invitations": [
+            observer_invite(
+                actor=administrator, email="observer-zqx7731@example.test", body="NHS Sweep"
+            )
+        ],
     }
 
 
@@ -665,7 +677,13 @@ def fingerprint(world: World) -> tuple:
         TeamEvent.objects.count(),
         SelectionScore.objects.count(),
         sorted(SelectionOutcome.objects.values_list("pk", "moderated_total", "selected")),
-        sorted(Call.objects.values_list("pk", "selection_made_at")),
+        sorted(
+            Call.objects.values_list(
+                "pk", "title", "opens_at", "closes_at", "capacity", "cohort", "selection_made_at"
+            )
+        ),
+        sorted(SelectionCriterion.objects.values_list("pk", "call", "title", "weight")),
+        CallEvent.objects.count(),
         sorted(ObserverGrant.objects.values_list("pk", "revoked_at")),
     )
 
