@@ -4,6 +4,7 @@ call, when, and what changed (old and new values, in words). Imported by calls.m
 from django.db import models
 from django.utils import timezone
 
+from ledger.append_only import AppendOnly
 from ledger.models import Chained
 
 
@@ -12,17 +13,11 @@ class CallEventKind(models.TextChoices):
     CHANGED = "changed", "Call changed"
 
 
-class CallEventQuerySet(models.QuerySet):
-    def update(self, **kwargs):
-        raise PermissionError("The calls' audit trail is append-only.")
-
-    def delete(self):
-        raise PermissionError("The calls' audit trail is append-only.")
-
-
-class CallEvent(Chained):
+class CallEvent(AppendOnly, Chained):
     """One row per call set up or changed. Never edited or deleted; written only by
     calls.audit.call_event_record."""
+
+    APPEND_ONLY_MESSAGE = "The calls' audit trail is append-only."
 
     call = models.ForeignKey("calls.Call", on_delete=models.PROTECT, related_name="events")
     actor = models.ForeignKey("airlock.User", on_delete=models.PROTECT, related_name="+")
@@ -35,18 +30,8 @@ class CallEvent(Chained):
     CHAIN_FIELDS = ("call", "actor", "kind", "detail", "created_at")
     AUDIT_CASE_FIELD = None
 
-    objects = CallEventQuerySet.as_manager()
-
     class Meta:
         ordering = ["-created_at", "-pk"]
 
     def __str__(self) -> str:
         return f"{self.call}: {self.get_kind_display()}"
-
-    def save(self, *args, **kwargs) -> None:
-        if not self._state.adding:
-            raise PermissionError("The calls' audit trail is append-only.")
-        super().save(*args, **kwargs)
-
-    def delete(self, *args, **kwargs):
-        raise PermissionError("The calls' audit trail is append-only.")
