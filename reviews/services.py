@@ -91,9 +91,7 @@ def screening_assess(
         application = locked_for_reviewer(application_id, actor, expected_state)
         require_state(application, {S.SCREENING}, "assess eligibility")
         active = set(
-            EligibilityCriterion.objects.for_application(application).values_list(
-                "pk", flat=True
-            )
+            EligibilityCriterion.objects.for_application(application).values_list("pk", flat=True)
         )
         for item in outcomes:
             if item.criterion_id not in active:
