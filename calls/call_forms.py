@@ -21,6 +21,7 @@ from calls.services import (
     CriterionTerms,
     criteria_problem,
 )
+from reviews.forms import IdsChoiceField
 from reviews.models import Cohort, EligibilityCriterion
 
 TIME = re.compile(r"^([01]?\d|2[0-3])[:.]([0-5]\d)$")
@@ -118,7 +119,8 @@ class CallForm(GovukMessages, forms.Form):
         empty_label="Choose the cohort",
         help_text="The applications selected join this cohort.",
     )
-    eligibility_criteria = forms.ModelMultipleChoiceField(
+    # IdsChoiceField: an id past 64 bits is a wrong choice, not a 500 on SQLite.
+    eligibility_criteria = IdsChoiceField(
         queryset=EligibilityCriterion.objects.none(),
         label="Eligibility criteria",
         required=False,
