@@ -346,14 +346,15 @@ class CriterionRow:
 
 
 def screening_rows(application: Application) -> list[CriterionRow]:
-    """Each active criterion with this case's assessment of it, if any."""
+    """Each criterion the case is screened against (its call's, else every active one) with
+    this case's assessment of it, if any."""
     assessments = {
         a.criterion_id: a
         for a in application.screening_assessments.select_related("assessor", "criterion")
     }
     return [
         CriterionRow(criterion, assessments.get(criterion.pk))
-        for criterion in EligibilityCriterion.objects.filter(is_active=True)
+        for criterion in EligibilityCriterion.objects.for_application(application)
     ]
 
 

@@ -366,6 +366,25 @@ TARGETS: dict[str, list[Target]] = {
             form_on="observers:grants",
         )
     ],
+    "calls:create": [Target(LEAD, posts=True), Target(ADMIN, posts=True, label="admin")],
+    "calls:edit": [
+        Target(LEAD, lambda stage: stage.open_call(), posts=True, label="open"),
+        Target(LEAD, lambda stage: stage.call(), posts=True, label="scored"),
+    ],
+    "observers:manage": [
+        Target(LEAD, listing(lambda stage: stage.observer_invitation()), posts=True)
+    ],
+    "observers:invitation-cancel": [
+        Target(
+            LEAD,
+            lambda stage: stage.observer_invitation(),
+            posts=True,
+            form_on="observers:manage",
+        )
+    ],
+    "observers:join": [
+        Target(ANONYMOUS, lambda stage: stage.observer_invitation_link(), posts=True)
+    ],
     "calls:selection": [Target(LEAD, lambda stage: stage.call())],
     "calls:report": [Target(REVIEWER, lambda stage: stage.call())],
     "calls:score": [Target(REVIEWER, lambda stage: stage.scorable(), posts=True)],
@@ -457,6 +476,7 @@ PATH_TEXT: dict[str, Target] = {
     ),
     "admin:devices_application_transition": admin_transition("accept", S.SCREENING),
     "teams:join": Target(ANONYMOUS, lambda stage: stage.invitation_link()),
+    "observers:join": Target(ANONYMOUS, lambda stage: stage.observer_invitation_link()),
     "teams:signup-confirm": Target(ANONYMOUS, lambda stage: stage.signup_link()),
 }
 

@@ -45,9 +45,11 @@ PK_MODELS = {
     "calls": "call",
     "organisations": "organisation",
     "documents": "document",
+    "observer-invitations": "observer_invitation",
 }
 # Records that belong to no organisation: open to every reviewer, conflicted or not.
-REGULATOR_WIDE = {"incoming_alert"}
+# (An invitation to observe is the regulator's, managed by any lead reviewer.)
+REGULATOR_WIDE = {"incoming_alert", "observer_invitation"}
 
 
 @dataclass
@@ -73,6 +75,8 @@ class World:
     observer_grants: list = field(default_factory=list)
     # Issued decision documents (documents.CaseDocument).
     documents: list = field(default_factory=list)
+    # An invitation to observe, waiting: no one but a lead reviewer may cancel it.
+    observer_invitations: list = field(default_factory=list)
 
     def pks(self, model: str) -> list[int]:
         return {
@@ -89,6 +93,7 @@ class World:
             "call": sorted({application.call_id for application in self.applications}),
             "organisation": [organisation.pk for organisation in self.organisations],
             "document": [document.pk for document in self.documents],
+            "observer_invitation": [invitation.pk for invitation in self.observer_invitations],
         }[model]
 
 

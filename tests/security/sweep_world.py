@@ -21,6 +21,7 @@ from devices.models import (
 )
 from documents.models import CaseDocument, DocumentKind
 from notifications.models import Notification
+from observers.invitations import observer_invite
 from observers.models import ObserverGrant
 from postclearance.models import MonitoringPlan, MonitoringThreshold
 from reviews.models import (
@@ -238,11 +239,12 @@ def _team(manufacturer) -> dict:
     submitted = Application.objects.filter(
         organisation=organisation, submitted_at__isnull=False
     ).first()
+    administrator = UserFactory(role=Role.ADMINISTRATOR)
     grant = ObserverGrant.objects.create(
         observer=UserFactory(role=Role.OBSERVER),
         application=submitted,
         evidence=True,
-        granted_by=UserFactory(role=Role.ADMINISTRATOR),
+        granted_by=administrator,
     )
     return {
         "memberships": members,
@@ -250,6 +252,11 @@ def _team(manufacturer) -> dict:
         "api_keys": [key],
         "organisations": [organisation],
         "observer_grants": [grant],
+        "observer_invitations": [
+            observer_invite(
+                actor=administrator, email="observer-zqx7731@example.test", body="NHS Sweep"
+            )
+        ],
     }
 
 
