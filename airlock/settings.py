@@ -102,6 +102,7 @@ INSTALLED_APPS = [
     "observers",
     "ledger",
     "documents",
+    "findings",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -505,6 +506,7 @@ CELERY_TASK_ROUTES = {
     # A long read of every audit row: beside the digests, away from interactive work.
     "ledger.tasks.verify_audit_chain": {"queue": "reports"},
     "documents.tasks.*": {"queue": "documents"},
+    "findings.tasks.*": {"queue": "documents"},
 }
 # Beat reads its schedule from the database (django-celery-beat): the entries declared in
 # airlock/celery.py are synced there at start-up, and administrators can see and pause them.
@@ -568,6 +570,28 @@ API_ADDRESS_FAILED_AUTHS_PER_HOUR = env_int("API_ADDRESS_FAILED_AUTHS_PER_HOUR",
 # The public document verification page (documents/views.py), per address: enough for anyone
 # checking a handful of documents, too few to probe for fingerprints.
 VERIFY_REQUESTS_PER_MINUTE = env_int("VERIFY_REQUESTS_PER_MINUTE", 20)
+# What a cohort's programme report (findings/programme.py, its page and its PDF) leaves out,
+# field by field, because the report is meant to be published. Unset: everything that names a
+# manufacturer, a device or a person, and the words of each safety signal, are left out; case
+# references, outcomes, times, clocks, signal counts and the findings themselves are shown.
+PROGRAMME_REPORT_FIELDS = {
+    "organisation": "Organisation names",
+    "device": "Device names",
+    "case_reference": "Case references",
+    "signal_detail": "Safety signals' titles",
+    "finding_source": "The evidence or checkpoint each finding came from",
+    "people": "Who recorded each finding",
+}
+PROGRAMME_REPORT_CONFIDENTIAL = env_list(
+    "PROGRAMME_REPORT_CONFIDENTIAL",
+    ["organisation", "device", "signal_detail", "finding_source", "people"],
+)
+if set(PROGRAMME_REPORT_CONFIDENTIAL) - set(PROGRAMME_REPORT_FIELDS):
+    raise ImproperlyConfigured(
+        "PROGRAMME_REPORT_CONFIDENTIAL names fields the report does not have: "
+        f"{sorted(set(PROGRAMME_REPORT_CONFIDENTIAL) - set(PROGRAMME_REPORT_FIELDS))}; "
+        f"choose from {sorted(PROGRAMME_REPORT_FIELDS)}."
+    )
 # The service's Ed25519 key for signing case bundles: a 32-byte seed as 64 hex characters
 # (`python3 -c "import secrets; print(secrets.token_hex(32))"`). Unset: derived from SECRET_KEY
 # (ledger/signing.py). Its public half is published at /bundles/public-key/.
