@@ -36,7 +36,7 @@ PAGE_SIZE = 50
 def case_findings(request: HttpRequest, pk: int) -> HttpResponse:
     """The case's findings, and the form to record one."""
     application = case_get(request, pk)
-    form = FindingForm(request.POST or None, application=application)
+    form = FindingForm(request.POST if request.method == "POST" else None, application=application)
     if request.method == "POST" and form.is_valid():
         try:
             finding = services.finding_record(
@@ -66,7 +66,7 @@ def finding_edit(request: HttpRequest, pk: int) -> HttpResponse:
     application = case_get(request, finding.application_id)
     others = visible.exclude(application=application).order_by("application__reference", "pk")
     form = FindingEditForm(
-        request.POST or None,
+        request.POST if request.method == "POST" else None,
         application=application,
         others=others,
         initial=FindingForm.initial_from(finding) if request.method == "GET" else None,
@@ -133,7 +133,7 @@ def _with_form(
 @lead_required
 @require_http_methods(["GET", "POST"])
 def themes(request: HttpRequest) -> HttpResponse:
-    form = ThemeForm(request.POST or None)
+    form = ThemeForm(request.POST if request.method == "POST" else None)
     if request.method == "POST":
         done = _with_form(
             request,
