@@ -467,6 +467,45 @@ class Stage:
         [document] = case_documents_issue(application_id=application.pk)
         return {"pk": document.pk}
 
+    def finding(self) -> dict:
+        """A finding on a case in testing (with a checkpoint and evidence to choose from), and
+        one on another case to link it to."""
+        from findings.models import ChallengeArea
+        from findings.services import FindingDetails, finding_record
+
+        area = ChallengeArea.objects.first()
+        made = [
+            finding_record(
+                actor=self.people[REVIEWER],
+                application_id=self.case(state).pk,
+                details=FindingDetails(f"Gap {state}", "Seen in testing.", area.pk, "guidance"),
+            )
+            for state in (S.IN_CONTROLLED_TESTING, S.SCREENING)
+        ]
+        return {"pk": made[0].pk}
+
+    def theme(self) -> dict:
+        """A theme with one finding in it and another to add."""
+        from findings.models import Finding, Theme
+        from findings.services import theme_finding_add
+
+        self.finding()
+        theme = Theme.objects.create(name="Fuzz theme", created_by=self.people[LEAD])
+        theme_finding_add(
+            actor=self.people[LEAD], theme_id=theme.pk, finding_id=Finding.objects.first().pk
+        )
+        return {"pk": theme.pk}
+
+    def cohort(self) -> dict:
+        """The cohort of a case with a finding, and a PDF of its report drawn."""
+        from findings.reports import programme_report_draw, programme_report_request
+
+        finding = self.finding()
+        cohort_id = Application.objects.get(findings__pk=finding["pk"]).cohort_id
+        report = programme_report_request(actor=self.people[LEAD], cohort_id=cohort_id)
+        programme_report_draw(report_id=report.pk)
+        return {"pk": cohort_id, "report": report.pk}
+
     def reset_link(self) -> dict:
         user = self.manufacturer
         return {
@@ -945,6 +984,37 @@ TARGETS: dict[str, list[Target]] = {
     ],
     "documents:bundle": [Target(MANUFACTURER, case(S.SUBMITTED))],
     "documents:bundle-public-key": [Target(ANONYMOUS)],
+    # --- Findings and programme reports -------------------------------------------------------
+    "findings:case-findings": [Target(REVIEWER, case(S.IN_CONTROLLED_TESTING), posts=True)],
+    "findings:finding-edit": [Target(REVIEWER, lambda stage: stage.finding(), posts=True)],
+    "findings:register": [
+        Target(
+            REVIEWER,
+            listing(lambda stage: stage.theme()),
+            query=("area", "theme", "suggests", "page"),
+        )
+    ],
+    "findings:themes": [Target(LEAD, listing(lambda stage: stage.theme()), posts=True)],
+    "findings:theme": [Target(LEAD, lambda stage: stage.theme(), posts=True)],
+    "findings:theme-finding-add": [
+        Target(LEAD, lambda stage: stage.theme(), posts=True, form_on="findings:theme")
+    ],
+    "findings:theme-finding-remove": [
+        Target(LEAD, lambda stage: stage.theme(), posts=True, form_on="findings:theme")
+    ],
+    "findings:programme-reports": [Target(LEAD, listing(lambda stage: stage.cohort()))],
+    "findings:programme-report": [Target(LEAD, lambda stage: {"pk": stage.cohort()["pk"]})],
+    "findings:programme-report-pdf": [
+        Target(
+            LEAD,
+            lambda stage: {"pk": stage.cohort()["pk"]},
+            posts=True,
+            form_on="findings:programme-report",
+        )
+    ],
+    "findings:programme-report-download": [
+        Target(LEAD, lambda stage: {"pk": stage.cohort()["report"]})
+    ],
     # --- The audit trail ---------------------------------------------------------------------
     "ledger:audit-export": [
         Target(
