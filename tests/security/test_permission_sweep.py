@@ -49,6 +49,7 @@ from devices.models import (
     Message,
 )
 from documents.models import CaseDocument, DocumentKind
+from findings.models import ChallengeArea, Finding, FindingEvent, ProgrammeReport, Theme
 from notifications.models import Notification
 from observers.models import ObserverGrant
 from reviews.models import (
@@ -121,9 +122,15 @@ PK_MODELS = {
     "calls": "call",
     "organisations": "organisation",
     "documents": "document",
+    "findings": "finding",
+    # Themes, cohorts and their programme reports are the regulator's own, not an
+    # organisation's; the pages show only the findings and cases the reader may see.
+    "themes": "theme",
+    "cohorts": "cohort",
+    "programme-reports": "programme_report",
 }
 # Records that belong to no organisation: open to every reviewer, conflicted or not.
-REGULATOR_WIDE = {"incoming_alert"}
+REGULATOR_WIDE = {"incoming_alert", "theme", "cohort", "programme_report"}
 
 
 @dataclass
@@ -149,6 +156,11 @@ class World:
     observer_grants: list = field(default_factory=list)
     # Issued decision documents (documents.CaseDocument).
     documents: list = field(default_factory=list)
+    # A finding on a case, the theme it is in, the case's cohort and a PDF of its report.
+    findings: list = field(default_factory=list)
+    themes: list = field(default_factory=list)
+    cohorts: list = field(default_factory=list)
+    programme_reports: list = field(default_factory=list)
 
     def pks(self, model: str) -> list[int]:
         return {
@@ -165,6 +177,10 @@ class World:
             "call": sorted({application.call_id for application in self.applications}),
             "organisation": [organisation.pk for organisation in self.organisations],
             "document": [document.pk for document in self.documents],
+            "finding": [finding.pk for finding in self.findings],
+            "theme": [theme.pk for theme in self.themes],
+            "cohort": [cohort.pk for cohort in self.cohorts],
+            "programme_report": [report.pk for report in self.programme_reports],
         }[model]
 
 
@@ -427,7 +443,37 @@ def world(manufacturer, running_stack) -> World:
         model_changes=[model_change],
         documents=[_document(testing)],
         **_team(manufacturer),
+        **_findings(testing, colleague, lead),
     )
+
+
+def _findings(testing, colleague, lead) -> dict:
+    """A marked finding on the case in testing, in a theme; the case's cohort, with a PDF of
+    its programme report whose file carries MARKER (made directly: the sweep is about who
+    may fetch it)."""
+    finding = Finding.objects.create(
+        application=testing,
+        title=f"Drift unexplained {MARKER}",
+        description=MARKER,
+        challenge_area=ChallengeArea.objects.first(),
+        suggests="guidance",
+        evidence=testing.evidence.first(),
+        recorded_by=colleague,
+    )
+    theme = Theme.objects.create(name="Drift in practice", created_by=lead)
+    theme.findings.add(finding)
+    report = ProgrammeReport(cohort=testing.cohort, requested_by=lead, drawn_at=timezone.now())
+    content = f"%PDF-1.7 {MARKER} {testing.reference}".encode()
+    report.file.save("report.pdf", ContentFile(content), save=False)
+    report.sha256 = hashlib.sha256(content).hexdigest()
+    report.size = len(content)
+    report.save()
+    return {
+        "findings": [finding],
+        "themes": [theme],
+        "cohorts": [testing.cohort],
+        "programme_reports": [report],
+    }
 
 
 def _team(manufacturer) -> dict:
@@ -667,6 +713,12 @@ def fingerprint(world: World) -> tuple:
         sorted(SelectionOutcome.objects.values_list("pk", "moderated_total", "selected")),
         sorted(Call.objects.values_list("pk", "selection_made_at")),
         sorted(ObserverGrant.objects.values_list("pk", "revoked_at")),
+        sorted(Finding.objects.values_list("pk", "title", "suggests", "updated_at")),
+        sorted(Finding.related.through.objects.values_list("from_finding_id", "to_finding_id")),
+        sorted(Theme.objects.values_list("pk", "name", "summary")),
+        sorted(Theme.findings.through.objects.values_list("theme_id", "finding_id")),
+        FindingEvent.objects.count(),
+        ProgrammeReport.objects.count(),
     )
 
 
@@ -713,6 +765,10 @@ def test_the_marker_is_on_the_pages_its_owners_see(client, world, manufacturer, 
         reverse("reviews:application", args=[testing.pk]),
         reverse("reviews:signal-detail", args=[world.signal.pk]),
         reverse("reviews:queue"),
+        reverse("findings:case-findings", args=[testing.pk]),
+        reverse("findings:register"),
+        reverse("findings:theme", args=[world.themes[0].pk]),
+        reverse("findings:programme-report", args=[world.cohorts[0].pk]),
     ):
         assert MARKER in _body(client.get(url)) or testing.reference in _body(client.get(url))
 
