@@ -52,13 +52,13 @@ class FindingForm(GovukMessages, forms.Form):
         label="What it suggests", choices=Suggestion.choices, widget=forms.RadioSelect
     )
     evidence = EvidenceChoiceField(
-        label="Evidence it came from (optional)",
+        label="Evidence it came from",
         queryset=None,
         required=False,
         empty_label="None in particular",
     )
     checkpoint = CheckpointChoiceField(
-        label="Checkpoint it came from (optional)",
+        label="Checkpoint it came from",
         queryset=None,
         required=False,
         empty_label="None in particular",
@@ -95,7 +95,7 @@ class FindingForm(GovukMessages, forms.Form):
 
 class FindingEditForm(FindingForm):
     related = RelatedChoiceField(
-        label="The same gap on other cases (optional)",
+        label="The same gap on other cases",
         queryset=None,
         required=False,
         widget=forms.CheckboxSelectMultiple,
@@ -111,7 +111,7 @@ class FindingEditForm(FindingForm):
 class ThemeForm(GovukMessages, forms.Form):
     name = forms.CharField(label="Name", max_length=200)
     summary = forms.CharField(
-        label="Summary (optional)",
+        label="Summary",
         required=False,
         max_length=10_000,
         widget=forms.Textarea(attrs={"rows": 4}),

@@ -38,7 +38,7 @@ def test_a_finding_goes_from_a_case_into_a_theme_and_the_programme_report(
     )
     page.get_by_label("Continuous post-market surveillance").check()
     page.get_by_label("Guidance").check()
-    page.get_by_label("Evidence it came from (optional)").select_option(index=1)
+    page.get_by_label("Evidence it came from").select_option(index=1)
     page.get_by_role("button", name="Record the finding").click()
     page.get_by_text("Finding recorded").wait_for()
     assert page.get_by_role(
