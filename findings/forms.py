@@ -120,7 +120,9 @@ class ThemeForm(GovukMessages, forms.Form):
 
 
 class ThemeFindingForm(GovukMessages, forms.Form):
-    finding = FindingChoiceField(label="Finding to add", queryset=None)
+    finding = FindingChoiceField(
+        label="Finding to add", queryset=None, empty_label="Choose a finding"
+    )
 
     def __init__(self, *args, findings: QuerySet[Finding], **kwargs):
         super().__init__(*args, **kwargs)
