@@ -486,15 +486,15 @@ class Stage:
         return {"pk": made[0].pk}
 
     def theme(self) -> dict:
-        """A theme with one finding in it and another to add."""
+        """A theme with one finding in it and another to add (the browser sweep builds it
+        again on the same database: made once)."""
         from findings.models import Finding, Theme
-        from findings.services import theme_finding_add
 
-        self.finding()
-        theme = Theme.objects.create(name="Fuzz theme", created_by=self.people[LEAD])
-        theme_finding_add(
-            actor=self.people[LEAD], theme_id=theme.pk, finding_id=Finding.objects.first().pk
+        found = self.finding()
+        theme, _ = Theme.objects.get_or_create(
+            name="Fuzz theme", defaults={"created_by": self.people[LEAD]}
         )
+        theme.findings.add(Finding.objects.get(pk=found["pk"]))
         return {"pk": theme.pk}
 
     def cohort(self) -> dict:
