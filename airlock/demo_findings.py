@@ -104,7 +104,8 @@ def seed_demo_findings() -> ProgrammeReport | None:
             details=FindingDetails(
                 title=title,
                 description=description,
-                challenge_area_id=ChallengeArea.objects.get(name=area_name).pk,
+                # get_or_create: a database flushed since migrating has lost the seeded areas.
+                challenge_area_id=ChallengeArea.objects.get_or_create(name=area_name)[0].pk,
                 suggests=suggests,
                 evidence_id=application.evidence.values_list("pk", flat=True).first(),
             ),

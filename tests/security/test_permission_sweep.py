@@ -455,7 +455,7 @@ def _findings(testing, colleague, lead) -> dict:
         application=testing,
         title=f"Drift unexplained {MARKER}",
         description=MARKER,
-        challenge_area=ChallengeArea.objects.first(),
+        challenge_area=ChallengeArea.objects.get_or_create(name="Explainability")[0],
         suggests="guidance",
         evidence=testing.evidence.first(),
         recorded_by=colleague,
