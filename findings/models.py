@@ -17,6 +17,7 @@ from django.db import models
 from django.utils import timezone
 
 from airlock import storage
+from ledger.append_only import AppendOnly
 from ledger.models import Chained
 
 
@@ -148,31 +149,6 @@ class ProgrammeReport(models.Model):
         return f"programme-report-{self.cohort_id}-{self.pk}.pdf"
 
 
-class AppendOnlyQuerySet(models.QuerySet):
-    def update(self, **kwargs):
-        raise PermissionError(self.model.APPEND_ONLY_MESSAGE)
-
-    def delete(self):
-        raise PermissionError(self.model.APPEND_ONLY_MESSAGE)
-
-
-class _AppendOnlyEvent(Chained):
-    APPEND_ONLY_MESSAGE = "The findings audit trail is append-only."
-
-    objects = AppendOnlyQuerySet.as_manager()
-
-    class Meta:
-        abstract = True
-
-    def save(self, *args, **kwargs) -> None:
-        if not self._state.adding:
-            raise PermissionError(self.APPEND_ONLY_MESSAGE)
-        super().save(*args, **kwargs)
-
-    def delete(self, *args, **kwargs):
-        raise PermissionError(self.APPEND_ONLY_MESSAGE)
-
-
 class FindingEventKind(models.TextChoices):
     RECORDED = "recorded", "Finding recorded"
     EDITED = "edited", "Finding edited"
@@ -182,8 +158,10 @@ class FindingEventKind(models.TextChoices):
     UNTHEMED = "unthemed", "Finding taken out of a theme"
 
 
-class FindingEvent(_AppendOnlyEvent):
+class FindingEvent(AppendOnly, Chained):
     """One audit row per change to a finding. Written only by findings.audit."""
+
+    APPEND_ONLY_MESSAGE = "The findings audit trail is append-only."
 
     application = models.ForeignKey(
         "devices.Application", on_delete=models.PROTECT, related_name="finding_events"
@@ -218,7 +196,7 @@ class ProgrammeEventKind(models.TextChoices):
     REPORT_REQUESTED = "report_requested", "Programme report asked for"
 
 
-class ProgrammeEvent(_AppendOnlyEvent):
+class ProgrammeEvent(AppendOnly, Chained):
     """One audit row per change that names no case: themes and programme reports."""
 
     APPEND_ONLY_MESSAGE = "The programme audit trail is append-only."
