@@ -125,7 +125,8 @@ def programme_report(user: User | None, cohort: Cohort, hidden: list[str] | None
     """The report's context for `user` (their view of the cohort: a reviewer conflicted with
     an organisation sees none of its cases), or for the whole cohort with `user=None` (the PDF,
     drawn for a lead with no conflict in the cohort). `hidden` overrides the setting (a PDF
-    keeps the fields left out when it was asked for). Seven queries."""
+    keeps the fields left out when it was asked for). Six queries, besides the reader's
+    permissions."""
     now = timezone.now()
     scope = Application.objects.all() if user is None else cases_with_findings_for(user)
     cases = {
