@@ -10,9 +10,11 @@ from django.db import transaction
 from django.utils import timezone
 
 from airlock.demo_evidence import seed_adaptive_case
+from airlock.demo_monitoring import seed_monitored_case
 from airlock.models import User
 from airlock.roles import Role, group_for, sync_role_groups
-from calls.models import Call, SelectionCriterion
+from calls.models import Call
+from calls.services import CallTerms, CriterionTerms, call_save
 from devices.models import (
     REQUIRED_EVIDENCE,
     AiType,
@@ -112,6 +114,13 @@ def seed_demo() -> list[DemoUser]:
         draft=_draft,
         in_testing=_in_testing,
     )
+    seed_monitored_case(
+        maker=User.objects.get(email=DEMO_USERS[0].email),
+        reviewer=User.objects.get(email=DEMO_USERS[2].email),
+        lead=User.objects.get(email=DEMO_USERS[3].email),
+        draft=_draft,
+        in_testing=_in_testing,
+    )
     return list(DEMO_USERS)
 
 
@@ -131,33 +140,35 @@ def _device(organisation, owner, **fields) -> Device:
     return existing or device_save(actor=owner, device=device)
 
 
-def demo_call(cohort: Cohort) -> Call:
+def demo_call(cohort: Cohort, lead: User) -> Call:
     """The demo's call for applications: open from four months ago for a year, filling the
-    demo cohort, with weighted selection criteria."""
+    demo cohort, with weighted selection criteria; set up by the lead reviewer through the
+    service, so its page shows who set it up."""
+    existing = Call.objects.filter(title="AI Airlock phase 3").first()
+    if existing is not None:
+        return existing
     now = timezone.now()
-    call, created = Call.objects.get_or_create(
-        title="AI Airlock phase 3",
-        defaults={
-            "challenge_areas": "Monitoring performance drift after deployment\n"
+    call, _changed = call_save(
+        actor=lead,
+        terms=CallTerms(
+            title="AI Airlock phase 3",
+            challenge_areas="Monitoring performance drift after deployment\n"
             "Large language models in clinical documentation\n"
             "Equity of performance across patient groups",
-            "opens_at": now - timedelta(days=120),
-            "closes_at": now + timedelta(days=245),
-            "capacity": 7,
-            "cohort": cohort,
-        },
+            opens_at=now - timedelta(days=120),
+            closes_at=now + timedelta(days=245),
+            capacity=7,
+            moderation_margin=15,
+            cohort=cohort,
+            eligibility_criteria=tuple(EligibilityCriterion.objects.filter(is_active=True)),
+            criteria=(
+                CriterionTerms("Novel regulatory question", 3),
+                CriterionTerms("Patient and NHS benefit", 3),
+                CriterionTerms("Readiness for testing", 2),
+                CriterionTerms("Fit with the challenge areas", 2),
+            ),
+        ),
     )
-    if created:
-        call.eligibility_criteria.set(EligibilityCriterion.objects.filter(is_active=True))
-        for order, (title, weight) in enumerate(
-            [
-                ("Novel regulatory question", 3),
-                ("Patient and NHS benefit", 3),
-                ("Readiness for testing", 2),
-                ("Fit with the challenge areas", 2),
-            ]
-        ):
-            SelectionCriterion.objects.create(call=call, title=title, weight=weight, order=order)
     return call
 
 
@@ -245,7 +256,7 @@ def seed_demo_cases() -> None:
         name=f"Phase 3 ({today.year}-{(today.year + 1) % 100:02d})",
         defaults={"starts_on": today - timedelta(days=120), "ends_on": today + timedelta(days=300)},
     )
-    demo_call(cohort)
+    demo_call(cohort, lead)
     common = {
         "care_setting": CareSetting.PRIMARY,
         "ai_type": AiType.LOCKED,

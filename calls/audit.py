@@ -1,7 +1,8 @@
-"""The one place a selection audit row is written, so the audit ledger can hook in here."""
+"""The one place a calls audit row is written (selection steps, calls set up and changed), so
+the audit ledger can hook in here."""
 
 from airlock.models import User
-from calls.models import SelectionEvent, SelectionEventKind
+from calls.models import CallEvent, CallEventKind, SelectionEvent, SelectionEventKind
 
 
 def selection_event_record(
@@ -14,3 +15,7 @@ def selection_event_record(
         kind=kind,
         detail=detail,
     )
+
+
+def call_event_record(*, call, actor: User, kind: CallEventKind, detail: str = "") -> CallEvent:
+    return CallEvent.objects.create(call=call, actor=actor, kind=kind, detail=detail)

@@ -215,3 +215,8 @@ class SelectionEvent(AppendOnly, Chained):
 
     def __str__(self) -> str:
         return f"{self.application}: {self.get_kind_display()}"
+
+
+# The trail of calls set up and changed lives in its own module; imported here so Django
+# registers it with the app.
+from calls.call_events import CallEvent, CallEventKind  # noqa: E402, F401

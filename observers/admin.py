@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from observers.models import ObservationEvent, ObserverGrant
+from observers.models import ObservationEvent, ObserverGrant, ObserverInvitation
 
 
 class ReadOnly(admin.ModelAdmin):
@@ -28,3 +28,11 @@ class ObservationEventAdmin(ReadOnly):
     list_display = ["created_at", "observer", "kind", "application", "actor"]
     list_filter = ["kind"]
     list_select_related = ["observer", "application", "actor"]
+
+
+@admin.register(ObserverInvitation)
+class ObserverInvitationAdmin(ReadOnly):
+    """Sent and cancelled on the Observers page (observers.invitations), so each is audited."""
+
+    list_display = ["email", "body", "invited_by", "created_at", "expires_at", "accepted_at"]
+    list_select_related = ["invited_by"]

@@ -5,7 +5,7 @@ from observers.models import ObservationEvent, ObservationKind
 
 
 def observation_record(
-    *, observer: User, actor: User, kind: ObservationKind, application=None, detail: str = ""
+    *, observer: User | None, actor: User, kind: ObservationKind, application=None, detail: str = ""
 ) -> ObservationEvent:
     return ObservationEvent.objects.create(
         observer=observer, actor=actor, kind=kind, application=application, detail=detail

@@ -15,3 +15,17 @@ class GrantForm(GovukMessages, forms.Form):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["observer"].queryset = observers()
+
+
+class ObserverInviteForm(GovukMessages, forms.Form):
+    email = forms.EmailField(
+        label="Email address",
+        max_length=254,
+        help_text="We email them a link to make their account; it works for one person, once.",
+    )
+    body = forms.CharField(
+        label="Organisation",
+        max_length=200,
+        help_text="The NHS organisation or partner body they observe for, for example "
+        "“NHS England” or “NICE”.",
+    )

@@ -52,6 +52,9 @@ class ObserverGrant(models.Model):
 class ObservationKind(models.TextChoices):
     GRANTED = "granted", "Access granted"
     REVOKED = "revoked", "Access revoked"
+    INVITED = "invited", "Invited to observe"
+    INVITATION_CANCELLED = "invitation_cancelled", "Invitation cancelled"
+    JOINED = "joined", "Joined as an observer"
     VIEWED_LIST = "viewed_list", "Viewed their cases"
     VIEWED_CASE = "viewed_case", "Viewed the case"
     DOWNLOADED = "downloaded", "Downloaded evidence"
@@ -63,8 +66,14 @@ class ObservationEvent(AppendOnly, Chained):
 
     APPEND_ONLY_MESSAGE = "The observers' audit trail is append-only."
 
+    # Empty for an invitation, sent before the observer has an account (`detail` names the
+    # address).
     observer = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="observations"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="observations",
     )
     actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     application = models.ForeignKey(
@@ -86,4 +95,8 @@ class ObservationEvent(AppendOnly, Chained):
         ordering = ["-created_at", "-pk"]
 
     def __str__(self) -> str:
-        return f"{self.observer}: {self.get_kind_display()}"
+        return f"{self.observer or self.detail}: {self.get_kind_display()}"
+
+
+# Invitations live in their own module; imported here so Django registers them with the app.
+from observers.invitation_models import ObserverInvitation  # noqa: E402, F401

@@ -91,11 +91,14 @@ def screening_assess(
         application = locked_for_reviewer(application_id, actor, expected_state)
         require_state(application, {S.SCREENING}, "assess eligibility")
         active = set(
-            EligibilityCriterion.objects.filter(is_active=True).values_list("pk", flat=True)
+            EligibilityCriterion.objects.for_application(application).values_list("pk", flat=True)
         )
         for item in outcomes:
             if item.criterion_id not in active:
-                raise TransitionRefused("That eligibility criterion is no longer in use.")
+                raise TransitionRefused(
+                    "That eligibility criterion is no longer in use, or not one this case's "
+                    "call asks for."
+                )
             if not item.comment.strip():
                 raise TransitionRefused("Every assessment needs a comment.")
         now = timezone.now()

@@ -36,6 +36,7 @@ INSTALLED_APPS = [
     "ledger",
     "documents",
     "findings",
+    "postclearance",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",

@@ -183,10 +183,11 @@ EVIDENCE_PRESENT = Rule(
 
 
 def _screening_gaps(app: "Application") -> tuple[int, list[str], list[str]]:
-    """How many active criteria are unassessed, and the titles of those not met and unclear."""
+    """How many of the case's criteria (its call's, else every active one) are unassessed, and
+    the titles of those not met and unclear."""
     from reviews.models import EligibilityCriterion, ScreeningOutcome
 
-    criteria = list(EligibilityCriterion.objects.filter(is_active=True))
+    criteria = list(EligibilityCriterion.objects.for_application(app))
     outcomes = dict(app.screening_assessments.values_list("criterion_id", "outcome"))
     unassessed = sum(1 for c in criteria if c.pk not in outcomes)
     unmet = [c.title for c in criteria if outcomes.get(c.pk) == ScreeningOutcome.NOT_MET]

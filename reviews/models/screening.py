@@ -6,8 +6,21 @@ from django.db.models import Q
 from django.utils import timezone
 
 
+class EligibilityCriterionQuerySet(models.QuerySet):
+    def for_application(self, application) -> "EligibilityCriterionQuerySet":
+        """The criteria a case is screened against: those its call names (still in use), or
+        every criterion in use when it answers no call or its call names none."""
+        active = self.filter(is_active=True)
+        if application.call_id is not None:
+            named = active.filter(calls=application.call_id)
+            if named.exists():
+                return named
+        return active
+
+
 class EligibilityCriterion(models.Model):
-    """A screening criterion (FCA-sandbox style), managed by lead reviewers in the admin."""
+    """A screening criterion (FCA-sandbox style), managed by lead reviewers in the admin;
+    each call names the ones its applications must meet."""
 
     code = models.SlugField(max_length=40, unique=True)
     title = models.CharField(max_length=100)
@@ -16,6 +29,8 @@ class EligibilityCriterion(models.Model):
     negative_indicators = models.TextField(blank=True)
     order = models.PositiveSmallIntegerField(default=0)
     is_active = models.BooleanField(default=True)
+
+    objects = EligibilityCriterionQuerySet.as_manager()
 
     class Meta:
         ordering = ["order", "title"]

@@ -61,3 +61,17 @@ def test_it_draws_a_character_count_and_a_date_input_in_a_fieldset():
     for part in ("day", "month", "year"):
         assert f'name="when_{part}"' in html
     assert "govuk-fieldset__legend" in html
+
+
+def test_a_choice_of_several_is_drawn_as_checkboxes_not_radios():
+    class Several(forms.Form):
+        kinds = forms.MultipleChoiceField(
+            choices=[("a", "A"), ("b", "B")], widget=forms.CheckboxSelectMultiple
+        )
+        one = forms.ChoiceField(choices=[("a", "A"), ("b", "B")], widget=forms.RadioSelect)
+
+    html = _render(Several())
+
+    assert html.count('type="checkbox"') == 2
+    assert html.count('type="radio"') == 2
+    assert 'class="govuk-checkboxes__input" id="id_kinds_0" name="kinds"' in html

@@ -167,3 +167,47 @@ def test_the_calls_page_lists_open_coming_and_closed_calls(client, call):
     assert page.index("AI Airlock phase 3") < page.index("Opening soon") < page.index("Phase 4")
     assert "Phase 2" in page
     assert "Monitoring performance drift" in page
+
+
+def test_a_case_is_screened_against_the_criteria_its_call_names(organisation, reviewer):
+    """A call names the eligibility criteria its applications must meet: screening asks for
+    those (still in use), and a criterion the call does not name is refused."""
+    from devices.models import SCREENING_PASSED
+    from reviews.models import EligibilityCriterion, ScreeningOutcome
+    from reviews.selectors import screening_rows
+    from reviews.services import CriterionOutcome, screening_assess
+
+    named, other, retired = (
+        EligibilityCriterion.objects.create(code=code, title=code, question="?", is_active=active)
+        for code, active in (("named", True), ("other", True), ("retired", False))
+    )
+    call = CallFactory(title="Named criteria")
+    call.eligibility_criteria.set([named, retired])
+    application = make_application(ApplicationState.SCREENING, organisation=organisation, call=call)
+    application.screening_assessments.all().delete()
+
+    assert [row.criterion for row in screening_rows(application)] == [named]
+    with pytest.raises(services.TransitionRefused, match="not one this case's call asks for"):
+        screening_assess(
+            application_id=application.pk,
+            actor=reviewer,
+            outcomes=[CriterionOutcome(other.pk, ScreeningOutcome.MET, "Met.")],
+        )
+    assert not SCREENING_PASSED(application)
+    screening_assess(
+        application_id=application.pk,
+        actor=reviewer,
+        outcomes=[CriterionOutcome(named.pk, ScreeningOutcome.MET, "Met.")],
+    )
+    assert SCREENING_PASSED(application)
+
+
+def test_a_call_naming_no_criteria_screens_against_every_one_in_use(organisation):
+    from reviews.models import EligibilityCriterion
+    from reviews.selectors import screening_rows
+
+    application = make_application(ApplicationState.SCREENING, organisation=organisation)
+
+    assert [row.criterion for row in screening_rows(application)] == list(
+        EligibilityCriterion.objects.filter(is_active=True)
+    )

@@ -19,7 +19,8 @@ import pytest
 from django.apps import apps
 
 CHROMIUM = "/usr/bin/chromium"
-SCREENSHOTS = Path(__file__).parent / "screenshots"
+# CI runs its two suites side by side; each keeps its pictures in its own folder (.ci/run).
+SCREENSHOTS = Path(os.environ.get("AIRLOCK_SCREENSHOTS", Path(__file__).parent / "screenshots"))
 # axe-core 4.11.0 (MPL-2.0), for the tests only: it is not under static/ and never served.
 AXE_SCRIPT = Path(__file__).parent / "vendor" / "axe.min.js"
 FAILING_IMPACTS = {"serious", "critical"}
@@ -149,7 +150,7 @@ def screenshot(page, request, axe):
     check the page with axe-core (after, so a failing page still leaves its picture)."""
 
     def take(name: str) -> Path:
-        SCREENSHOTS.mkdir(exist_ok=True)
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         path = SCREENSHOTS / f"{request.node.name}-{name}.png"
         page.screenshot(path=str(path), full_page=True)
         axe(name)

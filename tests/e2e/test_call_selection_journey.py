@@ -1,8 +1,8 @@
-"""The way in, end to end: a manufacturer signs up (the link read from the test mailbox), a
-reviewer approves the organisation, its administrator invites a colleague who joins, the
-colleague applies against the open call and submits; once the call closes a second draft is
-refused; two reviewers score independently, the lead reviewer moderates their disagreement
-and selects into the call's cohort."""
+"""The way in, end to end: a lead reviewer sets up a call in the site; a manufacturer signs
+up (the link read from the test mailbox), a reviewer approves the organisation, its
+administrator invites a colleague who joins, the colleague applies against the open call and
+submits; once the call closes a second draft is refused; two reviewers score independently,
+the lead reviewer moderates their disagreement and selects into the call's cohort."""
 
 import re
 from datetime import timedelta
@@ -13,14 +13,14 @@ from django.utils import timezone
 
 from airlock.roles import Role
 from calls import selection
-from calls.models import SelectionCriterion
+from calls.models import Call
 from devices.models import Application, ApplicationState, Organisation
 from devices.services import application_transition
 from reviews.models import EligibilityCriterion, ScreeningAssessment, ScreeningOutcome
 from tests.e2e.conftest import SCREENSHOTS, login, seed_eligibility_criteria
 from tests.factories import (
     TEST_PASSWORD,
-    CallFactory,
+    CohortFactory,
     DeviceFactory,
     UserFactory,
     add_evidence,
@@ -47,7 +47,7 @@ def _screened(application, reviewer) -> None:
 
 def _picture(other_page, name: str) -> None:
     """A screenshot of another person's browser (the `screenshot` fixture takes `page`'s)."""
-    SCREENSHOTS.mkdir(exist_ok=True)
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     other_page.screenshot(
         path=str(SCREENSHOTS / f"test_call_selection_journey-{name}.png"), full_page=True
     )
@@ -65,9 +65,7 @@ def test_a_manufacturer_signs_up_applies_and_is_selected(
     browser, page, live_server, screenshot, reviewer, lead_reviewer
 ):
     seed_eligibility_criteria()
-    call = CallFactory(capacity=1, closes_at=timezone.now() + timedelta(minutes=30))
-    SelectionCriterion.objects.create(call=call, title="Novel regulatory question", weight=3)
-    SelectionCriterion.objects.create(call=call, title="Patient and NHS benefit", weight=1)
+    CohortFactory(name="Phase 3 cohort")
     second_reviewer = UserFactory(role=Role.REVIEWER, full_name="Sam Second")
 
     def another(person):
@@ -75,6 +73,41 @@ def test_a_manufacturer_signs_up_applies_and_is_selected(
         other = context.new_page()
         login(other, person.email, TEST_PASSWORD)
         return other
+
+    # The lead reviewer sets up the call in the site: open from this minute for half an hour,
+    # one place, two weighted selection criteria.
+    lead = another(lead_reviewer)
+    lead.goto("/calls/")
+    lead.get_by_role("link", name="Set up a call").click()
+    opens = timezone.localtime().replace(second=0, microsecond=0)
+    closes = opens + timedelta(minutes=30)
+    lead.locator("#id_title").fill("AI Airlock phase 3")
+    lead.locator("#id_challenge_areas").fill("Monitoring performance drift")
+    for prefix, moment in (("opens", opens), ("closes", closes)):
+        lead.locator(f"#id_{prefix}_on_0").fill(str(moment.day))
+        lead.locator(f"#id_{prefix}_on_1").fill(str(moment.month))
+        lead.locator(f"#id_{prefix}_on_2").fill(str(moment.year))
+        lead.locator(f"#id_{prefix}_time").fill(f"{moment:%H:%M}")
+    lead.locator("#id_capacity").fill("1")
+    lead.locator("#id_cohort").select_option(label="Phase 3 cohort")
+    lead.locator("#id_criteria-0-title").fill("Novel regulatory question")
+    lead.locator("#id_criteria-0-weight").fill("0")
+    lead.locator("#id_criteria-1-title").fill("Patient and NHS benefit")
+    lead.locator("#id_criteria-1-weight").fill("1")
+    lead.get_by_role("button", name="Set up the call").click()
+    # A weight of 0 is refused at its field, and what was typed is kept.
+    lead.get_by_text("Give a weight from 1 to 10").first.wait_for()
+    assert lead.locator("#id_criteria-1-title").input_value() == "Patient and NHS benefit"
+    lead.locator("#id_criteria-0-weight").fill("3")
+    _picture(lead, "00-set-up-the-call")
+    lead.get_by_role("button", name="Set up the call").click()
+    lead.get_by_text("The call “AI Airlock phase 3” is set up.").wait_for()
+    call = Call.objects.get(title="AI Airlock phase 3")
+    assert call.is_open
+    assert [(c.title, c.weight) for c in call.selection_criteria.all()] == [
+        ("Novel regulatory question", 3),
+        ("Patient and NHS benefit", 1),
+    ]
 
     # Sign-up, and the email address confirmed from the mailbox.
     page.goto("/accounts/login/")
@@ -181,7 +214,6 @@ def test_a_manufacturer_signs_up_applies_and_is_selected(
             )
 
         # The lead reviewer moderates the disagreement, then selects.
-        lead = another(lead_reviewer)
         lead.goto(f"/reviews/calls/{call.pk}/selection/")
         lead.get_by_text("Disagreement: to moderate").wait_for()
         _picture(lead, "07-disagreement")

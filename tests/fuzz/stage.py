@@ -2,6 +2,7 @@
 
 import hashlib
 from datetime import timedelta
+from decimal import Decimal
 
 from django.contrib.auth.tokens import default_token_generator
 from django.utils import timezone
@@ -14,7 +15,8 @@ from calls.models import SelectionCriterion, SelectionScore
 from devices.models import Application, ApplicationState
 from documents.services import case_documents_issue
 from notifications.models import Notification
-from observers.models import ObserverGrant
+from observers.invitations import observer_invite
+from observers.models import ObserverGrant, ObserverInvitation
 from reviews.models import (
     Checkpoint,
     IncomingAlert,
@@ -30,6 +32,7 @@ from teams.api_keys import api_key_create
 from teams.models import Invitation, SignUp
 from teams.services import invitation_send
 from tests.factories import (
+    CallFactory,
     CohortFactory,
     DeviceFactory,
     OrganisationFactory,
@@ -150,6 +153,24 @@ class Stage:
             ),
         )
         return {"pk": change.pk}
+
+    def monitored(self) -> dict:
+        """A cleared case under a running post-clearance monitoring plan."""
+        from postclearance.services import MonitoringTerms, monitoring_plan_set_up
+        from reviews.plan_terms import ThresholdSpec
+
+        application = self.case(S.CLEARED)
+        monitoring_plan_set_up(
+            actor=self.people[LEAD],
+            application_id=application.pk,
+            terms=MonitoringTerms(
+                starts_on=timezone.localdate(),
+                ends_on=timezone.localdate() + timedelta(days=365),
+                cadence_days=28,
+                thresholds=[ThresholdSpec("sensitivity", "gte", Decimal("0.9"))],
+            ),
+        )
+        return {"pk": application.pk}
 
     def signal(self) -> dict:
         PartnerRegulator.objects.get_or_create(
@@ -313,6 +334,34 @@ class Stage:
 
     def call(self) -> dict:
         return {"pk": Application.objects.get(pk=self.disagreement()["pk"]).call_id}
+
+    def open_call(self) -> dict:
+        """A call that opened a week ago and nothing has happened in: every term can change
+        but its opening time, and its selection criteria are a formset on the page."""
+        call = CallFactory(
+            title="Fuzz call",
+            opens_at=timezone.now() - timedelta(days=7),
+            cohort=CohortFactory(name="Fuzz call cohort"),
+        )
+        SelectionCriterion.objects.create(call=call, title="Novel question", weight=3)
+        return {"pk": call.pk}
+
+    def observer_invitation(self) -> dict:
+        invitation = observer_invite(
+            actor=self.people[LEAD], email="fuzz-observer@example.test", body="NHS Fuzz"
+        )
+        return {"pk": invitation.pk}
+
+    def observer_invitation_link(self) -> dict:
+        token = "fuzz-observer-token"
+        ObserverInvitation.objects.create(
+            email="fuzz-observer-join@example.test",
+            body="NHS Fuzz",
+            token_sha256=hashlib.sha256(token.encode()).hexdigest(),
+            invited_by=self.people[LEAD],
+            expires_at=timezone.now() + timedelta(days=1),
+        )
+        return {"token": token}
 
     def observed(self, evidence: bool = True) -> ObserverGrant:
         """A submitted case granted to the observer persona (made on first use)."""

@@ -284,6 +284,9 @@ TARGETS: dict[str, list[Target]] = {
     ],
     "reviews:exit-report": [Target(REVIEWER, case(S.CLEARED))],
     "reviews:performance": [Target(REVIEWER, case(S.IN_CONTROLLED_TESTING))],
+    # The page with a running plan (and no set-up form) is checked by the browser journey.
+    "reviews:monitoring-plan": [Target(LEAD, case(S.CLEARED), posts=True)],
+    "reviews:monitoring-plan-end": [Target(LEAD, lambda stage: stage.monitored(), posts=True)],
     "reviews:signal-raise": [Target(REVIEWER, case(S.IN_CONTROLLED_TESTING), posts=True)],
     "reviews:dashboard": [
         Target(REVIEWER, listing(lambda stage: stage.case(S.IN_CONTROLLED_TESTING)))
@@ -362,6 +365,25 @@ TARGETS: dict[str, list[Target]] = {
             posts=True,
             form_on="observers:grants",
         )
+    ],
+    "calls:create": [Target(LEAD, posts=True), Target(ADMIN, posts=True, label="admin")],
+    "calls:edit": [
+        Target(LEAD, lambda stage: stage.open_call(), posts=True, label="open"),
+        Target(LEAD, lambda stage: stage.call(), posts=True, label="scored"),
+    ],
+    "observers:manage": [
+        Target(LEAD, listing(lambda stage: stage.observer_invitation()), posts=True)
+    ],
+    "observers:invitation-cancel": [
+        Target(
+            LEAD,
+            lambda stage: stage.observer_invitation(),
+            posts=True,
+            form_on="observers:manage",
+        )
+    ],
+    "observers:join": [
+        Target(ANONYMOUS, lambda stage: stage.observer_invitation_link(), posts=True)
     ],
     "calls:selection": [Target(LEAD, lambda stage: stage.call())],
     "calls:report": [Target(REVIEWER, lambda stage: stage.call())],
@@ -485,6 +507,7 @@ PATH_TEXT: dict[str, Target] = {
     ),
     "admin:devices_application_transition": admin_transition("accept", S.SCREENING),
     "teams:join": Target(ANONYMOUS, lambda stage: stage.invitation_link()),
+    "observers:join": Target(ANONYMOUS, lambda stage: stage.observer_invitation_link()),
     "teams:signup-confirm": Target(ANONYMOUS, lambda stage: stage.signup_link()),
 }
 

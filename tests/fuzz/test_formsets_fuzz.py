@@ -55,7 +55,7 @@ def test_every_formset_management_value_is_answered_without_error(stage):
                     rolled_back(partial(send_and_check, client, "POST", url, data=data))
             transaction.set_rollback(True)
 
-    assert {"reviews:evidence-review", "reviews:testing-plan"} <= set(found)
+    assert {"reviews:evidence-review", "reviews:testing-plan", "calls:create"} <= set(found)
 
 
 def test_every_formset_class_checks_its_row_counts():
@@ -67,7 +67,7 @@ def test_every_formset_class_checks_its_row_counts():
 
     from airlock.formsets import SafeFormSet
 
-    for package in ("airlock", "devices", "reviews"):
+    for package in ("airlock", "calls", "devices", "reviews"):
         for module in pkgutil.walk_packages(
             importlib.import_module(package).__path__, f"{package}."
         ):
@@ -82,7 +82,7 @@ def test_every_formset_class_checks_its_row_counts():
     ours = [
         cls
         for cls in subclasses(BaseFormSet)
-        if cls.__module__.split(".")[0] in {"airlock", "devices", "reviews"}
+        if cls.__module__.split(".")[0] in {"airlock", "calls", "devices", "reviews"}
     ]
     unchecked = [cls.__qualname__ for cls in ours if not issubclass(cls, SafeFormSet)]
 

@@ -4,7 +4,7 @@ these need no database; the trails' own tests show it on saved rows."""
 
 import pytest
 
-from calls.models import SelectionEvent
+from calls.models import CallEvent, SelectionEvent
 from devices.models import ApplicationEvent
 from ledger.append_only import AppendOnly, AppendOnlyQuerySet
 from observers.models import ObservationEvent
@@ -16,6 +16,7 @@ TRAILS = [
     (AuditEntry, "The audit trail is append-only."),
     (TeamEvent, "The team's audit trail is append-only."),
     (SelectionEvent, "The selection audit trail is append-only."),
+    (CallEvent, "The calls' audit trail is append-only."),
     (ObservationEvent, "The observers' audit trail is append-only."),
 ]
 

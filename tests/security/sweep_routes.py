@@ -51,9 +51,17 @@ PK_MODELS = {
     "themes": "theme",
     "cohorts": "cohort",
     "programme-reports": "programme_report",
+    "observer-invitations": "observer_invitation",
 }
 # Records that belong to no organisation: open to every reviewer, conflicted or not.
-REGULATOR_WIDE = {"incoming_alert", "theme", "cohort", "programme_report"}
+# (An invitation to observe is the regulator's, managed by any lead reviewer.)
+REGULATOR_WIDE = {
+    "incoming_alert",
+    "observer_invitation",
+    "theme",
+    "cohort",
+    "programme_report",
+}
 
 
 @dataclass
@@ -84,6 +92,8 @@ class World:
     themes: list = field(default_factory=list)
     cohorts: list = field(default_factory=list)
     programme_reports: list = field(default_factory=list)
+    # An invitation to observe, waiting: no one but a lead reviewer may cancel it.
+    observer_invitations: list = field(default_factory=list)
 
     def pks(self, model: str) -> list[int]:
         return {
@@ -104,6 +114,7 @@ class World:
             "theme": [theme.pk for theme in self.themes],
             "cohort": [cohort.pk for cohort in self.cohorts],
             "programme_report": [report.pk for report in self.programme_reports],
+            "observer_invitation": [invitation.pk for invitation in self.observer_invitations],
         }[model]
 
 

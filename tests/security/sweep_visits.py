@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from django.test import Client
 from django.urls import reverse
 
-from calls.models import Call, SelectionOutcome, SelectionScore
+from calls.models import Call, CallEvent, SelectionCriterion, SelectionOutcome, SelectionScore
 from devices.models import (
     Application,
     ApplicationEvent,
@@ -162,7 +162,13 @@ def fingerprint(world: World) -> tuple:
         TeamEvent.objects.count(),
         SelectionScore.objects.count(),
         sorted(SelectionOutcome.objects.values_list("pk", "moderated_total", "selected")),
-        sorted(Call.objects.values_list("pk", "selection_made_at")),
+        sorted(
+            Call.objects.values_list(
+                "pk", "title", "opens_at", "closes_at", "capacity", "cohort", "selection_made_at"
+            )
+        ),
+        sorted(SelectionCriterion.objects.values_list("pk", "call", "title", "weight")),
+        CallEvent.objects.count(),
         sorted(ObserverGrant.objects.values_list("pk", "revoked_at")),
         sorted(Finding.objects.values_list("pk", "title", "suggests", "updated_at")),
         sorted(Finding.related.through.objects.values_list("from_finding_id", "to_finding_id")),

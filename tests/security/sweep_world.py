@@ -22,7 +22,9 @@ from devices.models import (
 from documents.models import CaseDocument, DocumentKind
 from findings.models import ChallengeArea, Finding, ProgrammeReport, Theme
 from notifications.models import Notification
+from observers.invitations import observer_invite
 from observers.models import ObserverGrant
+from postclearance.models import MonitoringPlan, MonitoringThreshold
 from reviews.models import (
     Assignment,
     ChangeKind,
@@ -104,6 +106,30 @@ def build_world(manufacturer) -> World:
         rating=GmlpRating.values[0],
         comment=MARKER,
         assessor=colleague,
+    )
+    # The cleared case under post-clearance monitoring, with a report under the plan: the
+    # monitoring pages (and the end-early page, which needs a running plan) are swept too.
+    monitoring = MonitoringPlan.objects.create(
+        application=cleared,
+        starts_on=timezone.localdate(),
+        ends_on=timezone.localdate() + timedelta(days=365),
+        cadence_days=28,
+        notes=MARKER,
+        set_up_by=lead,
+    )
+    MonitoringThreshold.objects.create(plan=monitoring, metric="sensitivity", value="0.9")
+    CheckpointReport.objects.create(
+        checkpoint=Checkpoint.objects.create(
+            application=cleared,
+            sequence=1,
+            due_on=timezone.localdate(),
+            monitoring_plan=monitoring,
+            status="submitted",
+        ),
+        submitted_by=manufacturer,
+        cases_processed=500,
+        metrics={"sensitivity": 0.93},
+        narrative=MARKER,
     )
     testing = by_state[ApplicationState.IN_CONTROLLED_TESTING]
     for state in (
@@ -244,11 +270,12 @@ def _team(manufacturer) -> dict:
     submitted = Application.objects.filter(
         organisation=organisation, submitted_at__isnull=False
     ).first()
+    administrator = UserFactory(role=Role.ADMINISTRATOR)
     grant = ObserverGrant.objects.create(
         observer=UserFactory(role=Role.OBSERVER),
         application=submitted,
         evidence=True,
-        granted_by=UserFactory(role=Role.ADMINISTRATOR),
+        granted_by=administrator,
     )
     return {
         "memberships": members,
@@ -256,6 +283,11 @@ def _team(manufacturer) -> dict:
         "api_keys": [key],
         "organisations": [organisation],
         "observer_grants": [grant],
+        "observer_invitations": [
+            observer_invite(
+                actor=administrator, email="observer-zqx7731@example.test", body="NHS Sweep"
+            )
+        ],
     }
 
 
