@@ -1,0 +1,63 @@
+"""What the manufacturer-side services and selectors leave behind when they go ahead.
+
+The refusals are in test_service_refusals.py. Mutation testing (docs/TESTING.md) found these
+unchecked: a new device could lose its organisation or its creator, and a selector could stop
+joining what every page built on it reads, one query per row.
+"""
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from devices.models import ApplicationState, EvidenceDocument
+from devices.selectors import devices_for, evidence_get
+from devices.services import device_save
+from tests.factories import DeviceFactory, make_application
+
+pytestmark = pytest.mark.django_db
+
+S = ApplicationState
+
+
+def test_it_files_a_new_device_under_the_actors_organisation_whatever_the_form_said(
+    organisation, manufacturer, other_manufacturer
+):
+    # A form (or an API call) that named another organisation does not decide where it goes.
+    device = DeviceFactory.build(
+        organisation=other_manufacturer.membership.organisation, created_by=None
+    )
+
+    device_save(actor=manufacturer, device=device)
+
+    device.refresh_from_db()
+    assert (device.organisation, device.created_by) == (organisation, manufacturer)
+
+
+def queries_reading(rows, attribute):
+    with CaptureQueriesContext(connection) as queries:
+        for row in rows:
+            str(getattr(row, attribute))
+    return len(queries)
+
+
+@pytest.mark.parametrize("who", ["manufacturer", "reviewer"])
+def test_it_lists_devices_with_their_organisation_in_one_query(request, organisation, who):
+    for _ in range(3):
+        make_application(S.SUBMITTED, organisation=organisation)
+    user = request.getfixturevalue(who)
+
+    assert queries_reading(devices_for(user), "organisation") == 1
+
+
+def test_it_fetches_evidence_with_its_case_in_one_query(organisation, manufacturer):
+    application = make_application(S.SUBMITTED, organisation=organisation)
+    document = EvidenceDocument.objects.filter(application=application).first()
+
+    manufacturer.has_perm("devices.act_for_organisation")  # the permissions, loaded once
+
+    with CaptureQueriesContext(connection) as queries:
+        found = evidence_get(manufacturer, document.pk)
+        reference = found.application.reference
+
+    assert reference == application.reference
+    assert len(queries) == 1
