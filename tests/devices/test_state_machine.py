@@ -115,7 +115,7 @@ def test_the_help_pages_table_is_the_state_machine_as_declared():
     rows = {row.action: row for row in transition_table()}
 
     assert list(rows) == list(TRANSITIONS)
-    for action, (sources, roles, target) in EXPECTED.items():
+    for action, (sources, _, target) in EXPECTED.items():
         row = rows[action]
         assert set(row.sources) == sources, action
         assert target in row.targets, action
@@ -130,7 +130,7 @@ def test_the_help_pages_table_is_the_state_machine_as_declared():
         "lead reviewer",
         "Four eyes: not the proposer.",
     )
-    actors = {roles: set() for roles in ("manufacturer", "reviewer")}
+    actors = {side: set() for side in ("manufacturer", "reviewer")}
     for action, (_, roles, _) in EXPECTED.items():
         if roles in (MANUFACTURERS, REVIEWERS):
             actors["manufacturer" if roles == MANUFACTURERS else "reviewer"].add(rows[action].actor)
