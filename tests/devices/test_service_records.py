@@ -11,7 +11,7 @@ from django.test.utils import CaptureQueriesContext
 
 from devices.models import ApplicationState, EvidenceDocument
 from devices.selectors import devices_for, evidence_get
-from devices.services import device_save
+from devices.services import _discard, device_directory_set, device_save
 from tests.factories import DeviceFactory, make_application
 
 pytestmark = pytest.mark.django_db
@@ -61,3 +61,53 @@ def test_it_fetches_evidence_with_its_case_in_one_query(organisation, manufactur
 
     assert reference == application.reference
     assert len(queries) == 1
+
+
+# --- The public directory --------------------------------------------------------------------
+
+
+def test_it_lists_a_device_from_its_first_opt_in_until_it_opts_out(organisation, manufacturer):
+    device = DeviceFactory(organisation=organisation)
+
+    # Opting out of a directory the device was never in leaves it out.
+    device_directory_set(actor=manufacturer, device_id=device.pk, listed=False)
+    device.refresh_from_db()
+    assert device.directory_listed_at is None
+
+    device_directory_set(actor=manufacturer, device_id=device.pk, listed=True)
+    device.refresh_from_db()
+    first = device.directory_listed_at
+    assert first is not None
+    # Saying yes again keeps the date it was first listed.
+    device_directory_set(actor=manufacturer, device_id=device.pk, listed=True)
+    device.refresh_from_db()
+    assert device.directory_listed_at == first
+
+    device_directory_set(actor=manufacturer, device_id=device.pk, listed=False)
+    device.refresh_from_db()
+    assert device.directory_listed_at is None
+
+
+@pytest.mark.parametrize("who", ["other_manufacturer", "reviewer"])
+def test_it_refuses_anyone_outside_the_team_listing_a_device(request, organisation, who):
+    device = DeviceFactory(organisation=organisation)
+
+    with pytest.raises(
+        PermissionError, match=r"^Only the organisation's own team can list this device\.$"
+    ):
+        device_directory_set(actor=request.getfixturevalue(who), device_id=device.pk, listed=True)
+
+    device.refresh_from_db()
+    assert device.directory_listed_at is None
+
+
+# --- Cleaning up after a refused upload ------------------------------------------------------
+
+
+def test_it_gives_up_quietly_when_a_stored_file_cannot_be_removed():
+    # Best effort: the refusal that led here is what the person must see, not a storage error.
+    class FailingStore:
+        def delete(self, name):
+            raise OSError(f"cannot remove {name}")
+
+    _discard(FailingStore(), "evidence/abc")
