@@ -9,10 +9,24 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from devices.models import ApplicationState, EvidenceDocument
-from devices.selectors import devices_for, evidence_get
-from devices.services import _discard, device_directory_set, device_save
-from tests.factories import DeviceFactory, make_application
+from devices.models import (
+    REQUIRED_EVIDENCE,
+    ApplicationEvent,
+    ApplicationState,
+    EvidenceDocument,
+    EvidenceKind,
+)
+from devices.selectors import devices_for, evidence_get, evidence_groups, timeline
+from devices.services import (
+    TransitionRefused,
+    _discard,
+    device_directory_set,
+    device_save,
+    information_respond,
+    refusal_reasons,
+)
+from reviews.models import InformationRequest
+from tests.factories import DeviceFactory, add_evidence, make_application
 
 pytestmark = pytest.mark.django_db
 
@@ -111,3 +125,90 @@ def test_it_gives_up_quietly_when_a_stored_file_cannot_be_removed():
             raise OSError(f"cannot remove {name}")
 
     _discard(FailingStore(), "evidence/abc")
+
+
+# --- Answering an information request --------------------------------------------------------
+
+
+def test_it_records_the_answer_and_who_gave_it(organisation, manufacturer):
+    application = make_application(S.INFORMATION_REQUESTED, organisation=organisation)
+
+    information_respond(
+        application_id=application.pk,
+        actor=manufacturer,
+        response="  Leeds and Bristol.\n",
+        expected_state=S.INFORMATION_REQUESTED,
+    )
+
+    request = InformationRequest.objects.get(application=application)
+    assert (request.response, request.responded_by) == ("Leeds and Bristol.", manufacturer)
+    assert request.responded_at is not None
+    event = ApplicationEvent.objects.get(application=application)
+    assert (event.actor, event.transition, event.reason, event.to_state) == (
+        manufacturer,
+        "respond",
+        "Information provided.",
+        S.SCREENING,
+    )
+
+
+def test_it_refuses_an_answer_sent_from_a_page_showing_an_older_state(organisation, manufacturer):
+    application = make_application(S.INFORMATION_REQUESTED, organisation=organisation)
+
+    with pytest.raises(TransitionRefused, match="Someone else changed this application"):
+        information_respond(
+            application_id=application.pk,
+            actor=manufacturer,
+            response="Leeds.",
+            expected_state=S.SCREENING,
+        )
+
+    assert InformationRequest.objects.get(application=application).responded_at is None
+
+
+def test_it_lists_a_permission_refusal_for_a_person_but_not_for_the_system(organisation, reviewer):
+    application = make_application(S.DRAFT, organisation=organisation)
+
+    assert refusal_reasons(application, "submit", None) == []
+    assert refusal_reasons(application, "submit", reviewer) != []
+
+
+# --- What the case page reads ----------------------------------------------------------------
+
+
+def test_it_shows_each_transition_on_the_timeline_with_who_and_why(organisation, manufacturer):
+    application = make_application(S.INFORMATION_REQUESTED, organisation=organisation)
+    information_respond(application_id=application.pk, actor=manufacturer, response="Leeds.")
+
+    transitions = [entry for entry in timeline(application) if entry.kind == "transition"]
+
+    assert [(entry.who, entry.body, entry.state) for entry in transitions] == [
+        (str(manufacturer), "Information provided.", S.SCREENING)
+    ]
+    assert transitions[0].event == ApplicationEvent.objects.get(application=application)
+
+
+def test_it_groups_evidence_by_kind_with_the_current_version_and_the_history_newest_first(
+    organisation,
+):
+    application = make_application(S.DRAFT, organisation=organisation)
+    for kind in (EvidenceKind.USABILITY, EvidenceKind.PERFORMANCE):
+        for version in (1, 2, 3):
+            EvidenceDocument.objects.filter(application=application, kind=kind).update(
+                is_current=False
+            )
+            add_evidence(application, kind, version=version)
+
+    groups = evidence_groups(application)
+
+    # The required kinds first, whether present or not; then the other kinds uploaded, in the
+    # order of the list of kinds (performance before usability), and none not uploaded.
+    assert [(group.kind, group.required) for group in groups] == [
+        *((kind, True) for kind in REQUIRED_EVIDENCE),
+        (EvidenceKind.PERFORMANCE, False),
+        (EvidenceKind.USABILITY, False),
+    ]
+    for group in groups[-2:]:
+        assert group.current.version == 3
+        assert [document.version for document in group.history] == [2, 1]
+        assert {document.kind for document in group.history} == {group.kind}
