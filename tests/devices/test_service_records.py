@@ -5,9 +5,13 @@ unchecked: a new device could lose its organisation or its creator, and a select
 joining what every page built on it reads, one query per row.
 """
 
+from datetime import timedelta
+
 import pytest
+import time_machine
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from devices.models import (
     REQUIRED_EVIDENCE,
@@ -15,6 +19,7 @@ from devices.models import (
     ApplicationState,
     EvidenceDocument,
     EvidenceKind,
+    Message,
 )
 from devices.selectors import devices_for, evidence_get, evidence_groups, timeline
 from devices.services import (
@@ -176,16 +181,60 @@ def test_it_lists_a_permission_refusal_for_a_person_but_not_for_the_system(organ
 # --- What the case page reads ----------------------------------------------------------------
 
 
-def test_it_shows_each_transition_on_the_timeline_with_who_and_why(organisation, manufacturer):
+def test_it_tells_the_case_story_in_order_with_who_did_what_in_a_fixed_number_of_queries(
+    organisation, manufacturer, reviewer
+):
     application = make_application(S.INFORMATION_REQUESTED, organisation=organisation)
-    information_respond(application_id=application.pk, actor=manufacturer, response="Leeds.")
+    request = InformationRequest.objects.get(application=application)
+    start = timezone.now()
+    InformationRequest.objects.filter(pk=request.pk).update(requested_at=start)
+    for minutes, author, from_regulator in ((1, reviewer, True), (2, manufacturer, False)):
+        Message.objects.create(
+            application=application,
+            author=author,
+            from_regulator=from_regulator,
+            body=f"Note {minutes}.",
+            created_at=start + timedelta(minutes=minutes),
+        )
+    with time_machine.travel(start + timedelta(minutes=3), tick=False):
+        information_respond(application_id=application.pk, actor=manufacturer, response="Leeds.")
+    event = ApplicationEvent.objects.get(application=application)
 
-    transitions = [entry for entry in timeline(application) if entry.kind == "transition"]
+    with CaptureQueriesContext(connection) as queries:
+        entries = timeline(application)
+        story = [(e.kind, e.who, e.title, e.body, e.state, e.event) for e in entries]
 
-    assert [(entry.who, entry.body, entry.state) for entry in transitions] == [
-        (str(manufacturer), "Information provided.", S.SCREENING)
+    # Events, messages, requests (with who asked and who answered) and model changes.
+    assert len(queries) == 4
+    assert [entry.at for entry in entries] == sorted(entry.at for entry in entries)
+    assert story == [
+        (
+            "request",
+            str(request.requested_by),
+            f"Information requested (due {request.due_on:%-d %B %Y})",
+            request.questions,
+            None,
+            None,
+        ),
+        ("message", f"{reviewer} (regulator)", "Message from the regulator", "Note 1.", None, None),
+        (
+            "message",
+            f"{manufacturer} (manufacturer)",
+            "Message from the manufacturer",
+            "Note 2.",
+            None,
+            None,
+        ),
+        (
+            "transition",
+            str(manufacturer),
+            "Information requested → Screening",
+            "Information provided.",
+            S.SCREENING,
+            event,
+        ),
+        ("response", str(manufacturer), "Information provided", "Leeds.", None, None),
     ]
-    assert transitions[0].event == ApplicationEvent.objects.get(application=application)
 
 
 def test_it_groups_evidence_by_kind_with_the_current_version_and_the_history_newest_first(
