@@ -13,7 +13,7 @@ there (the evidence review's clean() raised TypeError: a 500). Here:
 - with counts that fail those checks, no row is built and the formset's own clean() is not
   run: the formset is invalid with one error saying to reload the page.
 
-Use `formset_factory(..., formset=SafeFormSet subclass)`; tests/fuzz/test_forms_fuzz.py sends
+Use `formset_factory(..., formset=SafeFormSet subclass)`; tests/fuzz/test_formsets_fuzz.py sends
 every management value it can think of to every formset the site renders.
 """
 

@@ -8,6 +8,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from ledger.append_only import AppendOnly
 from ledger.models import Chained
 
 
@@ -190,18 +191,12 @@ class SelectionEventKind(models.TextChoices):
     NOT_SELECTED = "not_selected", "Not selected"
 
 
-class SelectionEventQuerySet(models.QuerySet):
-    def update(self, **kwargs):
-        raise PermissionError("The selection audit trail is append-only.")
-
-    def delete(self):
-        raise PermissionError("The selection audit trail is append-only.")
-
-
-class SelectionEvent(Chained):
+class SelectionEvent(AppendOnly, Chained):
     """One audit row per step of a call's selection: who scored, moderated, selected or did
     not select which application, when, and the detail. Never edited or deleted; written only
     by calls.audit.selection_event_record."""
+
+    APPEND_ONLY_MESSAGE = "The selection audit trail is append-only."
 
     call = models.ForeignKey(Call, on_delete=models.PROTECT, related_name="selection_events")
     application = models.ForeignKey(
@@ -215,18 +210,8 @@ class SelectionEvent(Chained):
     # Part of the audit trail anyone can verify (ledger.models.Chained).
     CHAIN_FIELDS = ("call", "application", "actor", "kind", "detail", "created_at")
 
-    objects = SelectionEventQuerySet.as_manager()
-
     class Meta:
         ordering = ["created_at", "pk"]
 
     def __str__(self) -> str:
         return f"{self.application}: {self.get_kind_display()}"
-
-    def save(self, *args, **kwargs) -> None:
-        if not self._state.adding:
-            raise PermissionError("The selection audit trail is append-only.")
-        super().save(*args, **kwargs)
-
-    def delete(self, *args, **kwargs):
-        raise PermissionError("The selection audit trail is append-only.")

@@ -7,6 +7,7 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
+from ledger.append_only import AppendOnly
 from ledger.models import Chained
 
 
@@ -56,17 +57,11 @@ class ObservationKind(models.TextChoices):
     DOWNLOADED = "downloaded", "Downloaded evidence"
 
 
-class ObservationEventQuerySet(models.QuerySet):
-    def update(self, **kwargs):
-        raise PermissionError("The observers' audit trail is append-only.")
-
-    def delete(self):
-        raise PermissionError("The observers' audit trail is append-only.")
-
-
-class ObservationEvent(Chained):
+class ObservationEvent(AppendOnly, Chained):
     """Every grant, revocation and page an observer opens: who, what, when. Never edited or
     deleted; written only by observers.audit.observation_record."""
+
+    APPEND_ONLY_MESSAGE = "The observers' audit trail is append-only."
 
     observer = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="observations"
@@ -87,18 +82,8 @@ class ObservationEvent(Chained):
     CHAIN_FIELDS = ("observer", "actor", "application", "kind", "detail", "created_at")
     AUDIT_PERSON_FIELDS = ("observer", "actor")
 
-    objects = ObservationEventQuerySet.as_manager()
-
     class Meta:
         ordering = ["-created_at", "-pk"]
 
     def __str__(self) -> str:
         return f"{self.observer}: {self.get_kind_display()}"
-
-    def save(self, *args, **kwargs) -> None:
-        if not self._state.adding:
-            raise PermissionError("The observers' audit trail is append-only.")
-        super().save(*args, **kwargs)
-
-    def delete(self, *args, **kwargs):
-        raise PermissionError("The observers' audit trail is append-only.")

@@ -6,6 +6,7 @@ from django.db import models
 from django.utils import timezone
 
 from devices.models import Organisation, OrganisationRole
+from ledger.append_only import AppendOnly
 from ledger.models import Chained
 
 
@@ -57,17 +58,11 @@ class TeamEventKind(models.TextChoices):
     JOIN_REQUESTED = "join_requested", "Asked to join"
 
 
-class TeamEventQuerySet(models.QuerySet):
-    def update(self, **kwargs):
-        raise PermissionError("The team's audit trail is append-only.")
-
-    def delete(self):
-        raise PermissionError("The team's audit trail is append-only.")
-
-
-class TeamEvent(Chained):
+class TeamEvent(AppendOnly, Chained):
     """One audit row per change to an organisation's team or API keys: who did what, about
     whom, when. Never edited or deleted; written only by teams.audit.team_event_record."""
+
+    APPEND_ONLY_MESSAGE = "The team's audit trail is append-only."
 
     organisation = models.ForeignKey(
         Organisation, on_delete=models.PROTECT, related_name="team_events"
@@ -87,8 +82,6 @@ class TeamEvent(Chained):
     detail = models.TextField(blank=True)
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
 
-    objects = TeamEventQuerySet.as_manager()
-
     # Role changes are part of the audit trail anyone can verify (ledger.models.Chained).
     CHAIN_FIELDS = ("organisation", "actor", "kind", "subject", "detail", "created_at")
     AUDIT_CASE_FIELD = None
@@ -98,14 +91,6 @@ class TeamEvent(Chained):
 
     def __str__(self) -> str:
         return f"{self.organisation}: {self.get_kind_display()} {self.subject}"
-
-    def save(self, *args, **kwargs) -> None:
-        if not self._state.adding:
-            raise PermissionError("The team's audit trail is append-only.")
-        super().save(*args, **kwargs)
-
-    def delete(self, *args, **kwargs):
-        raise PermissionError("The team's audit trail is append-only.")
 
 
 class ApiKeyScope(models.TextChoices):

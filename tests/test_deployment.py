@@ -20,14 +20,14 @@ from django.urls import resolve
 
 ROOT = Path(__file__).resolve().parents[1]
 KUBERNETES = ROOT / "deploy" / "kubernetes"
-# Read by libraries rather than by settings.py: boto3 (credentials) and gunicorn (processes).
+# Read by libraries rather than by airlock/settings/: boto3 (credentials) and gunicorn (processes).
 READ_ELSEWHERE = {"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "WEB_CONCURRENCY"}
 REQUIRED_IN_PRODUCTION = {"SECRET_KEY", "ALLOWED_HOSTS", "DATABASE_URL", "REDIS_URL", "STORAGE_URL"}
 QUEUES = set(settings.CELERY_TASK_QUEUES)
 
 
 def settings_variables() -> set[str]:
-    source = (ROOT / "airlock" / "settings.py").read_text()
+    source = "".join(path.read_text() for path in (ROOT / "airlock" / "settings").glob("*.py"))
     return set(
         re.findall(r'env_(?:str|bool|int|list)\(\s*"([A-Z0-9_]+)"', source)
         + re.findall(r'os\.environ\.get\(\s*"([A-Z0-9_]+)"', source)

@@ -54,7 +54,7 @@ LAST_STEP = STEPS[-1].number
 
 
 # The answers each form step must have before it counts as done (the rest are optional); the
-# same answers the submit rule asks for (devices.models._missing_details).
+# same answers the submit rule asks for (devices.models.rules._missing_details).
 REQUIRED_ANSWERS = {
     1: ("device_id", "sandbox_environment"),
     2: ("regulatory_challenge", "patient_benefit"),

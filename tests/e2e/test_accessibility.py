@@ -1,6 +1,6 @@
 """Every page of the site through axe-core, as the person who uses it.
 
-The pages and who uses them come from the fuzz table (TARGETS in tests/fuzz/test_forms_fuzz.py),
+The pages and who uses them come from the fuzz table (TARGETS in tests/fuzz/targets.py),
 which must name every route in the URLconf: a page added to the site is checked here from then
 on. Each page is shown in chromium as its persona, with the records it names, and must have no
 accessibility violation of serious or critical impact and no id used twice (a label pointing at
@@ -29,15 +29,8 @@ from tests.e2e.conftest import (
     seed_eligibility_criteria,
 )
 from tests.factories import UserFactory
-from tests.fuzz.test_forms_fuzz import (
-    ADMIN,
-    LEAD,
-    MANUFACTURER,
-    OBSERVER,
-    REVIEWER,
-    TARGETS,
-    Stage,
-)
+from tests.fuzz.stage import ADMIN, LEAD, MANUFACTURER, OBSERVER, REVIEWER, Stage
+from tests.fuzz.targets import TARGETS
 
 
 def _as(user) -> Client:

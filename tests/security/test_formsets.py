@@ -2,7 +2,7 @@
 
 The attack: a reviewer posting the evidence review with gmlp-INITIAL_FORMS=-1 (or x) got a 500,
 a TypeError in the formset's clean(). The class is covered for every formset the site renders
-by tests/fuzz/test_forms_fuzz.py (test_every_formset_management_value_is_answered_without_error);
+by tests/fuzz/test_formsets_fuzz.py (test_every_formset_management_value_is_answered_without_error);
 these are the attack itself, over HTTP, and what a person sees.
 """
 
