@@ -296,8 +296,28 @@ def test_it_refuses_to_start_an_application_for_another_organisations_device(
 
 
 def test_it_refuses_to_start_an_application_without_an_organisation(reviewer):
-    with pytest.raises(PermissionError, match="not linked to an organisation"):
+    with refused(PermissionError, "Your account is not linked to an organisation."):
         application_create(actor=reviewer)
+
+
+def test_it_refuses_to_start_an_application_without_a_call_or_against_a_closed_one(manufacturer):
+    now = timezone.now()
+    closed = CallFactory(
+        title="Phase 1", opens_at=now - timedelta(days=60), closes_at=now - timedelta(days=1)
+    )
+
+    with refused(TransitionRefused, "Choose the call for applications you are applying to."):
+        application_create(actor=manufacturer, call=None)
+    with refused(TransitionRefused, closed.closed_refusal()):
+        application_create(actor=manufacturer, call=closed)
+
+
+def test_it_numbers_new_cases_one_after_another(manufacturer):
+    call = CallFactory()
+    first, second = (application_create(actor=manufacturer, call=call) for _ in range(2))
+
+    year = timezone.localdate().year
+    assert [first.reference, second.reference] == [f"AIA-{year}-0001", f"AIA-{year}-0002"]
 
 
 # --- Devices ---------------------------------------------------------------------------------
