@@ -10,6 +10,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from airlock.demo_evidence import seed_adaptive_case
+from airlock.demo_monitoring import seed_monitored_case
 from airlock.models import User
 from airlock.roles import Role, group_for, sync_role_groups
 from calls.models import Call, SelectionCriterion
@@ -106,6 +107,13 @@ def seed_demo() -> list[DemoUser]:
             )
     seed_demo_cases()
     seed_adaptive_case(
+        maker=User.objects.get(email=DEMO_USERS[0].email),
+        reviewer=User.objects.get(email=DEMO_USERS[2].email),
+        lead=User.objects.get(email=DEMO_USERS[3].email),
+        draft=_draft,
+        in_testing=_in_testing,
+    )
+    seed_monitored_case(
         maker=User.objects.get(email=DEMO_USERS[0].email),
         reviewer=User.objects.get(email=DEMO_USERS[2].email),
         lead=User.objects.get(email=DEMO_USERS[3].email),

@@ -5,7 +5,9 @@
 Recreates its own PostgreSQL database (BENCH_DATABASE_URL's name + "_sweep": the sweep writes,
 so it never runs on the queue benchmarks' data) and fills it, set-based, with N cases in
 testing across 1,000 organisations, each with an agreed plan (28-day cadence, a sensitivity
-threshold) that started on one of the last 20 weeks' days. Then it times the sweep:
+threshold) that started on one of the last 20 weeks' days, and a tenth as many cleared cases
+under an active post-clearance monitoring plan (the same cadence and spread of starts), whose
+checkpoints the same sweep schedules. Then it times the sweep:
 
 1. catch-up: the first run ever, so every checkpoint due over those 20 weeks is created,
    reminded, marked overdue and escalated at once, with the emails;
@@ -16,6 +18,7 @@ Target (DESIGN.md): each run under 10 s on 2 cores, and a repeat creates nothing
 """
 
 import argparse
+import os
 import resource
 import time
 from datetime import timedelta
@@ -27,6 +30,8 @@ ORGANISATIONS = 1000
 BATCH = 10_000
 PLAN_START_SPREAD_DAYS = 140
 CADENCE_DAYS = 28
+# One cleared case under post-clearance monitoring for every this many in testing.
+MONITORED_RATIO = 10
 
 
 def build(count: int) -> None:
@@ -115,6 +120,44 @@ def build(count: int) -> None:
                 MetricThreshold(plan=plan, metric=Metric.SENSITIVITY, value="0.90")
                 for plan in plans
             )
+    build_monitored(count // MONITORED_RATIO, devices=devices, reviewer=reviewer, today=today)
+
+
+def build_monitored(count: int, *, devices, reviewer, today) -> None:
+    """Cleared cases under an active post-clearance monitoring plan, set-based."""
+    from django.db import transaction
+
+    from devices.models import Application, ApplicationState
+    from postclearance.models import MonitoringPlan, MonitoringThreshold
+    from reviews.models import Metric
+
+    for start in range(0, count, BATCH):
+        with transaction.atomic():
+            applications = Application.objects.bulk_create(
+                Application(
+                    reference=f"AIA-2031-{n:06d}",
+                    organisation_id=devices[n % ORGANISATIONS].organisation_id,
+                    device=devices[n % ORGANISATIONS],
+                    state=ApplicationState.CLEARED,
+                    assignee=reviewer,
+                    created_by=reviewer,
+                )
+                for n in range(start, min(start + BATCH, count))
+            )
+            plans = MonitoringPlan.objects.bulk_create(
+                MonitoringPlan(
+                    application=application,
+                    starts_on=today - timedelta(days=application.pk % PLAN_START_SPREAD_DAYS),
+                    ends_on=today + timedelta(days=365),
+                    cadence_days=CADENCE_DAYS,
+                    set_up_by=reviewer,
+                )
+                for application in applications
+            )
+            MonitoringThreshold.objects.bulk_create(
+                MonitoringThreshold(plan=plan, metric=Metric.SENSITIVITY, value="0.90")
+                for plan in plans
+            )
 
 
 def peak_mb() -> float:
@@ -175,13 +218,23 @@ def main() -> None:
     build(args.applications)
     vacuum_analyze(url)
     in_testing = Application.objects.filter(state=ApplicationState.IN_CONTROLLED_TESTING).count()
-    print(f"built {in_testing} applications in testing in {time.perf_counter() - started:.1f} s")
+    monitored = Application.objects.filter(state=ApplicationState.CLEARED).count()
+    print(
+        f"built {in_testing} applications in testing and {monitored} under monitoring in "
+        f"{time.perf_counter() - started:.1f} s"
+    )
     runs = [timed_sweep("catch-up"), timed_sweep("again")]
     with time_machine.travel(timezone.now() + timedelta(days=1)):
         runs += [timed_sweep("next day"), timed_sweep("next day, again")]
     path = write_result(
         "checkpoint_sweep",
-        {"applications_in_testing": in_testing, "cadence_days": CADENCE_DAYS, "runs": runs},
+        {
+            "applications_in_testing": in_testing,
+            "applications_under_monitoring": monitored,
+            "cadence_days": CADENCE_DAYS,
+            "load_average": os.getloadavg(),
+            "runs": runs,
+        },
     )
     print(f"checkpoint_sweep: written to {path}")
 

@@ -22,6 +22,7 @@ from rest_framework.views import APIView
 from devices.models import Application
 from devices.selectors import applications_for
 from devices.services import TransitionRefused
+from postclearance.models import MonitoringPlan, MonitoringThreshold
 from reviews.model_changes import ChangeDetails, model_change_notify
 from reviews.models import ChangeKind, Checkpoint, MetricThreshold
 from reviews.monitoring import reports
@@ -45,14 +46,42 @@ class ThresholdSerializer(serializers.ModelSerializer):
 class CheckpointSerializer(serializers.ModelSerializer):
     status_label = serializers.CharField(source="get_status_display")
     report_submitted_at = serializers.SerializerMethodField()
+    monitoring_plan = serializers.IntegerField(
+        source="monitoring_plan_id",
+        allow_null=True,
+        help_text="The post-clearance monitoring plan this checkpoint belongs to; null during "
+        "controlled testing.",
+    )
 
     class Meta:
         model = Checkpoint
-        fields = ["sequence", "due_on", "status", "status_label", "report_submitted_at"]
+        fields = [
+            "sequence",
+            "due_on",
+            "status",
+            "status_label",
+            "report_submitted_at",
+            "monitoring_plan",
+        ]
 
     def get_report_submitted_at(self, checkpoint) -> str | None:
         report = getattr(checkpoint, "report", None)
         return report.submitted_at.isoformat() if report else None
+
+
+class MonitoringThresholdSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = MonitoringThreshold
+        fields = ["metric", "comparator", "value", "critical_value"]
+
+
+class MonitoringPlanSerializer(serializers.ModelSerializer):
+    status = serializers.CharField(source="status_label")
+    thresholds = MonitoringThresholdSerializer(many=True)
+
+    class Meta:
+        model = MonitoringPlan
+        fields = ["id", "status", "starts_on", "ends_on", "cadence_days", "thresholds"]
 
 
 class ClockSerializer(serializers.Serializer):
@@ -79,9 +108,16 @@ class ApplicationDetailSerializer(ApplicationSerializer):
     clock = serializers.SerializerMethodField()
     checkpoints = CheckpointSerializer(many=True)
     thresholds = serializers.SerializerMethodField()
+    monitoring_plans = MonitoringPlanSerializer(many=True)
 
     class Meta(ApplicationSerializer.Meta):
-        fields = [*ApplicationSerializer.Meta.fields, "clock", "thresholds", "checkpoints"]
+        fields = [
+            *ApplicationSerializer.Meta.fields,
+            "clock",
+            "thresholds",
+            "checkpoints",
+            "monitoring_plans",
+        ]
 
     @extend_schema(responses=ClockSerializer(allow_null=True))
     def get_clock(self, application) -> dict | None:
@@ -146,7 +182,8 @@ class ApplicationList(generics.ListAPIView):
 
 
 class ApplicationDetail(generics.RetrieveAPIView):
-    """One application: its state, review clock, thresholds and checkpoints."""
+    """One application: its state, review clock, thresholds and checkpoints, and after
+    clearance its post-clearance monitoring plans (each checkpoint names its plan)."""
 
     serializer_class = ApplicationDetailSerializer
     permission_classes = [IsAuthenticated, IsManufacturer, KeyScope]
@@ -157,7 +194,7 @@ class ApplicationDetail(generics.RetrieveAPIView):
         return (
             applications_for(self.request.user)
             .select_related("device")
-            .prefetch_related("checkpoints__report")
+            .prefetch_related("checkpoints__report", "monitoring_plans__thresholds")
         )
 
 

@@ -21,7 +21,6 @@ never deleted (the admin refuses; audit rows protect them), so there is no delet
 import logging
 
 from django.db import connection, transaction
-from django.db.models import Sum
 
 from airlock.models import User
 from devices.models import Application, ApplicationState, ApplicationStateCount
@@ -107,14 +106,23 @@ def state_counts_repair() -> int:
     return wrong
 
 
+# Plain SQL: the ORM took several times longer to build this query than PostgreSQL took to
+# answer it (about 1 ms over 2,200 rows at 100k cases), on every queue view that checks its
+# data. NOT IN, as applications_for excludes conflicts.
+_FOR_REVIEWER_SQL = f"""
+SELECT state, SUM(total) FROM {_TABLE}
+WHERE organisation_id NOT IN (
+    SELECT organisation_id FROM {ConflictOfInterest._meta.db_table} WHERE reviewer_id = %s
+)
+GROUP BY state
+"""
+
+
 def state_counts_for(user: User) -> dict[str, int]:
     """How many submitted cases `user` may see in each state: the sum over every organisation
     but those they are conflicted with (a reviewer's conflicts are subtracted in the query).
     One query over a few rows per organisation, however many cases there are."""
-    rows = ApplicationStateCount.objects.exclude(
-        organisation_id__in=ConflictOfInterest.objects.filter(reviewer=user).values(
-            "organisation_id"
-        )
-    )
-    totals = rows.values("state").order_by().annotate(n=Sum("total")).values_list("state", "n")
+    with connection.cursor() as cursor:
+        cursor.execute(_FOR_REVIEWER_SQL, [user.pk])
+        totals = cursor.fetchall()
     return {state: n for state, n in totals if n and state in ApplicationState.values}

@@ -25,6 +25,7 @@ class NotificationKind(models.TextChoices):
     PLAN_RETURNED = "plan_returned", "Testing plan returned"
     COUNTERSIGNATURE = "countersignature", "Clearance to countersign"
     MODEL_CHANGE = "model_change", "Model change"
+    MONITORING_PLAN = "monitoring_plan", "Post-clearance monitoring"
     AUDIT_CHAIN_BROKEN = "audit_chain_broken", "Audit trail failed verification"
 
 

@@ -41,6 +41,27 @@ def _any(label: str, choices) -> list[tuple[str, str]]:
     return [("", label), *choices]
 
 
+class ReadOnceChoiceIterator(forms.models.ModelChoiceIterator):
+    """A menu's rows read in one ordinary query, kept for the form's other uses.
+
+    Django reads a model menu through `QuerySet.iterator()`, which on PostgreSQL is a
+    server-side cursor: three round trips (declare, fetch, close), again each time the
+    choices are walked (the required-attribute check, then the drawing). The queue's
+    cohort menu is a few dozen rows, read on every uncached view."""
+
+    def __iter__(self):
+        if self.field.empty_label is not None:
+            yield ("", self.field.empty_label)
+        # The field's queryset is the form's own copy (ModelChoiceField.__deepcopy__), so
+        # what it caches lasts as long as the form.
+        for obj in self.field.queryset:
+            yield self.choice(obj)
+
+
+class ReadOnceModelChoiceField(forms.ModelChoiceField):
+    iterator = ReadOnceChoiceIterator
+
+
 class QueueFilterForm(GovukMessages, forms.Form):
     q = forms.CharField(
         label="Search",
@@ -64,7 +85,7 @@ class QueueFilterForm(GovukMessages, forms.Form):
     clinical_area = forms.ChoiceField(
         label="Clinical area", required=False, choices=_any("Any area", ClinicalArea.choices)
     )
-    cohort = forms.ModelChoiceField(
+    cohort = ReadOnceModelChoiceField(
         label="Cohort", required=False, queryset=Cohort.objects.all(), empty_label="Any cohort"
     )
     assignee = forms.ChoiceField(label="Assignee", required=False)

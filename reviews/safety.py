@@ -112,10 +112,15 @@ class SafetyRecord:
 
 
 def checkpoint_figures(
-    application: Application, thresholds: list, min_sample: int = 0
+    application: Application,
+    thresholds: list,
+    min_sample: int = 0,
+    *,
+    monitoring_plan_id: int | None = None,
 ) -> list[CheckpointFigures]:
     """Each checkpoint with its report's figures, overall and per subgroup, against
-    `thresholds` and the minimum sample of the plan in force."""
+    `thresholds` and the minimum sample of the plan in force: the testing checkpoints, or
+    those of one post-clearance monitoring plan (each judged by its own plan's terms)."""
 
     def results(metrics, counts) -> list[MetricResult]:
         return [
@@ -125,7 +130,7 @@ def checkpoint_figures(
 
     rows = []
     for checkpoint in (
-        Checkpoint.objects.filter(application=application)
+        Checkpoint.objects.filter(application=application, monitoring_plan_id=monitoring_plan_id)
         .select_related("report")
         .order_by("sequence")
     ):

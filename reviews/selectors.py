@@ -175,59 +175,6 @@ def review_queue(*, user: User, filters: QueueFilters) -> QuerySet[Application]:
     )
 
 
-# The columns a queue row shows (templates/reviews/partials/queue_results.html), and nothing
-# else: a row of the page no longer carries the case's long texts, nor the related people's
-# password hashes and last logins.
-QUEUE_ROW_FIELDS = (
-    "reference",
-    "state",
-    "clock_due_on",
-    "clock_paused_on",
-    "updated_at",
-    "organisation__name",
-    "device__name",
-    "device__version",
-    "device__clinical_area",
-    "device__mdr_class",
-    "device__imdrf_category",
-    "cohort__name",
-    "assignee__full_name",
-    "assignee__email",
-)
-
-
-def queue_page_rows(applications: QuerySet[Application]) -> QuerySet[Application]:
-    """The queue's rows for the page: only the columns shown (see QUEUE_ROW_FIELDS)."""
-    return applications.only(*QUEUE_ROW_FIELDS)
-
-
-def queue_rows_signature(rows: list[Application], *, user: User) -> tuple:
-    """Everything a page of queue rows shows, read from the rows themselves: their ids and
-    change stamps, and the values drawn (a renamed organisation or reviewer stamps no
-    application). A rendered page kept under this is right for as long as these hold, so a
-    change to a case on another page, or to nobody's case, leaves it in the cache. Whether
-    the row is the viewer's own ("You") is the one part that differs between reviewers."""
-    return tuple(
-        (
-            row.pk,
-            row.updated_at,
-            row.reference,
-            row.state,
-            row.clock_state,
-            row.clock_due_on,
-            row.clock_paused_on,
-            row.organisation.name,
-            str(row.device or ""),
-            row.device and (row.device.clinical_area, row.device.mdr_class),
-            row.device and row.device.imdrf_category,
-            str(row.cohort or ""),
-            str(row.assignee or ""),
-            row.assignee_id == user.pk,
-        )
-        for row in rows
-    )
-
-
 def reviewer_menu() -> list[tuple[str, str]]:
     """The reviewers as menu choices (id, name): one query, shared by the queue's assignee
     filter and its bulk-assignment menu."""

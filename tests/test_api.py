@@ -116,9 +116,12 @@ def test_it_shows_one_application_with_its_clock_and_checkpoints(api, case):
             "status": "scheduled",
             "status_label": "Scheduled",
             "report_submitted_at": None,
+            # A testing checkpoint: no post-clearance monitoring plan.
+            "monitoring_plan": None,
         }
     ]
     assert body["thresholds"][0]["metric"] == "sensitivity"
+    assert body["monitoring_plans"] == []
 
 
 def test_a_running_clock_is_reported(api, organisation):

@@ -3,6 +3,7 @@ from django.forms import BaseForm, BaseFormSet
 
 from airlock.date_input import PARTS
 from airlock.govuk_forms import widget_kind
+from airlock.plain_widgets import render_plain
 
 register = template.Library()
 
@@ -57,7 +58,9 @@ def govuk_control(field, described_by: str = "") -> str:
     attrs = {"class": " ".join(c for c in classes if c)}
     if described_by.strip():
         attrs["aria-describedby"] = described_by.strip()
-    return field.as_widget(attrs=attrs)
+    # Text inputs and menus without Django's widget templates (airlock.plain_widgets).
+    drawn = render_plain(field, attrs)
+    return field.as_widget(attrs=attrs) if drawn is None else drawn
 
 
 @register.simple_tag

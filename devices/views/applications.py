@@ -32,6 +32,7 @@ from devices.views.access import (
     posted_files,
 )
 from devices.views.evidence import upload_from_form
+from postclearance.selectors import monitoring_plans_of, running_plan
 from reviews.attention import manufacturer_attention
 from reviews.models import PlanVersion
 from reviews.selectors import exit_report
@@ -344,6 +345,11 @@ def _case_context(
         "application": application,
         "is_draft": application.state == ApplicationState.DRAFT,
         "shows_testing": application.state in TESTING_STATES,
+        "monitoring_plan": (
+            running_plan(monitoring_plans_of(application))
+            if application.state == ApplicationState.CLEARED
+            else None
+        ),
         "actions": actions,
         "evidence_groups": selectors.evidence_groups(application),
         "can_upload": not application.state_enum.is_final,

@@ -13,10 +13,11 @@ from devices.selectors import application_get
 from devices.services import TransitionRefused
 from devices.testing_forms import CheckpointReportForm, IncidentReportForm, add_service_errors
 from devices.views.access import refuse_viewers
+from postclearance.models import MonitoringStatus
+from postclearance.selectors import monitoring_plans_of
 from reviews.models import (
     Checkpoint,
     CheckpointStatus,
-    MetricThreshold,
     PlanVersion,
     SignalSource,
     TestingPlan,
@@ -52,6 +53,7 @@ def testing(request: HttpRequest, pk: int) -> HttpResponse:
             "rows": checkpoint_figures(application, thresholds, plan.min_sample if plan else 0),
             "incidents": application.incidents.select_related("reported_by"),
             "can_report": application.state in reports.REPORTING_STATES,
+            "monitoring": _monitoring_sections(application),
             "can_report_incident": application.state in incidents.INCIDENT_STATES,
             "plan_waiting": PlanVersion.objects.filter(
                 application=application, reviewer_agreed_at__isnull=False
@@ -68,6 +70,25 @@ def testing(request: HttpRequest, pk: int) -> HttpResponse:
     )
 
 
+def _monitoring_sections(application) -> list[dict]:
+    """Each post-clearance monitoring plan, newest first, with its checkpoints judged by its
+    own terms; reports are taken until a plan is ended early."""
+    return [
+        {
+            "plan": plan,
+            "thresholds": list(plan.thresholds.all()),
+            "rows": checkpoint_figures(
+                application,
+                list(plan.thresholds.all()),
+                plan.min_sample,
+                monitoring_plan_id=plan.pk,
+            ),
+            "can_report": plan.status != MonitoringStatus.ENDED_EARLY,
+        }
+        for plan in monitoring_plans_of(application)
+    ]
+
+
 @login_required
 @manufacturer_required
 @require_http_methods(["GET", "POST"])
@@ -80,11 +101,8 @@ def checkpoint_report(request: HttpRequest, pk: int, sequence: int) -> HttpRespo
     if checkpoint.status == CheckpointStatus.SUBMITTED:
         messages.info(request, f"Checkpoint {sequence} has been reported already.")
         return redirect("devices:testing", pk=application.pk)
-    required = list(
-        MetricThreshold.objects.filter(plan__application=application).values_list(
-            "metric", flat=True
-        )
-    )
+    # The plan this checkpoint is judged against: testing, or post-clearance monitoring.
+    required = [threshold.metric for threshold in reports.plan_for_checkpoint(checkpoint)[1]]
     form = CheckpointReportForm(
         request.POST if request.method == "POST" else None,
         required_metrics=required,

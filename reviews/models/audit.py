@@ -24,6 +24,8 @@ class AuditAction(models.TextChoices):
     SIGNAL_RETRACTED = "signal_retracted", "Shared alert retracted"
     MODEL_CHANGE_NOTIFIED = "model_change", "Model change notified"
     MODEL_CHANGE_DECIDED = "model_change_decided", "Model change decided"
+    MONITORING_SET_UP = "monitoring_set_up", "Post-clearance monitoring plan set up"
+    MONITORING_ENDED = "monitoring_ended", "Post-clearance monitoring plan ended early"
 
 
 class AuditEntry(AppendOnly, Chained):

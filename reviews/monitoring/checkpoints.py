@@ -7,16 +7,15 @@ from datetime import date, datetime, timedelta
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Case, Count, DateTimeField, F, QuerySet, Value, When, Window
+from django.db.models import Case, Count, DateTimeField, F, Q, QuerySet, Value, When, Window
 from django.db.models.functions import RowNumber
 from django.urls import reverse
 from django.utils import timezone
 
 from airlock.emails import send_templated
-from devices.models import (
-    Application,
-)
+from devices.models import Application, ApplicationState
 from notifications.recipients import ReviewerDirectory, team_emails
+from postclearance.models import MonitoringPlan, MonitoringStatus
 from reviews.models import (
     Checkpoint,
     CheckpointStatus,
@@ -54,15 +53,21 @@ class CheckpointSweepResult:
     held_back_cases: int = 0
 
 
-# The plans in testing that are missing checkpoints: for each, its last existing sequence, the
-# date new checkpoints count on from (its last checkpoint's due date; its start, before the
-# first), and how many more fall due by its end and by the horizon. Counting on from the last
-# checkpoint, rather than from the start, keeps an agreed amendment to the cadence from
-# scheduling checkpoints in the past: the new cadence applies from the last one scheduled.
+# The plans that are missing checkpoints: for each, its last existing sequence, the date new
+# checkpoints count on from (its last checkpoint's due date; its start, before the first), and
+# how many more fall due by its end and by the horizon. Counting on from the last checkpoint,
+# rather than from the start, keeps an agreed amendment to the cadence from scheduling
+# checkpoints in the past: the new cadence applies from the last one scheduled.
+# Two kinds of plan schedule checkpoints: the testing plan of a case in controlled testing,
+# and the active post-clearance monitoring plan of a cleared case (postclearance), whose
+# checkpoints carry its id, follow on from the case's sequence and count on from the plan's
+# own last checkpoint. Monitoring plans are few, so that branch reads its cases' checkpoints
+# through the (application, sequence) and monitoring_plan indexes, not a second full pass.
 _PENDING = """
 pending AS (
-    SELECT plan.{plan_application_id} AS application_id, {base} AS base,
-           plan.{cadence} AS cadence, COALESCE(existing.last, 0) AS last, {due_count} AS due
+    SELECT plan.{plan_application_id} AS application_id, NULL AS monitoring_plan_id,
+           {base} AS base, plan.{cadence} AS cadence, COALESCE(existing.last, 0) AS last,
+           {due_count} AS due
     FROM {plan} plan
     JOIN {application} app ON app.{id} = plan.{plan_application_id}
     LEFT JOIN (
@@ -73,6 +78,22 @@ pending AS (
     WHERE app.{state} = %(testing)s
       AND plan.{agreed_at} IS NOT NULL
       AND {due_count} > 0
+    UNION ALL
+    SELECT monitored.application_id, monitored.monitoring_plan_id, monitored.base,
+           monitored.cadence, monitored.last, {monitoring_due_count} AS due
+    FROM (
+        SELECT plan.{mp_application_id} AS application_id, plan.{mp_id} AS monitoring_plan_id,
+               COALESCE((SELECT MAX(mine.{due_on}) FROM {checkpoint} mine
+                         WHERE mine.{monitoring_plan_id} = plan.{mp_id}),
+                        plan.{mp_starts_on}) AS base,
+               plan.{mp_cadence} AS cadence, plan.{mp_ends_on} AS ends_on,
+               COALESCE((SELECT MAX(theirs.{sequence}) FROM {checkpoint} theirs
+                         WHERE theirs.{application_id} = plan.{mp_application_id}), 0) AS last
+        FROM {monitoring_plan} plan
+        JOIN {application} app ON app.{id} = plan.{mp_application_id}
+        WHERE plan.{mp_status} = %(monitoring_active)s AND app.{state} = %(cleared)s
+    ) monitored
+    WHERE {monitoring_due_count} > 0
 )
 """
 # The missing checkpoints, inserted by the database in one statement. Each pending plan takes
@@ -91,7 +112,7 @@ pending AS (
 _CREATE_CHECKPOINTS_SQL = (
     """
 INSERT INTO {checkpoint} ({application_id}, {sequence}, {due_on}, {status}, {overdue_at},
-                          {escalated_at})
+                          {escalated_at}, {monitoring_plan_id})
 WITH RECURSIVE numbers(j) AS (
     SELECT 1 UNION ALL SELECT j + 1 FROM numbers WHERE j < %(per_case)s
 ),
@@ -99,7 +120,8 @@ WITH RECURSIVE numbers(j) AS (
     + _PENDING
     + """,
 new AS (
-    SELECT pending.application_id, pending.last + numbers.j AS sequence, {due_date} AS due_on
+    SELECT pending.application_id, pending.last + numbers.j AS sequence, {due_date} AS due_on,
+           pending.monitoring_plan_id
     FROM pending JOIN numbers ON numbers.j <= pending.due
     ORDER BY numbers.j, pending.application_id
     LIMIT %(per_run)s
@@ -107,7 +129,8 @@ new AS (
 SELECT application_id, sequence, due_on,
        CASE WHEN due_on < %(today)s THEN %(overdue)s ELSE %(scheduled)s END,
        CASE WHEN due_on < %(today)s THEN %(now)s END,
-       CASE WHEN due_on <= %(escalate_by)s THEN %(now)s END
+       CASE WHEN due_on <= %(escalate_by)s THEN %(now)s END,
+       monitoring_plan_id
 FROM new
 WHERE TRUE
 ON CONFLICT DO NOTHING
@@ -121,17 +144,22 @@ _DATE_ARITHMETIC = {
         "base": _BASE,
         "due_date": "pending.base + numbers.j * pending.cadence",
         "days_to_last": f"(LEAST(plan.{{ends_on}}, %(horizon)s) - {_BASE})",
+        "monitoring_days_to_last": "(LEAST(monitored.ends_on, %(horizon)s) - monitored.base)",
     },
     "sqlite": {
         "base": _BASE,
         "due_date": "date(pending.base, '+' || (numbers.j * pending.cadence) || ' days')",
         "days_to_last": f"(julianday(MIN(plan.{{ends_on}}, %(horizon)s)) - julianday({_BASE}))",
+        "monitoring_days_to_last": (
+            "(julianday(MIN(monitored.ends_on, %(horizon)s)) - julianday(monitored.base))"
+        ),
     },
 }
 
 
 def _sweep_sql(template: str) -> str:
     plan, checkpoint, application = TestingPlan._meta, Checkpoint._meta, Application._meta
+    monitoring = MonitoringPlan._meta
     names = {
         "checkpoint": connection.ops.quote_name(checkpoint.db_table),
         "application_id": checkpoint.get_field("application").column,
@@ -149,6 +177,14 @@ def _sweep_sql(template: str) -> str:
         "application": connection.ops.quote_name(application.db_table),
         "id": application.pk.column,
         "state": application.get_field("state").column,
+        "monitoring_plan_id": checkpoint.get_field("monitoring_plan").column,
+        "monitoring_plan": connection.ops.quote_name(monitoring.db_table),
+        "mp_id": monitoring.pk.column,
+        "mp_application_id": monitoring.get_field("application").column,
+        "mp_status": monitoring.get_field("status").column,
+        "mp_starts_on": monitoring.get_field("starts_on").column,
+        "mp_ends_on": monitoring.get_field("ends_on").column,
+        "mp_cadence": monitoring.get_field("cadence_days").column,
     }
     arithmetic = {
         key: expression.format(**names)
@@ -157,6 +193,9 @@ def _sweep_sql(template: str) -> str:
     # Whole checkpoints due by the horizon (the plan's last date if sooner).
     arithmetic["due_count"] = (
         f"CAST({arithmetic['days_to_last']} / plan.{names['cadence']} AS INTEGER)"
+    )
+    arithmetic["monitoring_due_count"] = (
+        f"CAST({arithmetic['monitoring_days_to_last']} / monitored.cadence AS INTEGER)"
     )
     return template.format(**names, **arithmetic)
 
@@ -171,7 +210,10 @@ def _create_due_checkpoints(today: date, now: datetime) -> tuple[int, int, int]:
     Returns how many were created, and how many due ones were held back, in how many cases.
     """
     horizon = today + timedelta(days=CHECKPOINT_LEAD_DAYS)
-    if not TestingPlan.objects.filter(application__state=TESTING).exists():
+    if not (
+        TestingPlan.objects.filter(application__state=TESTING).exists()
+        or MonitoringPlan.objects.filter(status=MonitoringStatus.ACTIVE).exists()
+    ):
         return 0, 0, 0
     # SQLite compares ISO date strings; PostgreSQL takes a date.
     as_date = (lambda day: day) if connection.vendor == "postgresql" else date.isoformat
@@ -181,6 +223,8 @@ def _create_due_checkpoints(today: date, now: datetime) -> tuple[int, int, int]:
         "scheduled": CheckpointStatus.SCHEDULED.value,
         "overdue": CheckpointStatus.OVERDUE.value,
         "testing": TESTING.value,
+        "cleared": ApplicationState.CLEARED.value,
+        "monitoring_active": MonitoringStatus.ACTIVE.value,
         "horizon": as_date(horizon),
         "today": as_date(today),
         "escalate_by": as_date(today - timedelta(days=ESCALATE_AFTER_DAYS)),
@@ -369,7 +413,8 @@ def _escalate_to_reviewers(rows: list[_Stamped]) -> None:
 
 
 def checkpoints_sweep() -> CheckpointSweepResult:
-    """The daily checkpoint job, for every application in controlled testing.
+    """The daily checkpoint job, for every application in controlled testing and every
+    cleared one under an active post-clearance monitoring plan.
 
     Steps: create the checkpoints falling due within CHECKPOINT_LEAD_DAYS; remind the
     manufacturer 7 days and 1 day before; mark unreported checkpoints overdue the day after
@@ -392,9 +437,13 @@ def checkpoints_sweep() -> CheckpointSweepResult:
             settings.CHECKPOINT_SWEEP_MAX_PER_CASE,
             settings.CHECKPOINT_SWEEP_MAX_PER_RUN,
         )
-    open_in_testing = Checkpoint.objects.filter(
-        status=CheckpointStatus.SCHEDULED, application__state=TESTING
+    # Checkpoints that still chase someone: those of a case in testing, and those of an
+    # active monitoring plan (one past its end date included: its last reports are owed).
+    # A plan's id list is a subquery, not a join, so the steps keep their plans.
+    chasing = Q(application__state=TESTING) | Q(
+        monitoring_plan__in=MonitoringPlan.objects.filter(status=MonitoringStatus.ACTIVE)
     )
+    open_in_testing = Checkpoint.objects.filter(chasing, status=CheckpointStatus.SCHEDULED)
     reminded_7 = _stamp_and_notify(
         open_in_testing.filter(
             reminded_7_days_at__isnull=True,
@@ -414,8 +463,8 @@ def checkpoints_sweep() -> CheckpointSweepResult:
     # Checkpoints that went overdue in an earlier run and have now been late long enough.
     escalated_earlier = _stamp_and_notify(
         Checkpoint.objects.filter(
+            chasing,
             status=CheckpointStatus.OVERDUE,
-            application__state=TESTING,
             escalated_at__isnull=True,
             due_on__lte=escalate_by,
         ),

@@ -11,6 +11,7 @@ from devices.models import (
     FINAL_STATES,
     ApplicationState,
 )
+from postclearance.selectors import under_monitoring
 from reviews.models import (
     Checkpoint,
     CheckpointStatus,
@@ -55,6 +56,8 @@ def programme_dashboard(user: User) -> dict:
     open_signals = SafetySignal.objects.using(db).filter(
         application__in=visible, status__in=[SignalStatus.OPEN, SignalStatus.INVESTIGATING]
     )
+    # A stage of work of its own: cleared devices still reporting, under a running plan.
+    monitored = under_monitoring(visible).using(db)
     unacknowledged_count, unacknowledged = receipts.unacknowledged(
         SafetySignal.objects.using(db).filter(application__in=visible), using=db
     )
@@ -78,6 +81,12 @@ def programme_dashboard(user: User) -> dict:
         "overdue": list(
             overdue.select_related("application__device", "application__assignee").order_by(
                 "due_on", "pk"
+            )[:DASHBOARD_LIST_LIMIT]
+        ),
+        "monitored_count": monitored.count(),
+        "monitored": list(
+            monitored.select_related("application__device", "application__assignee").order_by(
+                "ends_on", "pk"
             )[:DASHBOARD_LIST_LIMIT]
         ),
         "open_signal_count": open_signals.count(),

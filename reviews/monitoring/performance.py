@@ -133,12 +133,13 @@ class MetricSeries:
 
 
 def performance_series(application: Application) -> list[MetricSeries]:
-    """Each metric of the plan across the case's checkpoints, in two queries."""
+    """Each metric of the testing plan across the case's testing checkpoints, in two queries
+    (a cleared device's monitoring checkpoints are judged by their own plan, on its page)."""
     thresholds = list(
         MetricThreshold.objects.filter(plan__application=application).select_related("plan")
     )
     checkpoints = list(
-        Checkpoint.objects.filter(application=application)
+        Checkpoint.objects.filter(application=application, monitoring_plan__isnull=True)
         .select_related("report__model_version")
         .order_by("sequence")
     )

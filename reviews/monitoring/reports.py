@@ -20,6 +20,7 @@ from devices.models import (
     may_contribute,
 )
 from devices.services import TransitionRefused, lock_application, transition_locked
+from postclearance.models import MonitoringPlan, MonitoringStatus
 from reviews.judging import COUNT_METRICS, Verdict, counts_clean, figure_of, judge, proportion
 from reviews.models import (
     Checkpoint,
@@ -159,7 +160,8 @@ def checkpoint_report_submit(
     """Record the manufacturer's figures for one of their checkpoints and evaluate them.
 
     Steps: lock the checkpoint; check it belongs to the actor's organisation, is not reported
-    yet and the case is in (or suspended from) testing; check the figures; save the report and
+    yet and the case is in (or suspended from) testing — or the checkpoint is one of a
+    post-clearance monitoring plan not ended early; check the figures; save the report and
     mark the checkpoint submitted, queueing the evaluation task; commit; then evaluate at once,
     so the person who reported sees any breach (and a suspension it caused) on the page they
     land on. The report is committed first: if evaluating fails, nothing they sent is lost, and
@@ -179,14 +181,20 @@ def checkpoint_report_submit(
                 f"Checkpoint {checkpoint.sequence} has been reported already; a report cannot "
                 "be replaced. Send a message to your reviewer to correct it."
             )
-        if application.state not in REPORTING_STATES:
+        if checkpoint.monitoring_plan_id is not None:
+            monitoring = checkpoint.monitoring_plan
+            if monitoring.status == MonitoringStatus.ENDED_EARLY:
+                raise TransitionRefused(
+                    "Post-clearance monitoring of this device was ended on "
+                    f"{monitoring.ended_at:%-d %B %Y}: its checkpoints take no more reports."
+                )
+        elif application.state not in REPORTING_STATES:
             raise TransitionRefused(
                 "Checkpoint reports are taken during controlled testing; this application is "
                 f"{application.state_enum.in_words}."
             )
-        required = MetricThreshold.objects.filter(plan__application=application).values_list(
-            "metric", flat=True
-        )
+        _, thresholds = plan_for_checkpoint(checkpoint)
+        required = [threshold.metric for threshold in thresholds]
         figures = report_figures_clean(
             metrics=metrics, subgroup_metrics=subgroup_metrics or {}, required=required
         )
@@ -213,6 +221,17 @@ def checkpoint_report_submit(
         # The task queued above and the evaluation sweep are there for exactly this.
         logger.exception("checkpoint report %s: evaluation left for the task", report.pk)
     return report
+
+
+def plan_for_checkpoint(checkpoint: Checkpoint) -> tuple[object | None, list]:
+    """The plan a checkpoint is reported and judged against, with its thresholds: its
+    post-clearance monitoring plan if it has one, else the case's testing plan in force.
+    Both carry the same terms (minimum sample, subgroups, equity and drift settings)."""
+    if checkpoint.monitoring_plan_id is not None:
+        plan = MonitoringPlan.objects.get(pk=checkpoint.monitoring_plan_id)
+    else:
+        plan = TestingPlan.objects.filter(application_id=checkpoint.application_id).first()
+    return plan, list(plan.thresholds.all()) if plan else []
 
 
 def breaches(comparator: str, limit: Decimal, value: Decimal) -> bool:
@@ -289,13 +308,11 @@ def _assess(
 def too_small_to_judge(report: CheckpointReport) -> list[str]:
     """The metrics of a report too small to judge overall, in words ("sensitivity: 12 cases,
     fewer than the plan's minimum of 50"), so no one reads silence as a pass."""
-    thresholds = MetricThreshold.objects.filter(
-        plan__application_id=report.checkpoint.application_id
-    ).select_related("plan")
+    plan, thresholds = plan_for_checkpoint(report.checkpoint)
     words = []
     for threshold in thresholds:
         figure = figure_of(report.metrics, report.counts, threshold.metric)
-        judgement = judge(threshold, *figure, threshold.plan.min_sample)
+        judgement = judge(threshold, *figure, plan.min_sample)
         if judgement.too_small:
             words.append(f"{threshold.get_metric_display().lower()}: {judgement.why}")
     return words
@@ -318,8 +335,7 @@ def checkpoint_report_evaluate(*, report_id: int) -> list[SafetySignal]:
         if report.evaluated_at is not None:
             return []
         application = report.checkpoint.application
-        plan = TestingPlan.objects.filter(application=application).first()
-        thresholds = list(plan.thresholds.all()) if plan else []
+        plan, thresholds = plan_for_checkpoint(report.checkpoint)
         created_signals = []
         critical_reasons = []
         for threshold in thresholds:
@@ -367,7 +383,9 @@ def checkpoint_report_evaluate(*, report_id: int) -> list[SafetySignal]:
                     created_signals.append(signal)
         report.evaluated_at = timezone.now()
         report.save(update_fields=["evaluated_at"])
-        if critical_reasons and plan.suspend_on_critical_breach:
+        # A monitoring plan suspends nothing: a cleared device has no testing to suspend, and
+        # its critical signal goes to the regulator (and, shared, to the partners).
+        if critical_reasons and isinstance(plan, TestingPlan) and plan.suspend_on_critical_breach:
             locked = lock_application(application.pk)
             if locked.state == TESTING:
                 application = locked

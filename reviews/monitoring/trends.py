@@ -110,6 +110,9 @@ def drift_findings(
         CheckpointReport.objects.filter(
             checkpoint__application_id=checkpoint.application_id,
             checkpoint__sequence__lte=checkpoint.sequence,
+            # Testing and each monitoring plan are series of their own: real-world figures
+            # are compared with the first real-world figure, not with the sandbox's.
+            checkpoint__monitoring_plan_id=checkpoint.monitoring_plan_id,
         )
         .order_by("checkpoint__sequence")
         .values_list("checkpoint__sequence", "metrics")

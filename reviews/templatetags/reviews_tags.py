@@ -1,6 +1,9 @@
+from functools import lru_cache
+
 from django import template
 from django.utils.formats import date_format
 from django.utils.html import format_html
+from django.utils.translation import get_language
 
 from reviews.models import ChangeKind
 from reviews.plan_forms import decimal_text
@@ -11,6 +14,13 @@ register = template.Library()
 
 # The badges are simple tags building their HTML in Python rather than inclusion tags: the
 # queue draws two on every row, and a sub-template each was a fifth of the page's time.
+
+
+@lru_cache(maxsize=2048)
+def _day(value, language: str) -> str:
+    """A date as the badges show it ("4 Dec 2026"). Formatting is most of a badge's cost and
+    a queue page repeats the same few dozen days, so each is formatted once per language."""
+    return date_format(value, "j M Y")
 
 
 @register.simple_tag
@@ -28,13 +38,13 @@ def clock_badge(status: str, due_on=None, paused_on=None) -> str:
         return format_html(
             '{} <span class="govuk-!-font-size-16">since {}</span>',
             badge,
-            date_format(paused_on, "j M Y"),
+            _day(paused_on, get_language()),
         )
     if due_on:
         return format_html(
             '{} <span class="govuk-!-font-size-16 app-nowrap">due {}</span>',
             badge,
-            date_format(due_on, "j M Y"),
+            _day(due_on, get_language()),
         )
     return badge
 

@@ -18,6 +18,7 @@ from devices.services import (
     message_post,
     refusal_reason,
 )
+from postclearance.selectors import monitoring_plans_of
 from reviews.decisions import decision_record
 from reviews.forms import AssignForm, MessageForm, NoteForm, ReasonForm
 from reviews.models import DecisionKind
@@ -120,6 +121,12 @@ def render_case(
         "open_plan_status": open_plan.status(plan.version if plan else None) if open_plan else None,
         "decisions": decisions_of(application),
         "pending_clearance": application.pending_clearance(),
+        # After clearance only: the plan a cleared device reports under, if any.
+        "monitoring_plans": (
+            monitoring_plans_of(application)
+            if application.state == ApplicationState.CLEARED
+            else []
+        ),
         "is_lead": is_lead,
         "note_form": note_form or NoteForm(),
         "message_form": message_form or MessageForm(),

@@ -22,12 +22,11 @@ from devices.models import ApplicationState
 from devices.selectors import applications_for
 from reviews.attention import reviewer_attention
 from reviews.forms import BulkAssignForm, QueueFilterForm
+from reviews.queue_read import QueueRows, queue_rows_signature
 from reviews.selectors import (
     QUEUE_CACHE_SECONDS,
     ClockStatus,
     my_work,
-    queue_page_rows,
-    queue_rows_signature,
     queue_state_counts,
     queue_total,
     queue_version,
@@ -77,7 +76,7 @@ def _queue_context(
     menu = functools.cache(reviewer_menu)
     form = QueueFilterForm(params, menu=menu)
     filters = form.filters()
-    applications = queue_page_rows(review_queue(user=request.user, filters=filters))
+    applications = QueueRows(user=request.user, filters=filters)
     state_counts = queue_state_counts(user=request.user, filters=filters, version=version)
     paginator = CountedPaginator(
         applications, form.page_size(), count=queue_total(state_counts, filters)

@@ -86,3 +86,19 @@ def test_seed_demo_shows_the_adaptive_device_under_change_control_once(db):
     sources = set(SafetySignal.objects.filter(application=case).values_list("source", flat=True))
     assert {"equity", "drift"} <= sources
     assert case.device.model_versions.count() == 2
+
+
+def test_seed_demo_shows_a_cleared_device_reporting_under_its_monitoring_plan_once(db):
+    from postclearance.models import MonitoringPlan
+    from reviews.models import Checkpoint
+
+    call_command("seed_demo")
+    call_command("seed_demo")
+
+    case = Application.objects.get(device__name="HeartSound AF Screen")
+    assert case.state == ApplicationState.CLEARED
+    plan = MonitoringPlan.objects.get(application=case)
+    assert plan.is_running
+    checkpoints = Checkpoint.objects.filter(monitoring_plan=plan).order_by("sequence")
+    assert [hasattr(checkpoint, "report") for checkpoint in checkpoints] == [True, True, False]
+    assert all(checkpoint.report.evaluated_at for checkpoint in checkpoints[:2])

@@ -2,6 +2,7 @@
 
 import hashlib
 from datetime import timedelta
+from decimal import Decimal
 
 from django.contrib.auth.tokens import default_token_generator
 from django.utils import timezone
@@ -150,6 +151,24 @@ class Stage:
             ),
         )
         return {"pk": change.pk}
+
+    def monitored(self) -> dict:
+        """A cleared case under a running post-clearance monitoring plan."""
+        from postclearance.services import MonitoringTerms, monitoring_plan_set_up
+        from reviews.plan_terms import ThresholdSpec
+
+        application = self.case(S.CLEARED)
+        monitoring_plan_set_up(
+            actor=self.people[LEAD],
+            application_id=application.pk,
+            terms=MonitoringTerms(
+                starts_on=timezone.localdate(),
+                ends_on=timezone.localdate() + timedelta(days=365),
+                cadence_days=28,
+                thresholds=[ThresholdSpec("sensitivity", "gte", Decimal("0.9"))],
+            ),
+        )
+        return {"pk": application.pk}
 
     def signal(self) -> dict:
         PartnerRegulator.objects.get_or_create(

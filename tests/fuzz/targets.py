@@ -284,6 +284,9 @@ TARGETS: dict[str, list[Target]] = {
     ],
     "reviews:exit-report": [Target(REVIEWER, case(S.CLEARED))],
     "reviews:performance": [Target(REVIEWER, case(S.IN_CONTROLLED_TESTING))],
+    # The page with a running plan (and no set-up form) is checked by the browser journey.
+    "reviews:monitoring-plan": [Target(LEAD, case(S.CLEARED), posts=True)],
+    "reviews:monitoring-plan-end": [Target(LEAD, lambda stage: stage.monitored(), posts=True)],
     "reviews:signal-raise": [Target(REVIEWER, case(S.IN_CONTROLLED_TESTING), posts=True)],
     "reviews:dashboard": [
         Target(REVIEWER, listing(lambda stage: stage.case(S.IN_CONTROLLED_TESTING)))

@@ -22,6 +22,7 @@ from devices.models import (
 from documents.models import CaseDocument, DocumentKind
 from notifications.models import Notification
 from observers.models import ObserverGrant
+from postclearance.models import MonitoringPlan, MonitoringThreshold
 from reviews.models import (
     Assignment,
     ChangeKind,
@@ -103,6 +104,30 @@ def build_world(manufacturer) -> World:
         rating=GmlpRating.values[0],
         comment=MARKER,
         assessor=colleague,
+    )
+    # The cleared case under post-clearance monitoring, with a report under the plan: the
+    # monitoring pages (and the end-early page, which needs a running plan) are swept too.
+    monitoring = MonitoringPlan.objects.create(
+        application=cleared,
+        starts_on=timezone.localdate(),
+        ends_on=timezone.localdate() + timedelta(days=365),
+        cadence_days=28,
+        notes=MARKER,
+        set_up_by=lead,
+    )
+    MonitoringThreshold.objects.create(plan=monitoring, metric="sensitivity", value="0.9")
+    CheckpointReport.objects.create(
+        checkpoint=Checkpoint.objects.create(
+            application=cleared,
+            sequence=1,
+            due_on=timezone.localdate(),
+            monitoring_plan=monitoring,
+            status="submitted",
+        ),
+        submitted_by=manufacturer,
+        cases_processed=500,
+        metrics={"sensitivity": 0.93},
+        narrative=MARKER,
     )
     testing = by_state[ApplicationState.IN_CONTROLLED_TESTING]
     for state in (

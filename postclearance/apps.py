@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class PostclearanceConfig(AppConfig):
+    name = "postclearance"
+    verbose_name = "Post-clearance monitoring"
