@@ -79,19 +79,18 @@ bench: install-dev
 	$(PY) bench/report.py
 
 # Mutation testing of the rule modules with mutmut (configured in pyproject.toml), never part of
-# `make test` or CI: about 30 minutes on a quiet machine (docs/TESTING.md). One module at a time,
-# niced, one child process: the machine may be shared. MUTATE_MODULES="reviews.services" runs
-# one; mutmut remembers results and re-tests only what changed since its last run.
-MUTATE_MODULES ?= devices.services devices.selectors devices.models reviews.services \
-	reviews.decisions reviews.plans reviews.selectors reviews.safety \
-	reviews.monitoring.checkpoints reviews.monitoring.reports reviews.monitoring.performance \
-	notifications.services
-MUTATE_CHILDREN ?= 1
+# `make test` or CI (docs/TESTING.md). One run over every module: mutmut records once which tests
+# reach each function, then runs each mutant against those tests only. It keeps its results in
+# mutants/, so a second `make mutate` tests only mutants not judged yet (new or changed code);
+# MUTATE_MODULES="reviews.services devices.selectors" re-tests those modules whatever was
+# recorded. Each child process has its own SQLite test database (tests/conftest.py), so
+# MUTATE_CHILDREN can match the cores you may use; niced, as the machine may be shared.
+MUTATE_MODULES ?=
+MUTATE_CHILDREN ?= 2
+MUTATE_NICE ?= 10
 mutate: install-dev
-	for module in $(MUTATE_MODULES); do \
-		MUTATE_TEST_DB=var/mutation-tests.sqlite3 nice -n 10 \
-			$(BIN)/mutmut run --max-children $(MUTATE_CHILDREN) "$$module.*" || exit 1; \
-	done
+	MUTATE_TEST_DB=var/mutation-tests.sqlite3 nice -n $(MUTATE_NICE) $(BIN)/mutmut run \
+		--max-children $(MUTATE_CHILDREN) $(foreach module,$(MUTATE_MODULES),"$(module).*")
 	$(BIN)/mutmut results --all true | $(PY) tests/mutation_score.py
 
 clean:

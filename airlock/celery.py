@@ -41,6 +41,11 @@ app.conf.beat_schedule = {
         "task": "documents.tasks.issue_missing_documents",
         "schedule": crontab(minute="*/15"),
     },
+    # Every 15 minutes: draw the programme reports asked for whose on-commit task never ran.
+    "draw missing programme reports": {
+        "task": "findings.tasks.draw_missing_programme_reports",
+        "schedule": crontab(minute="*/15"),
+    },
     # Every 5 minutes: evaluate checkpoint reports whose on-commit task never ran (the broker
     # was down when the manufacturer submitted, or the message was lost).
     "evaluate pending checkpoint reports": {

@@ -44,6 +44,7 @@ urlpatterns = [
     path("accounts/", include("django.contrib.auth.urls")),
     path("admin/", admin.site.urls),
     path("reviews/", include("reviews.urls")),
+    path("reviews/", include("findings.urls")),
     path("notifications/", include("notifications.urls")),
     path("network/", include("reviews.network.urls")),
     path("", include("teams.urls")),

@@ -327,15 +327,13 @@ def application_bulk_assign(
         locked = list(
             Application.objects.select_for_update().filter(pk__in=application_ids).order_by("pk")
         )
+        # The refusals name the organisation; a lead's refusals never name the current assignee.
         organisations = Organisation.objects.in_bulk({a.organisation_id for a in locked})
-        assignees = User.objects.in_bulk({a.assignee_id for a in locked if a.assignee_id})
         conflicted_orgs = _conflicted_organisation_ids(reviewer)
         actor_conflicts = _conflicted_organisation_ids(actor) if not actor.is_superuser else set()
         to_assign = []
         for application in locked:
             application.organisation = organisations[application.organisation_id]
-            if application.assignee_id:
-                application.assignee = assignees[application.assignee_id]
             if application.organisation_id in actor_conflicts:
                 # The actor cannot see this case: say nothing about it.
                 continue

@@ -1,3 +1,4 @@
+import fcntl
 import os
 
 import pytest
@@ -19,7 +20,29 @@ def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix):
     path = os.environ.get("MUTATE_TEST_DB")
     database = settings.DATABASES["default"]
     if path and database["ENGINE"] == "django.db.backends.sqlite3":
-        database.setdefault("TEST", {})["NAME"] = os.path.abspath(path)
+        database.setdefault("TEST", {})["NAME"] = _free_test_db(os.path.abspath(path))
+
+
+def _free_test_db(path):
+    """One database file per mutmut process at a time: two mutants' tests writing to one SQLite
+    file would wait on each other's locks and fail with "database is locked", a false kill. The
+    process holds an flock on the file it picked until it exits; the next free one is taken."""
+    base, extension = os.path.splitext(path)
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    for slot in range(16):
+        candidate = f"{base}-{slot}{extension}"
+        lock = open(f"{candidate}.lock", "w")  # noqa: SIM115 - held until the process exits
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            lock.close()
+            continue
+        _held_locks.append(lock)
+        return candidate
+    raise RuntimeError(f"no free mutation test database beside {path}")
+
+
+_held_locks = []
 
 
 @pytest.fixture(autouse=True)

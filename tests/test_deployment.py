@@ -169,6 +169,25 @@ def test_the_image_collects_static_files_with_production_settings(tmp_path):
     assert list((tmp_path / "static" / "css").glob("airlock.*.css.gz"))
 
 
+def our_apps() -> set[str]:
+    """The project's own apps: those in INSTALLED_APPS with a folder at the top of the repo."""
+    return {app for app in settings.INSTALLED_APPS if (ROOT / app / "apps.py").exists()}
+
+
+def test_the_image_and_the_package_carry_every_app_of_ours():
+    # A new app left out of either runs in the tests and fails in the image.
+    stages: list[set[str]] = []
+    for name, args in containerfile():
+        if name == "FROM":
+            stages.append(set())
+        elif name == "COPY":
+            stages[-1].add(args.split()[0])
+    packaged = set(re.findall(r'"([a-z_]+)\*"', (ROOT / "pyproject.toml").read_text()))
+    # The build stage installs the package; the final stage runs the code from /app.
+    assert [our_apps() - copied for copied in stages] == [set(), set()]
+    assert our_apps() - packaged == set()
+
+
 def test_the_build_context_leaves_out_local_state():
     for name in (".containerignore", ".dockerignore"):
         ignored = (ROOT / name).read_text().splitlines()

@@ -16,6 +16,7 @@ from airlock.settings.storage import *  # noqa: F403
 from airlock.settings.cache_celery import *  # noqa: F403
 from airlock.settings.mail import *  # noqa: F403
 from airlock.settings.api import *  # noqa: F403
+from airlock.settings.reports import *  # noqa: F403
 from airlock.settings.logs import *  # noqa: F403
 from airlock.settings.security import *  # noqa: F403
 # isort: on

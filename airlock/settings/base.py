@@ -35,6 +35,7 @@ INSTALLED_APPS = [
     "observers",
     "ledger",
     "documents",
+    "findings",
     "postclearance",
     "django.contrib.admin",
     "django.contrib.auth",

@@ -100,6 +100,7 @@ CELERY_TASK_ROUTES = {
     # A long read of every audit row: beside the digests, away from interactive work.
     "ledger.tasks.verify_audit_chain": {"queue": "reports"},
     "documents.tasks.*": {"queue": "documents"},
+    "findings.tasks.*": {"queue": "documents"},
 }
 # Beat reads its schedule from the database (django-celery-beat): the entries declared in
 # airlock/celery.py are synced there at start-up, and administrators can see and pause them.

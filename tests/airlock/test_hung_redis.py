@@ -29,8 +29,10 @@ from tests.factories import make_application, make_manufacturer
 pytestmark = pytest.mark.django_db
 
 # What the old code took was 5 to 10 s; with REDIS_TIMEOUT_SECONDS (0.25) a request may wait
-# for Redis once. A generous ceiling, so a busy CI machine does not fail it.
-CEILING_SECONDS = 1.0
+# for Redis once. The ceiling is under the old code's fastest but generous: CI runs two suites
+# side by side on two cores, and a loaded machine took 3.1 s. The connection counts and the
+# open breaker are the real check; the stopwatch only catches a return of the long waits.
+CEILING_SECONDS = 4.5
 
 
 class HungRedis:
@@ -98,7 +100,7 @@ def test_the_first_call_waits_one_short_timeout_and_the_rest_do_not_call_redis(h
         assert cache.get("key", "miss") == "miss"
     offered = len(hung_redis.accepted)
 
-    with at_most(0.1):
+    with at_most(0.5):
         for _ in range(50):
             assert cache.get("key", "miss") == "miss"
             cache.set("key", "value")

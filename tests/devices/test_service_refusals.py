@@ -6,8 +6,12 @@ services directly. Each test here names who may not, in which state, or under wh
 and checks that nothing changed.
 """
 
+import re
+from datetime import timedelta
+
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.utils import timezone
 
 from devices.models import (
     FINAL_STATES,
@@ -30,7 +34,7 @@ from devices.services import (
     message_post,
 )
 from devices.uploads import InspectedUpload
-from tests.factories import DeviceFactory, make_application, make_manufacturer
+from tests.factories import CallFactory, DeviceFactory, make_application, make_manufacturer
 from tests.locks import row_locks
 
 pytestmark = pytest.mark.django_db
@@ -46,6 +50,11 @@ def pdf_upload() -> InspectedUpload:
         name="evaluation.pdf",
         content_type="application/pdf",
     )
+
+
+def refused(exception, message):
+    """The refusal and its whole message: people read it, and a lost word is a changed rule."""
+    return pytest.raises(exception, match=f"^{re.escape(message)}$")
 
 
 def upload(application, actor):
@@ -213,7 +222,9 @@ def test_it_refuses_to_edit_an_application_that_is_no_longer_a_draft(
     application = make_application(state, organisation=organisation)
     before = application.patient_benefit
 
-    with pytest.raises(TransitionRefused, match="Only a draft can be edited"):
+    with refused(
+        TransitionRefused, "Only a draft can be edited; this application was submitted already."
+    ):
         application_update_draft(
             application=application, actor=manufacturer, patient_benefit="Changed afterwards."
         )
@@ -225,7 +236,7 @@ def test_it_refuses_to_edit_an_application_that_is_no_longer_a_draft(
 def test_it_refuses_another_organisation_editing_a_draft(organisation, other_manufacturer):
     application = make_application(S.DRAFT, organisation=organisation)
 
-    with pytest.raises(PermissionError, match="organisation's own team"):
+    with refused(PermissionError, "Only the organisation's own team can edit this application."):
         application_update_draft(
             application=application, actor=other_manufacturer, patient_benefit="Not theirs."
         )
@@ -252,6 +263,29 @@ def test_it_saves_the_teams_own_draft(organisation, manufacturer):
     assert application.patient_benefit == "Fewer admissions."
 
 
+def test_it_refuses_to_move_a_draft_to_a_closed_call_and_moves_it_to_an_open_one(
+    organisation, manufacturer
+):
+    application = make_application(S.DRAFT, organisation=organisation)
+    first_call = application.call
+    now = timezone.now()
+    closed = CallFactory(
+        title="Phase 1", opens_at=now - timedelta(days=60), closes_at=now - timedelta(days=1)
+    )
+    opened = CallFactory(
+        title="Phase 4", opens_at=now - timedelta(days=1), closes_at=now + timedelta(days=60)
+    )
+
+    with refused(TransitionRefused, closed.closed_refusal()):
+        application_update_draft(application=application, actor=manufacturer, call=closed)
+    application.refresh_from_db()
+    assert application.call == first_call
+
+    application_update_draft(application=application, actor=manufacturer, call=opened)
+    application.refresh_from_db()
+    assert application.call == opened
+
+
 def test_it_refuses_to_start_an_application_for_another_organisations_device(
     manufacturer, other_manufacturer
 ):
@@ -262,8 +296,28 @@ def test_it_refuses_to_start_an_application_for_another_organisations_device(
 
 
 def test_it_refuses_to_start_an_application_without_an_organisation(reviewer):
-    with pytest.raises(PermissionError, match="not linked to an organisation"):
+    with refused(PermissionError, "Your account is not linked to an organisation."):
         application_create(actor=reviewer)
+
+
+def test_it_refuses_to_start_an_application_without_a_call_or_against_a_closed_one(manufacturer):
+    now = timezone.now()
+    closed = CallFactory(
+        title="Phase 1", opens_at=now - timedelta(days=60), closes_at=now - timedelta(days=1)
+    )
+
+    with refused(TransitionRefused, "Choose the call for applications you are applying to."):
+        application_create(actor=manufacturer, call=None)
+    with refused(TransitionRefused, closed.closed_refusal()):
+        application_create(actor=manufacturer, call=closed)
+
+
+def test_it_numbers_new_cases_one_after_another(manufacturer):
+    call = CallFactory()
+    first, second = (application_create(actor=manufacturer, call=call) for _ in range(2))
+
+    year = timezone.localdate().year
+    assert [first.reference, second.reference] == [f"AIA-{year}-0001", f"AIA-{year}-0002"]
 
 
 # --- Devices ---------------------------------------------------------------------------------

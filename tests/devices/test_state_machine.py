@@ -9,6 +9,7 @@ import pytest
 
 from airlock.roles import Role
 from devices.models import TRANSITIONS, Application, ApplicationEvent, ApplicationState
+from devices.selectors import transition_table
 from devices.services import TransitionRefused, application_transition
 from tests.factories import UserFactory, make_application, make_manufacturer
 
@@ -107,3 +108,30 @@ def test_transition_table(state, action):
             application.refresh_from_db()
             assert application.state == state, (state, action, role)
             assert not ApplicationEvent.objects.filter(application=application).exists()
+
+
+def test_the_help_pages_table_is_the_state_machine_as_declared():
+    # The help page prints transition_table(); it must say what the model enforces.
+    rows = {row.action: row for row in transition_table()}
+
+    assert list(rows) == list(TRANSITIONS)
+    for action, (sources, _, target) in EXPECTED.items():
+        row = rows[action]
+        assert set(row.sources) == sources, action
+        assert target in row.targets, action
+    assert rows["respond"].targets == [S.SCREENING, S.EVIDENCE_REVIEW]
+    assert (rows["submit"].label, rows["submit"].actor, rows["submit"].help_text) == (
+        "Submit",
+        "manufacturer",
+        "",
+    )
+    assert (rows["clear"].label, rows["clear"].actor, rows["clear"].help_text) == (
+        "Countersign clearance",
+        "lead reviewer",
+        "Four eyes: not the proposer.",
+    )
+    actors = {side: set() for side in ("manufacturer", "reviewer")}
+    for action, (_, roles, _) in EXPECTED.items():
+        if roles in (MANUFACTURERS, REVIEWERS):
+            actors["manufacturer" if roles == MANUFACTURERS else "reviewer"].add(rows[action].actor)
+    assert actors == {"manufacturer": {"manufacturer"}, "reviewer": {"reviewer"}}

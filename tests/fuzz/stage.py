@@ -214,6 +214,46 @@ class Stage:
         [document] = case_documents_issue(application_id=application.pk)
         return {"pk": document.pk}
 
+    def finding(self) -> dict:
+        """A finding on a case in testing (with a checkpoint and evidence to choose from), and
+        one on another case to link it to."""
+        from findings.models import ChallengeArea
+        from findings.services import FindingDetails, finding_record
+
+        # get_or_create: the browser sweep's database has lost the migration's rows.
+        area, _ = ChallengeArea.objects.get_or_create(name="Explainability")
+        made = [
+            finding_record(
+                actor=self.people[REVIEWER],
+                application_id=self.case(state).pk,
+                details=FindingDetails(f"Gap {state}", "Seen in testing.", area.pk, "guidance"),
+            )
+            for state in (S.IN_CONTROLLED_TESTING, S.SCREENING)
+        ]
+        return {"pk": made[0].pk}
+
+    def theme(self) -> dict:
+        """A theme with one finding in it and another to add (the browser sweep builds it
+        again on the same database: made once)."""
+        from findings.models import Finding, Theme
+
+        found = self.finding()
+        theme, _ = Theme.objects.get_or_create(
+            name="Fuzz theme", defaults={"created_by": self.people[LEAD]}
+        )
+        theme.findings.add(Finding.objects.get(pk=found["pk"]))
+        return {"pk": theme.pk}
+
+    def cohort(self) -> dict:
+        """The cohort of a case with a finding, and a PDF of its report drawn."""
+        from findings.reports import programme_report_draw, programme_report_request
+
+        finding = self.finding()
+        cohort_id = Application.objects.get(findings__pk=finding["pk"]).cohort_id
+        report = programme_report_request(actor=self.people[LEAD], cohort_id=cohort_id)
+        programme_report_draw(report_id=report.pk)
+        return {"pk": cohort_id, "report": report.pk}
+
     def reset_link(self) -> dict:
         user = self.manufacturer
         return {

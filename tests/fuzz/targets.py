@@ -416,6 +416,37 @@ TARGETS: dict[str, list[Target]] = {
     ],
     "documents:bundle": [Target(MANUFACTURER, case(S.SUBMITTED))],
     "documents:bundle-public-key": [Target(ANONYMOUS)],
+    # --- Findings and programme reports -------------------------------------------------------
+    "findings:case-findings": [Target(REVIEWER, case(S.IN_CONTROLLED_TESTING), posts=True)],
+    "findings:finding-edit": [Target(REVIEWER, lambda stage: stage.finding(), posts=True)],
+    "findings:register": [
+        Target(
+            REVIEWER,
+            listing(lambda stage: stage.theme()),
+            query=("area", "theme", "suggests", "page"),
+        )
+    ],
+    "findings:themes": [Target(LEAD, listing(lambda stage: stage.theme()), posts=True)],
+    "findings:theme": [Target(LEAD, lambda stage: stage.theme(), posts=True)],
+    "findings:theme-finding-add": [
+        Target(LEAD, lambda stage: stage.theme(), posts=True, form_on="findings:theme")
+    ],
+    "findings:theme-finding-remove": [
+        Target(LEAD, lambda stage: stage.theme(), posts=True, form_on="findings:theme")
+    ],
+    "findings:programme-reports": [Target(LEAD, listing(lambda stage: stage.cohort()))],
+    "findings:programme-report": [Target(LEAD, lambda stage: {"pk": stage.cohort()["pk"]})],
+    "findings:programme-report-pdf": [
+        Target(
+            LEAD,
+            lambda stage: {"pk": stage.cohort()["pk"]},
+            posts=True,
+            form_on="findings:programme-report",
+        )
+    ],
+    "findings:programme-report-download": [
+        Target(LEAD, lambda stage: {"pk": stage.cohort()["report"]})
+    ],
     # --- The audit trail ---------------------------------------------------------------------
     "ledger:audit-export": [
         Target(

@@ -45,11 +45,23 @@ PK_MODELS = {
     "calls": "call",
     "organisations": "organisation",
     "documents": "document",
+    "findings": "finding",
+    # Themes, cohorts and their programme reports are the regulator's own, not an
+    # organisation's; the pages show only the findings and cases the reader may see.
+    "themes": "theme",
+    "cohorts": "cohort",
+    "programme-reports": "programme_report",
     "observer-invitations": "observer_invitation",
 }
 # Records that belong to no organisation: open to every reviewer, conflicted or not.
 # (An invitation to observe is the regulator's, managed by any lead reviewer.)
-REGULATOR_WIDE = {"incoming_alert", "observer_invitation"}
+REGULATOR_WIDE = {
+    "incoming_alert",
+    "observer_invitation",
+    "theme",
+    "cohort",
+    "programme_report",
+}
 
 
 @dataclass
@@ -75,6 +87,11 @@ class World:
     observer_grants: list = field(default_factory=list)
     # Issued decision documents (documents.CaseDocument).
     documents: list = field(default_factory=list)
+    # A finding on a case, the theme it is in, the case's cohort and a PDF of its report.
+    findings: list = field(default_factory=list)
+    themes: list = field(default_factory=list)
+    cohorts: list = field(default_factory=list)
+    programme_reports: list = field(default_factory=list)
     # An invitation to observe, waiting: no one but a lead reviewer may cancel it.
     observer_invitations: list = field(default_factory=list)
 
@@ -93,6 +110,10 @@ class World:
             "call": sorted({application.call_id for application in self.applications}),
             "organisation": [organisation.pk for organisation in self.organisations],
             "document": [document.pk for document in self.documents],
+            "finding": [finding.pk for finding in self.findings],
+            "theme": [theme.pk for theme in self.themes],
+            "cohort": [cohort.pk for cohort in self.cohorts],
+            "programme_report": [report.pk for report in self.programme_reports],
             "observer_invitation": [invitation.pk for invitation in self.observer_invitations],
         }[model]
 

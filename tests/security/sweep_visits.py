@@ -15,6 +15,7 @@ from devices.models import (
     Membership,
     Message,
 )
+from findings.models import Finding, FindingEvent, ProgrammeReport, Theme
 from notifications.models import Notification
 from observers.models import ObserverGrant
 from reviews.models import (
@@ -169,4 +170,10 @@ def fingerprint(world: World) -> tuple:
         sorted(SelectionCriterion.objects.values_list("pk", "call", "title", "weight")),
         CallEvent.objects.count(),
         sorted(ObserverGrant.objects.values_list("pk", "revoked_at")),
+        sorted(Finding.objects.values_list("pk", "title", "suggests", "updated_at")),
+        sorted(Finding.related.through.objects.values_list("from_finding_id", "to_finding_id")),
+        sorted(Theme.objects.values_list("pk", "name", "summary")),
+        sorted(Theme.findings.through.objects.values_list("theme_id", "finding_id")),
+        FindingEvent.objects.count(),
+        ProgrammeReport.objects.count(),
     )

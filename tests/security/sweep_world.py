@@ -20,6 +20,7 @@ from devices.models import (
     Message,
 )
 from documents.models import CaseDocument, DocumentKind
+from findings.models import ChallengeArea, Finding, ProgrammeReport, Theme
 from notifications.models import Notification
 from observers.invitations import observer_invite
 from observers.models import ObserverGrant
@@ -219,7 +220,37 @@ def build_world(manufacturer) -> World:
         model_changes=[model_change],
         documents=[_document(testing)],
         **_team(manufacturer),
+        **_findings(testing, colleague, lead),
     )
+
+
+def _findings(testing, colleague, lead) -> dict:
+    """A marked finding on the case in testing, in a theme; the case's cohort, with a PDF of
+    its programme report whose file carries MARKER (made directly: the sweep is about who
+    may fetch it)."""
+    finding = Finding.objects.create(
+        application=testing,
+        title=f"Drift unexplained {MARKER}",
+        description=MARKER,
+        challenge_area=ChallengeArea.objects.get_or_create(name="Explainability")[0],
+        suggests="guidance",
+        evidence=testing.evidence.first(),
+        recorded_by=colleague,
+    )
+    theme = Theme.objects.create(name="Drift in practice", created_by=lead)
+    theme.findings.add(finding)
+    report = ProgrammeReport(cohort=testing.cohort, requested_by=lead, drawn_at=timezone.now())
+    content = f"%PDF-1.7 {MARKER} {testing.reference}".encode()
+    report.file.save("report.pdf", ContentFile(content), save=False)
+    report.sha256 = hashlib.sha256(content).hexdigest()
+    report.size = len(content)
+    report.save()
+    return {
+        "findings": [finding],
+        "themes": [theme],
+        "cohorts": [testing.cohort],
+        "programme_reports": [report],
+    }
 
 
 def _team(manufacturer) -> dict:

@@ -151,6 +151,10 @@ def test_the_marker_is_on_the_pages_its_owners_see(client, world, manufacturer, 
         reverse("reviews:application", args=[testing.pk]),
         reverse("reviews:signal-detail", args=[world.signal.pk]),
         reverse("reviews:queue"),
+        reverse("findings:case-findings", args=[testing.pk]),
+        reverse("findings:register"),
+        reverse("findings:theme", args=[world.themes[0].pk]),
+        reverse("findings:programme-report", args=[world.cohorts[0].pk]),
     ):
         assert MARKER in response_text(client.get(url)) or testing.reference in response_text(
             client.get(url)

@@ -1,6 +1,7 @@
 from django.core.management.base import BaseCommand
 
 from airlock.demo import DEMO_PASSWORD, DEMO_USERS, seed_demo, seed_scale
+from airlock.demo_findings import seed_demo_findings
 from airlock.demo_outputs import seed_demo_outputs
 from ledger.signing import public_key_hex
 
@@ -28,6 +29,7 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         seed_demo()
         bundle = seed_demo_outputs()
+        seed_demo_findings()
         self.stdout.write(self.style.SUCCESS("Demo data is loaded."))
         if bundle:
             self.stdout.write(
