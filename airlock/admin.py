@@ -3,6 +3,7 @@ from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
 
 from airlock import two_factor
+from airlock.choice_fields import IdsChoiceField
 from airlock.models import SecurityEvent, User
 
 
@@ -10,6 +11,8 @@ class AirlockUserChangeForm(UserChangeForm):
     class Meta:
         model = User
         fields = "__all__"
+        # An id past 64 bits posted to either is a wrong choice, not a 500 on SQLite.
+        field_classes = {"groups": IdsChoiceField, "user_permissions": IdsChoiceField}
 
 
 class AirlockUserCreationForm(AdminUserCreationForm):

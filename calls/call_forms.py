@@ -9,6 +9,7 @@ from datetime import datetime, time
 from django import forms
 from django.utils import timezone
 
+from airlock.choice_fields import IdsChoiceField
 from airlock.date_input import GovukDateField
 from airlock.formsets import SafeFormSet
 from airlock.govuk_forms import GovukMessages
@@ -21,7 +22,6 @@ from calls.services import (
     CriterionTerms,
     criteria_problem,
 )
-from reviews.forms import IdsChoiceField
 from reviews.models import Cohort, EligibilityCriterion
 
 TIME = re.compile(r"^([01]?\d|2[0-3])[:.]([0-5]\d)$")

@@ -3,6 +3,7 @@
 from django import forms
 from django.db.models import QuerySet
 
+from airlock.choice_fields import IdsChoiceField
 from airlock.govuk_forms import GovukMessages
 from devices.models import Application
 from findings.models import ChallengeArea, Finding, Suggestion, Theme
@@ -24,7 +25,7 @@ def finding_label(finding: Finding) -> str:
     return f"{finding.application.reference}: {finding.title}"
 
 
-class RelatedChoiceField(forms.ModelMultipleChoiceField):
+class RelatedChoiceField(IdsChoiceField):
     def label_from_instance(self, obj) -> str:
         return finding_label(obj)
 

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from django import forms
 from django.utils import timezone
 
+from airlock.choice_fields import IdsChoiceField
 from airlock.date_input import GovukDateInput
 from airlock.formsets import SafeFormSet
 from airlock.govuk_forms import GovukMessages
@@ -161,25 +162,6 @@ class AssignForm(GovukMessages, forms.Form):
             # a posted choice is still checked against the queryset.
             empty = self.fields["reviewer"].empty_label
             self.fields["reviewer"].widget.choices = lambda: [("", empty), *menu()]
-
-
-# The largest id a 64-bit integer column holds (SQLite and PostgreSQL alike).
-MAX_ID = 2**63 - 1
-
-
-class IdsChoiceField(forms.ModelMultipleChoiceField):
-    """Django puts posted ids straight into an `IN (...)` query, where SQLite raises (a 500)
-    on a number too big for 64 bits; such an id is only a wrong choice."""
-
-    def clean(self, value):
-        for pk in value or []:
-            if not (str(pk).isdecimal() and int(pk) <= MAX_ID):
-                raise forms.ValidationError(
-                    self.error_messages["invalid_pk_value"],
-                    code="invalid_pk_value",
-                    params={"pk": pk},
-                )
-        return super().clean(value)
 
 
 class BulkAssignForm(AssignForm):

@@ -1,12 +1,17 @@
 """Formset management forms: every count a client might send is answered without error,
-and every formset class checks its row counts."""
+every formset class checks its row counts, and every multiple choice of records refuses ids
+past 64 bits."""
 
 from functools import partial
 
 import pytest
 from django.db import transaction
+from django.forms import BaseForm, BaseFormSet, ModelMultipleChoiceField
 
+from airlock.choice_fields import IdsChoiceField
+from airlock.formsets import SafeFormSet
 from tests.fuzz.harness import client_for, rolled_back, send_and_check, the_form
+from tests.fuzz.our_code import import_our_modules, subclasses
 from tests.fuzz.strategies import MANAGEMENT_COUNTS, MANAGEMENT_FIELDS
 from tests.fuzz.targets import cases
 
@@ -60,33 +65,27 @@ def test_every_formset_management_value_is_answered_without_error(stage):
 
 def test_every_formset_class_checks_its_row_counts():
     """The fuzz above reaches the formsets the site renders; this, every one defined."""
-    import importlib
-    import pkgutil
-
-    from django.forms import BaseFormSet
-
-    from airlock.formsets import SafeFormSet
-
-    for package in ("airlock", "calls", "devices", "reviews"):
-        for module in pkgutil.walk_packages(
-            importlib.import_module(package).__path__, f"{package}."
-        ):
-            if ".migrations" not in module.name and not module.name.endswith("tests"):
-                importlib.import_module(module.name)
-
-    def subclasses(cls):
-        for sub in cls.__subclasses__():
-            yield sub
-            yield from subclasses(sub)
-
-    ours = [
-        cls
-        for cls in subclasses(BaseFormSet)
-        if cls.__module__.split(".")[0] in {"airlock", "calls", "devices", "reviews"}
-    ]
+    apps = import_our_modules()
+    ours = [cls for cls in subclasses(BaseFormSet) if cls.__module__.split(".")[0] in apps]
     unchecked = [cls.__qualname__ for cls in ours if not issubclass(cls, SafeFormSet)]
 
     assert ours
     assert not unchecked, "Base these formsets on airlock.formsets.SafeFormSet: " + ", ".join(
         unchecked
     )
+
+
+def test_every_multiple_choice_of_records_refuses_ids_past_64_bits():
+    """Django puts posted ids straight into an `IN (...)`, where SQLite raises (a 500) on an id
+    too big for 64 bits; airlock.choice_fields.IdsChoiceField makes it a wrong choice. The fuzz
+    finds this only on pages it reaches with a record to choose; this checks every form."""
+    apps = import_our_modules()
+    unsafe = [
+        f"{form.__module__}.{form.__qualname__}.{name}"
+        for form in subclasses(BaseForm)
+        if form.__module__.split(".")[0] in apps
+        for name, field in form.base_fields.items()
+        if isinstance(field, ModelMultipleChoiceField) and not isinstance(field, IdsChoiceField)
+    ]
+
+    assert not unsafe, "Use airlock.choice_fields.IdsChoiceField for: " + ", ".join(unsafe)
