@@ -10,7 +10,12 @@ from airlock.date_input import GovukDateField
 from airlock.govuk_forms import GovukMessages
 from postclearance.services import MonitoringTerms, monitoring_dates_problems
 from reviews.models import MIN_SAMPLE_HELP, TestingPlan
-from reviews.plan_forms import BaseThresholdFormSet
+from reviews.plan_forms import (
+    BaseThresholdFormSet,
+    drift_limit_field,
+    drift_slack_field,
+    equity_gap_limit_field,
+)
 
 
 def _help(name: str) -> str:
@@ -48,33 +53,9 @@ class MonitoringPlanForm(GovukMessages, forms.Form):
         widget=forms.Textarea(attrs={"rows": 3}),
         help_text=_help("required_subgroups"),
     )
-    equity_gap_limit = forms.DecimalField(
-        label="Largest gap between subgroups",
-        required=False,
-        min_value=Decimal("0.0001"),
-        max_value=1,
-        max_digits=5,
-        decimal_places=4,
-        help_text=_help("equity_gap_limit"),
-    )
-    drift_slack = forms.DecimalField(
-        label="Drift detection: slack",
-        required=False,
-        min_value=0,
-        max_value=1,
-        max_digits=5,
-        decimal_places=4,
-        help_text=_help("drift_slack") + " Default 0.01.",
-    )
-    drift_limit = forms.DecimalField(
-        label="Drift detection: warning limit",
-        required=False,
-        min_value=Decimal("0.0001"),
-        max_value=1,
-        max_digits=5,
-        decimal_places=4,
-        help_text=_help("drift_limit") + " Default 0.03.",
-    )
+    equity_gap_limit = equity_gap_limit_field()
+    drift_slack = drift_slack_field()
+    drift_limit = drift_limit_field()
     notes = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 3}))
 
     def clean(self):

@@ -33,6 +33,35 @@ def decimal_text(value: Decimal | None) -> str:
     return format(Decimal(value).normalize(), "f")
 
 
+# The trend settings a testing plan and a post-clearance monitoring plan both hold, drawn
+# alike on both forms. Each call makes a new field: a field object belongs to one form class.
+def _trend_setting(name: str, label: str, least: Decimal, default: str = "") -> forms.Field:
+    help_text = PlanVersion._meta.get_field(name).help_text
+    return forms.DecimalField(
+        label=label,
+        required=False,
+        min_value=least,
+        max_value=1,
+        max_digits=5,
+        decimal_places=4,
+        help_text=f"{help_text} Default {default}." if default else help_text,
+    )
+
+
+def equity_gap_limit_field() -> forms.Field:
+    return _trend_setting("equity_gap_limit", "Largest gap between subgroups", Decimal("0.0001"))
+
+
+def drift_slack_field() -> forms.Field:
+    return _trend_setting("drift_slack", "Drift detection: slack", Decimal(0), "0.01")
+
+
+def drift_limit_field() -> forms.Field:
+    return _trend_setting(
+        "drift_limit", "Drift detection: warning limit", Decimal("0.0001"), "0.03"
+    )
+
+
 class PlanVersionForm(GovukMessages, forms.ModelForm):
     # Optional: a plan drafted without it judges any sample, as plans did before it existed.
     min_sample = forms.IntegerField(
@@ -59,33 +88,9 @@ class PlanVersionForm(GovukMessages, forms.ModelForm):
     )
     # Optional, with the defaults reviews.statistics explains (a slide of two points a
     # checkpoint from 0.95 warns at 0.91); equity has no limit unless one is set.
-    equity_gap_limit = forms.DecimalField(
-        label="Largest gap between subgroups",
-        required=False,
-        min_value=Decimal("0.0001"),
-        max_value=1,
-        max_digits=5,
-        decimal_places=4,
-        help_text=PlanVersion._meta.get_field("equity_gap_limit").help_text,
-    )
-    drift_slack = forms.DecimalField(
-        label="Drift detection: slack",
-        required=False,
-        min_value=0,
-        max_value=1,
-        max_digits=5,
-        decimal_places=4,
-        help_text=PlanVersion._meta.get_field("drift_slack").help_text + " Default 0.01.",
-    )
-    drift_limit = forms.DecimalField(
-        label="Drift detection: warning limit",
-        required=False,
-        min_value=Decimal("0.0001"),
-        max_value=1,
-        max_digits=5,
-        decimal_places=4,
-        help_text=PlanVersion._meta.get_field("drift_limit").help_text + " Default 0.03.",
-    )
+    equity_gap_limit = equity_gap_limit_field()
+    drift_slack = drift_slack_field()
+    drift_limit = drift_limit_field()
     cadence_days = forms.IntegerField(
         label="Days between checkpoints",
         min_value=1,
