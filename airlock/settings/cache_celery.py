@@ -34,8 +34,10 @@ else:
 
 # Celery. With no REDIS_URL the broker is kombu's filesystem transport: it needs
 # no server, so `make run` works on a bare machine (the web, worker and beat
-# processes share the folder).
-CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", REDIS_URL or "filesystem://")
+# processes share the folder). The URL names a host, which the transport ignores, because
+# without one kombu logs "No hostname was supplied" for every connection: some sixty lines
+# while `make run` loads the demo data.
+CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", REDIS_URL or "filesystem://localhost/")
 if CELERY_BROKER_URL.startswith("filesystem://"):
     _broker_dir = Path(env_str("CELERY_FILESYSTEM_DIR", str(BASE_DIR / "var" / "broker")))
     for _sub in ("queue", "processed", "control"):

@@ -69,3 +69,28 @@ def test_malformed_values_fail_loudly(name, value, message):
 
     assert result.returncode != 0
     assert message in result.stderr
+
+
+def test_the_embedded_broker_sends_without_warnings(tmp_path):
+    # With no REDIS_URL the broker is the filesystem transport; `make run` loads the demo
+    # through it, and a URL without a host made kombu warn once per connection.
+    clean = {k: v for k, v in os.environ.items() if k not in {"REDIS_URL", "CELERY_BROKER_URL"}}
+    script = (
+        "import django; django.setup(); from airlock.queue import enqueue; "
+        "print(enqueue('devices.tasks.repair_state_counts') and 'sent')"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script],
+        env={
+            **clean,
+            "DJANGO_SETTINGS_MODULE": "airlock.settings",
+            "CELERY_FILESYSTEM_DIR": str(tmp_path),
+        },
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.stdout.strip().splitlines()[-1] == "sent", result.stderr
+    assert "kombu" not in result.stderr, result.stderr
+    assert list((tmp_path / "queue").iterdir())
