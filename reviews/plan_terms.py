@@ -16,6 +16,7 @@ from reviews.models import (
     Comparator,
     JudgedOn,
     Metric,
+    PlanTerms,
     PlanVersion,
     PlanVersionThreshold,
     TestingPlan,
@@ -29,22 +30,8 @@ PROPORTION_METRICS = frozenset(Metric) - {Metric.CALIBRATION_SLOPE}
 PLAN_EDITABLE_STATES = frozenset({S.ACCEPTED, S.IN_CONTROLLED_TESTING, S.SUSPENDED})
 # A start date further than this from today is a typing mistake (a wrong year), not a plan.
 START_WINDOW = timedelta(days=365)
-PLAN_FIELDS = (
-    "environment",
-    "starts_on",
-    "ends_on",
-    "cadence_days",
-    "nhs_sites",
-    "suspend_on_critical_breach",
-    "min_sample",
-    "allowed_change_kinds",
-    "change_evidence",
-    "required_subgroups",
-    "equity_gap_limit",
-    "drift_slack",
-    "drift_limit",
-    "notes",
-)
+# The terms a version proposes and the plan in force holds, in the order the form asks them.
+PLAN_FIELDS = tuple(field.name for field in PlanTerms._meta.fields)
 
 
 @dataclass(frozen=True)

@@ -60,18 +60,11 @@ MIN_SAMPLE_HELP = (
 )
 
 
-class TestingPlan(models.Model):
-    """The testing plan in force: the terms of the latest version both sides agreed.
+class PlanTerms(models.Model):
+    """The terms of a testing plan: what a version proposes, and what the plan in force holds
+    once both sides have agreed a version (reviews.plans copies them across by
+    reviews.plan_terms.PLAN_FIELDS, these fields in this order)."""
 
-    It is written only when a version is agreed by the manufacturer (reviews.plans), so an
-    amendment cannot change what the checkpoint sweep schedules or what reports are
-    evaluated against before both sides agree it. Every version, agreed or not, is a
-    PlanVersion.
-    """
-
-    application = models.OneToOneField(
-        "devices.Application", on_delete=models.PROTECT, related_name="testing_plan"
-    )
     environment = models.CharField(max_length=20, choices=SandboxEnvironment.choices)
     starts_on = models.DateField()
     ends_on = models.DateField()
@@ -126,6 +119,23 @@ class TestingPlan(models.Model):
         "warning.",
     )
     notes = models.TextField(blank=True)
+
+    class Meta:
+        abstract = True
+
+
+class TestingPlan(PlanTerms):
+    """The testing plan in force: the terms of the latest version both sides agreed.
+
+    It is written only when a version is agreed by the manufacturer (reviews.plans), so an
+    amendment cannot change what the checkpoint sweep schedules or what reports are
+    evaluated against before both sides agree it. Every version, agreed or not, is a
+    PlanVersion.
+    """
+
+    application = models.OneToOneField(
+        "devices.Application", on_delete=models.PROTECT, related_name="testing_plan"
+    )
     drafted_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
     )
@@ -208,7 +218,7 @@ class PlanVersionStatus(models.TextChoices):
         }[self]
 
 
-class PlanVersion(models.Model):
+class PlanVersion(PlanTerms):
     """One version of a case's testing plan: number 1 is the plan first agreed, each later one
     an amendment. A version takes effect only when the reviewer and then the manufacturer have
     agreed it (who and when are kept here and in the audit trail); it is then copied onto the
@@ -218,55 +228,6 @@ class PlanVersion(models.Model):
         "devices.Application", on_delete=models.PROTECT, related_name="plan_versions"
     )
     number = models.PositiveSmallIntegerField()
-    environment = models.CharField(max_length=20, choices=SandboxEnvironment.choices)
-    starts_on = models.DateField()
-    ends_on = models.DateField()
-    cadence_days = models.PositiveSmallIntegerField(help_text="Days between checkpoints.")
-    nhs_sites = models.TextField("NHS sites", blank=True)
-    suspend_on_critical_breach = models.BooleanField(default=True)
-    min_sample = models.PositiveIntegerField(
-        "minimum sample per checkpoint", default=0, help_text=MIN_SAMPLE_HELP
-    )
-    allowed_change_kinds = models.JSONField(
-        default=list,
-        blank=True,
-        help_text="The change protocol of an adaptive device: the kinds of model change "
-        "allowed without a new agreement (ChangeKind values).",
-    )
-    change_evidence = models.TextField(
-        "evidence each change needs",
-        blank=True,
-        help_text="One item a line; a change notified without each is refused.",
-    )
-    required_subgroups = models.TextField(
-        blank=True,
-        help_text="Subgroups every checkpoint report must give figures for, one a line "
-        "(e.g. age 65+, female, Fitzpatrick V-VI, each site).",
-    )
-    equity_gap_limit = models.DecimalField(
-        "largest gap between subgroups",
-        max_digits=5,
-        decimal_places=4,
-        null=True,
-        blank=True,
-        help_text="A gap between the best and worst subgroup's figure beyond this raises an "
-        "equity signal, even when every subgroup meets its threshold. Empty: no limit.",
-    )
-    drift_slack = models.DecimalField(
-        max_digits=5,
-        decimal_places=4,
-        default=Decimal("0.01"),
-        help_text="Drift detection (CUSUM): the shortfall from the first figure each "
-        "checkpoint may show before it counts.",
-    )
-    drift_limit = models.DecimalField(
-        max_digits=5,
-        decimal_places=4,
-        default=Decimal("0.03"),
-        help_text="Drift detection (CUSUM): the accumulated shortfall that raises an early "
-        "warning.",
-    )
-    notes = models.TextField(blank=True)
     drafted_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
     )
