@@ -452,7 +452,7 @@ TARGETS: dict[str, list[Target]] = {
         Target(
             LEAD,
             listing(lambda stage: stage.case(S.SUBMITTED)),
-            query=("case", "person", "since", "until", "format"),
+            query=("case", "person", "scope", "since", "until", "format"),
         )
     ],
 }
