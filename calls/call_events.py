@@ -29,9 +29,16 @@ class CallEvent(AppendOnly, Chained):
     # case's: in the audit export, these rows are among those about no case.
     CHAIN_FIELDS = ("call", "actor", "kind", "detail", "created_at")
     AUDIT_CASE_FIELD = None
+    AUDIT_PROGRAMME = True
 
     class Meta:
         ordering = ["-created_at", "-pk"]
 
     def __str__(self) -> str:
         return f"{self.call}: {self.get_kind_display()}"
+
+    def audit_action(self) -> str:
+        return self.get_kind_display()
+
+    def audit_detail(self) -> str:
+        return f"{self.call}: {self.detail}" if self.detail else str(self.call)

@@ -1,6 +1,14 @@
 from django.urls import path
 
-from devices.views import applications, devices, evidence, model_changes, plans, testing
+from devices.views import (
+    applications,
+    devices,
+    drafting,
+    evidence,
+    model_changes,
+    plans,
+    testing,
+)
 
 app_name = "devices"
 
@@ -15,18 +23,14 @@ urlpatterns = [
     path("devices/<int:pk>/directory/", devices.device_directory, name="device-directory"),
     # Applications: the multi-step form, review and submit
     path("applications/", applications.application_list, name="application-list"),
-    path("applications/new/", applications.application_start, name="application-start"),
+    path("applications/new/", drafting.application_start, name="application-start"),
     path(
         "applications/<int:pk>/step/<int:step>/",
-        applications.application_step,
+        drafting.application_step,
         name="application-step",
     ),
-    path(
-        "applications/<int:pk>/review/", applications.application_review, name="application-review"
-    ),
-    path(
-        "applications/<int:pk>/submit/", applications.application_submit, name="application-submit"
-    ),
+    path("applications/<int:pk>/review/", drafting.application_review, name="application-review"),
+    path("applications/<int:pk>/submit/", drafting.application_submit, name="application-submit"),
     # The case and what the manufacturer can do on it
     path("applications/<int:pk>/", applications.application_detail, name="application-detail"),
     path(

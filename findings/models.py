@@ -214,6 +214,7 @@ class ProgrammeEvent(AppendOnly, Chained):
 
     CHAIN_FIELDS = ("theme", "report", "actor", "kind", "detail", "created_at")
     AUDIT_CASE_FIELD = None
+    AUDIT_PROGRAMME = True
 
     class Meta:
         ordering = ["created_at", "pk"]

@@ -1,4 +1,5 @@
-"""The audit rows an inspection or an information request asks for: by case, person, period.
+"""The audit rows an inspection or an information request asks for: by case, person, period,
+or only the rows about no case (the programme's own: observer invitations, calls, themes).
 
 Each chained table says which field names its case, its people and its time (ledger.models.
 Chained); rows come back in chain order with their link, so whoever receives the export can
@@ -61,24 +62,43 @@ def audit_rows(
     person_id: int | None = None,
     since: date | None = None,
     until: date | None = None,
+    about_no_case: bool = False,
 ) -> list[AuditRow]:
     """Every chained audit row matching all the filters given, in chain order, at most
     EXPORT_LIMIT + 1 (so the caller can tell the result was cut).
 
     `cases` is the cases the reader may see (devices.selectors.applications_for): rows about
-    any other case are left out. Rows about no case (sign-in security) only with
-    `include_caseless`."""
+    any other case are left out. Rows about no case come with every export that names no
+    case: the programme's own (a table's AUDIT_PROGRAMME: observer invitations, calls,
+    themes, programme reports) for every reader, the rest (sign-in security, teams, document
+    revocations) only with `include_caseless`. `about_no_case` leaves out the cases' rows."""
     start, end = _bounds(since, until)
     found = []
     for source, model in sorted(chained_models().items()):
         rows = model._base_manager.all()
+        caseless_readable = model.AUDIT_PROGRAMME or include_caseless
         if model.AUDIT_CASE_FIELD is None:
-            if application_id is not None or not include_caseless:
+            if application_id is not None or not caseless_readable:
                 continue
+        elif application_id is not None:
+            rows = rows.filter(
+                **{
+                    f"{model.AUDIT_CASE_FIELD}__in": cases.values("pk"),
+                    f"{model.AUDIT_CASE_FIELD}_id": application_id,
+                }
+            )
         else:
-            rows = rows.filter(**{f"{model.AUDIT_CASE_FIELD}__in": cases.values("pk")})
-            if application_id is not None:
-                rows = rows.filter(**{f"{model.AUDIT_CASE_FIELD}_id": application_id})
+            about_a_case = Q(**{f"{model.AUDIT_CASE_FIELD}__in": cases.values("pk")})
+            no_case = Q(**{f"{model.AUDIT_CASE_FIELD}__isnull": True})
+            nullable = model._meta.get_field(model.AUDIT_CASE_FIELD).null
+            if about_no_case:
+                if not (nullable and caseless_readable):
+                    continue
+                rows = rows.filter(no_case)
+            elif nullable and caseless_readable:
+                rows = rows.filter(about_a_case | no_case)
+            else:
+                rows = rows.filter(about_a_case)
         if person_id is not None:
             who = Q()
             for name in model.AUDIT_PERSON_FIELDS:

@@ -8,18 +8,39 @@ from devices.models import Application
 
 
 class AuditExportForm(GovukMessages, forms.Form):
-    """What an inspection or information request asks for: any of case, person and period."""
+    """What an inspection or information request asks for: any of case, person and period,
+    or only the rows about no case (the programme's own)."""
 
     case = forms.CharField(
         label="Case reference",
         required=False,
         max_length=30,
-        help_text="For example AIA-2026-0042. Leave empty for every case.",
+        # Not a year the test factories number cases in: the permission sweep looks for its
+        # cases' references in every page, and would find an example that matched one.
+        help_text="For example AIA-2025-0042. Leave empty for every case.",
     )
     person = forms.EmailField(
         label="Person's email address",
         required=False,
         help_text="Rows that name this person: who acted, uploaded, decided, or whose sign-in.",
+    )
+    scope = forms.ChoiceField(
+        label="Rows",
+        required=False,
+        choices=[
+            (
+                "all",
+                "Every case you may see, and the rows about no case (when no case is given)",
+            ),
+            (
+                "programme",
+                "Only the rows about no case: observer invitations, calls, themes and "
+                "programme reports (for administrators also sign-in security, teams and "
+                "revoked documents)",
+            ),
+        ],
+        initial="all",
+        widget=forms.RadioSelect,
     )
     since = GovukDateField(label="From", required=False)
     until = GovukDateField(label="To", required=False)
@@ -59,4 +80,8 @@ class AuditExportForm(GovukMessages, forms.Form):
         since, until = data.get("since"), data.get("until")
         if since and until and since > until:
             self.add_error("until", "The end of the period must be on or after its start.")
+        # An old link without the field asks for what the export gave before it: everything.
+        data["scope"] = data.get("scope") or "all"
+        if data["scope"] == "programme" and data.get("case"):
+            self.add_error("scope", "Leave the case reference empty for the rows about no case.")
         return data

@@ -89,6 +89,11 @@ class Chained(models.Model):
     # For the audit export (ledger.export): the case the row belongs to (None when rows are
     # not about a case), the people it names, and when it happened.
     AUDIT_CASE_FIELD: str | None = "application"
+    # True when the rows about no case are the programme's own (observer invitations, calls,
+    # themes and programme reports), which every reader of the export may have: a lead reviewer
+    # manages all of them whatever their conflicts. Otherwise (sign-in security, an
+    # organisation's team, a document's revocation) they are for administrators only.
+    AUDIT_PROGRAMME = False
     AUDIT_PERSON_FIELDS: tuple[str, ...] = ("actor",)
     AUDIT_TIME_FIELD = "created_at"
 

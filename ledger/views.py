@@ -68,12 +68,14 @@ def audit_export(request: HttpRequest) -> HttpResponse:
         data = form.cleaned_data
         rows = audit_rows(
             cases=cases,
-            # Sign-in security events name no case: administrators only.
+            # Rows about no case that are not the programme's own (sign-in security, teams,
+            # revoked documents): administrators only (ledger.models.Chained.AUDIT_PROGRAMME).
             include_caseless=request.user.is_superuser,
             application_id=data["case"].pk if data["case"] else None,
             person_id=data["person"].pk if data["person"] else None,
             since=data["since"],
             until=data["until"],
+            about_no_case=data["scope"] == "programme",
         )
         if len(rows) > EXPORT_LIMIT:
             form.add_error(
@@ -85,6 +87,7 @@ def audit_export(request: HttpRequest) -> HttpResponse:
                 "person": data["person"].email if data["person"] else None,
                 "since": data["since"].isoformat() if data["since"] else None,
                 "until": data["until"].isoformat() if data["until"] else None,
+                "rows": "about no case" if data["scope"] == "programme" else "all",
             }
             response = _csv(rows) if data["format"] == "csv" else _json(rows, filters)
             stamp = timezone.localtime().strftime("%Y-%m-%d")

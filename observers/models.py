@@ -90,12 +90,20 @@ class ObservationEvent(AppendOnly, Chained):
     # Part of the audit trail anyone can verify (ledger.models.Chained).
     CHAIN_FIELDS = ("observer", "actor", "application", "kind", "detail", "created_at")
     AUDIT_PERSON_FIELDS = ("observer", "actor")
+    # An invitation, a cancelled one, a joining and a look at the list name no case.
+    AUDIT_PROGRAMME = True
 
     class Meta:
         ordering = ["-created_at", "-pk"]
 
     def __str__(self) -> str:
         return f"{self.observer or self.detail}: {self.get_kind_display()}"
+
+    def audit_action(self) -> str:
+        return self.get_kind_display()
+
+    def audit_detail(self) -> str:
+        return self.detail
 
 
 # Invitations live in their own module; imported here so Django registers them with the app.

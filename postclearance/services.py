@@ -128,6 +128,14 @@ def _tell_everyone(application: Application, actor: User, plan: MonitoringPlan, 
     )
 
 
+def _stamp(application: Application) -> None:
+    """The review queue shows which cases are monitored, and keeps a drawn page until some
+    case's updated_at moves (reviews.selectors.queue_version): a plan starting or ending
+    early is a change to the case it must see. (A plan running out on its end date needs no
+    stamp: the queue's version moves with the day.)"""
+    application.save(update_fields=["updated_at"])
+
+
 def monitoring_plan_set_up(
     *, actor: User, application_id: int, terms: MonitoringTerms
 ) -> MonitoringPlan:
@@ -174,6 +182,7 @@ def monitoring_plan_set_up(
             notes=terms.notes.strip(),
             set_up_by=actor,
         )
+        _stamp(application)
         MonitoringThreshold.objects.bulk_create(
             MonitoringThreshold(
                 plan=plan,
@@ -234,6 +243,7 @@ def monitoring_plan_end(*, actor: User, plan_id: int, reason: str) -> Monitoring
         plan.ended_by, plan.ended_at = actor, timezone.now()
         plan.end_reason = reason.strip()
         plan.save(update_fields=["status", "ended_by", "ended_at", "end_reason"])
+        _stamp(application)
         dropped, _ = Checkpoint.objects.filter(
             monitoring_plan=plan, status=CheckpointStatus.SCHEDULED, report__isnull=True
         ).delete()

@@ -27,6 +27,7 @@ from django.utils import timezone
 
 from airlock.models import User
 from devices.models import ApplicationState, ClinicalArea
+from postclearance.selectors import is_under_monitoring
 from reviews.selectors import QueueFilters, review_queue
 
 # The reader's permissions decide which cases applications_for lets through.
@@ -53,6 +54,8 @@ _COLUMNS = (
     "cohort__name",
     "assignee__full_name",
     "assignee__email",
+    # Annotated in _statement: an EXISTS in the same query, so no query of its own.
+    "monitored",
 )
 
 
@@ -89,6 +92,8 @@ class QueueRow:
     cohort: str | None
     # The assignee's name as User.__str__ gives it.
     assignee: str | None
+    # A cleared case under a running post-clearance monitoring plan.
+    monitored: bool
 
     @property
     def state_enum(self) -> ApplicationState:
@@ -98,14 +103,14 @@ class QueueRow:
     def from_values(cls, values: tuple) -> "QueueRow":
         (pk, reference, state, clock_state, due_on, paused_on, updated_at, assignee_id,
          organisation, device_id, device_name, version, area, mdr_class, imdrf,
-         cohort, full_name, email) = values  # fmt: skip
+         cohort, full_name, email, monitored) = values  # fmt: skip
         device = None
         if device_id is not None:
             device = QueueDevice(device_name, version, area, mdr_class, imdrf)
         assignee = (full_name or email) if assignee_id is not None else None
         return cls(
             pk, reference, state, clock_state, due_on, paused_on, updated_at, assignee_id,
-            organisation, device, cohort, assignee,
+            organisation, device, cohort, assignee, bool(monitored),
         )  # fmt: skip
 
 
@@ -153,7 +158,11 @@ def _statement(user: User, filters: QueueFilters, start: int, stop: int) -> _Sta
     if key in kept:
         kept.move_to_end(key)
         return kept[key]
-    rows = review_queue(user=user, filters=filters).values_list(*_COLUMNS)[start:stop]
+    rows = (
+        review_queue(user=user, filters=filters)
+        .annotate(monitored=is_under_monitoring())
+        .values_list(*_COLUMNS)[start:stop]
+    )
     compiler = rows.query.get_compiler(using=rows.db)
     try:
         sql, params = compiler.as_sql()

@@ -24,6 +24,11 @@ _CHECKBOX = (
 )
 _SECONDARY = '<br><span class="govuk-!-font-size-16 app-secondary-text">{}</span>'
 _CELL = '<td class="govuk-table__cell">{}</td>'
+# Beside the cleared state: the device is still reporting under a post-clearance plan.
+_MONITORED = (
+    ' <strong class="govuk-tag govuk-tag--light-blue">Monitored'
+    '<span class="govuk-visually-hidden"> after clearance</span></strong>'
+)
 
 
 @cache
@@ -59,7 +64,7 @@ def _row(application, *, case_prefix: str, is_lead: bool, selected, viewer_pk, b
     cells = (
         device,
         escape(application.organisation),
-        _state_badge(application.state_enum),
+        _state_badge(application.state_enum) + (_MONITORED if application.monitored else ""),
         badges[clock],
         device_class,
         escape(application.cohort or "—"),

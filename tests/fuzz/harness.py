@@ -7,10 +7,11 @@ from django.db import transaction
 from django.test import Client
 from django.urls import resolve, reverse
 
+from tests.fuzz.fuzz_routes import route_paths
 from tests.fuzz.html_forms import Form, forms_on
 from tests.fuzz.stage import ANONYMOUS, Stage
 from tests.fuzz.strategies import MARKUP_MARKERS
-from tests.fuzz.targets import Target, route_paths
+from tests.fuzz.target_kinds import Target
 
 
 def client_for(stage: Stage, persona: str) -> Client:

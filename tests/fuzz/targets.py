@@ -1,15 +1,21 @@
 """TARGETS: every route of the site, who uses it, what its URL names, and whether it takes a
-POST or reads a query string (tests/fuzz/test_forms_fuzz.py checks none is missing)."""
-
-import re
-from collections.abc import Callable
-from dataclasses import dataclass, field
+POST or reads a query string (tests/fuzz/test_forms_fuzz.py checks none is missing). What a
+target is, and its builders, are in tests/fuzz/target_kinds.py; the URLconf walk in
+tests/fuzz/fuzz_routes.py."""
 
 import pytest
-from django.urls import URLPattern, URLResolver, get_resolver
 
 from devices.models import ApplicationState
-from tests.fuzz.stage import ADMIN, ANONYMOUS, LEAD, MANUFACTURER, OBSERVER, REVIEWER, Stage
+from tests.fuzz.stage import ADMIN, ANONYMOUS, LEAD, MANUFACTURER, OBSERVER, REVIEWER
+from tests.fuzz.target_kinds import (
+    Target,
+    accepting,
+    admin_transition,
+    case,
+    listing,
+    transition,
+    with_,
+)
 
 S = ApplicationState
 
@@ -26,65 +32,6 @@ QUEUE_FILTERS = (
     "per_page",
     "page",
 )
-
-
-@dataclass(frozen=True)
-class Target:
-    persona: str
-    # Creates what the URL names; returns the URL's arguments.
-    setup: Callable[[Stage], dict] = lambda stage: {}
-    # True: fuzz POST bodies, reading the fields from the form that posts to this URL on the
-    # page named by form_on (default: the URL's own page).
-    posts: bool = False
-    form_on: str | None = None
-    # Query-string parameters the page reads, fuzzed on GET.
-    query: tuple[str, ...] = ()
-    headers: dict = field(default_factory=dict)
-    label: str = ""
-
-
-def case(state, **kwargs) -> Callable[[Stage], dict]:
-    return lambda stage: stage.pk(state, **kwargs)
-
-
-def with_(extra: dict, build: Callable[[Stage], dict]) -> Callable[[Stage], dict]:
-    return lambda stage: build(stage) | extra
-
-
-def listing(build: Callable[[Stage], object]) -> Callable[[Stage], dict]:
-    """For a URL that names no record: create the records its page lists."""
-
-    def setup(stage: Stage) -> dict:
-        build(stage)
-        return {}
-
-    return setup
-
-
-def accepting(state) -> Callable[[Stage], dict]:
-    def build(stage: Stage) -> dict:
-        stage.open_cohort()
-        return stage.pk(state)
-
-    return build
-
-
-def transition(action: str, state: str) -> Target:
-    return Target(
-        REVIEWER,
-        with_({"action": action}, case(state)),
-        posts=True,
-        form_on="reviews:application",
-        label=action,
-    )
-
-
-def admin_transition(action: str, state: str) -> Target:
-    def build(stage: Stage) -> dict:
-        stage.open_cohort()
-        return {"object_id": str(stage.case(state).pk), "transition_name": action}
-
-    return Target(ADMIN, build, posts=True, label=action)
 
 
 TARGETS: dict[str, list[Target]] = {
@@ -452,51 +399,10 @@ TARGETS: dict[str, list[Target]] = {
         Target(
             LEAD,
             listing(lambda stage: stage.case(S.SUBMITTED)),
-            query=("case", "person", "since", "until", "format"),
+            query=("case", "person", "scope", "since", "until", "format"),
         )
     ],
 }
-
-# Not fuzzed here, and why.
-SKIPPED_NAMESPACES = {
-    # The JSON API is fuzzed from its OpenAPI schema by tests/fuzz/test_api_fuzz.py.
-    "api",
-}
-# Django's admin is Django's own code; only the views we add to it are in TARGETS.
-OUR_ADMIN_VIEWS = {"admin:devices_application_transition"}
-
-
-def route_paths(patterns=None, namespace: str = "", prefix: str = "") -> dict[str, str]:
-    """Every named route, with its full path pattern (the first, where a name repeats)."""
-    paths: dict[str, str] = {}
-    for entry in get_resolver().url_patterns if patterns is None else patterns:
-        if isinstance(entry, URLResolver):
-            inner = f"{namespace}:{entry.namespace}".strip(":") if entry.namespace else namespace
-            found = route_paths(entry.url_patterns, inner, prefix + str(entry.pattern))
-            paths = found | paths
-        elif isinstance(entry, URLPattern) and entry.name:
-            name = f"{namespace}:{entry.name}" if namespace else entry.name
-            paths.setdefault(name, prefix + str(entry.pattern))
-    return paths
-
-
-def fuzzed_routes() -> list[str]:
-    return sorted(
-        name
-        for name in route_paths()
-        if name.split(":")[0] not in SKIPPED_NAMESPACES
-        and (not name.startswith("admin:") or name in OUR_ADMIN_VIEWS)
-    )
-
-
-def text_parameters(name: str) -> list[str]:
-    """The route's path parameters that take text rather than a number."""
-    return [
-        parameter
-        for converter, parameter in re.findall(r"<(?:(\w+):)?(\w+)>", route_paths()[name])
-        if converter != "int"
-    ]
-
 
 # Routes whose path carries text (not only ids): those segments are fuzzed too.
 PATH_TEXT: dict[str, Target] = {

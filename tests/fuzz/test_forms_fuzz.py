@@ -27,10 +27,11 @@ from hypothesis import event, given, settings
 from hypothesis import strategies as st
 
 from devices.models import ApplicationState
+from tests.fuzz.fuzz_routes import fuzzed_routes, text_parameters
 from tests.fuzz.harness import client_for, problems_with, rolled_back, send_and_check, the_form
 from tests.fuzz.html_forms import forms_on
 from tests.fuzz.strategies import FUZZ, HOSTILE, QUERY_EXAMPLES, SWEEP, as_request, payloads, scalar
-from tests.fuzz.targets import PATH_TEXT, TARGETS, cases, fuzzed_routes, text_parameters
+from tests.fuzz.targets import PATH_TEXT, TARGETS, cases
 
 pytestmark = pytest.mark.django_db
 

@@ -132,6 +132,24 @@ PARAMETERS = {
 }
 
 
+# Lists and exports show the organisation's records only under some query strings (every
+# status, a search, a file format): each is asked with these too, by GET, besides the bare URL,
+# so an outsider is checked where the records would be (tests/security/test_permission_sweep.py
+# checks a reader entitled to them does find them there). None repeats a reference or the
+# marker: a page that echoes its search box would otherwise count as a leak.
+QUERIES = {
+    "reviews:queue": lambda world: ["per_page=100&state=cleared", "q=AIA-", "q=Sentinel"],
+    "reviews:queue-export": lambda world: ["state=in_controlled_testing", "q=Sentinel"],
+    "reviews:signals": lambda world: ["show=all"],
+    "notifications:list": lambda world: ["show=all"],
+    "ledger:audit-export": lambda world: [
+        "format=json",
+        "format=csv",
+        "format=json&scope=programme",
+    ],
+}
+
+
 @dataclass(frozen=True)
 class Route:
     name: str
@@ -218,6 +236,16 @@ def urls_for(route: Route, world: World) -> list[str]:
     longest = max(len(column) for column in columns)
     rows = zip(*(islice(cycle(column), longest) for column in columns), strict=True)
     return [reverse(route.name, kwargs=dict(zip(names, row, strict=True))) for row in rows]
+
+
+def visits_for(route: Route, world: World) -> list[tuple[str, str]]:
+    """(method, URL) to ask: each URL by GET and by an empty POST, and by GET under each of
+    the route's QUERIES."""
+    urls = urls_for(route, world)
+    queries = QUERIES.get(route.name, lambda world: [])(world)
+    return [(method, url) for url in urls for method in ("GET", "POST")] + [
+        ("GET", f"{url}?{query}") for url in urls for query in queries
+    ]
 
 
 def all_routes() -> list[Route]:

@@ -26,6 +26,7 @@ from observers.invitations import observer_invite
 from observers.models import ObserverGrant
 from postclearance.models import MonitoringPlan, MonitoringThreshold
 from reviews.models import (
+    AlertDelivery,
     Assignment,
     ChangeKind,
     Checkpoint,
@@ -43,6 +44,7 @@ from reviews.models import (
     SignalSeverity,
     SignalSource,
 )
+from reviews.network.models import AlertReceipt, Assessment, DeliveryStatus, ReceiptKind
 from teams.api_keys import api_key_create
 from teams.services import invitation_send
 from tests.factories import (
@@ -170,6 +172,7 @@ def build_world(manufacturer) -> World:
         title=f"Sensitivity below threshold {MARKER}",
         description=MARKER,
     )
+    _partner_alerts(signal)
     titled = add_evidence(testing, "other", by=manufacturer)
     titled.title = MARKER
     titled.save(update_fields=["title"])
@@ -221,6 +224,40 @@ def build_world(manufacturer) -> World:
         documents=[_document(testing)],
         **_team(manufacturer),
         **_findings(testing, colleague, lead),
+    )
+
+
+def _partner_alerts(signal) -> None:
+    """The signal shared with the network three days ago: one partner answered with a receipt
+    (its note marked), the other has said nothing, so the alert is on the dashboard's list of
+    unacknowledged alerts. The partner-alert pages, the dashboard and the digest must follow
+    the case for all of it."""
+    shared = timezone.now() - timedelta(days=3)
+    SafetySignal.objects.filter(pk=signal.pk).update(shared_at=shared)
+    signal.shared_at = shared
+    answered, silent = (
+        PartnerRegulator.objects.create(
+            name=name, country="X", webhook_url=f"https://{slug}.example/hooks"
+        )
+        for name, slug in (("Answering Regulator", "answering"), ("Silent Regulator", "silent"))
+    )
+    for partner in (answered, silent):
+        AlertDelivery.objects.create(
+            signal=signal,
+            partner=partner,
+            status=DeliveryStatus.DELIVERED,
+            attempts=1,
+            last_attempt_at=shared,
+            delivered_at=shared,
+        )
+    AlertReceipt.objects.create(
+        signal=signal,
+        partner=answered,
+        kind=ReceiptKind.TRIAGED,
+        alert_version=1,
+        assessment=Assessment.RELEVANT,
+        note=f"Seen on our market too. {MARKER}",
+        issued_at=shared + timedelta(hours=1),
     )
 
 
