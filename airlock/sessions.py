@@ -5,7 +5,9 @@ the person it signs in (ModelBackend.get_user), then their permissions and role
 (airlock.backends.RoleBackend). Each is a wait on PostgreSQL, and on a page kept in the
 cache (the review queue) they were most of the time a view took. Here the session row keeps
 the id of the person it signs in, so one query reads the session, that person's row and
-their groups and permissions.
+their groups and permissions. The person is handed to django.contrib.auth.get_user only
+if their id is the one in the session's own (signed) data; a page can have a read of its
+own made in the same query (read_with_session: the review queue's version).
 
 Nothing is kept between requests: the session is read from the database every time, so
 signing out (the row deleted), a deactivated account, a changed password (the session's hash
