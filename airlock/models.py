@@ -6,6 +6,9 @@ from django.utils import timezone
 from django.utils.functional import cached_property
 
 from airlock.roles import GROUP_ROLES, Role
+
+# The session store's table (airlock.sessions), in a module of its own; imported to register it.
+from airlock.session_table import Session  # noqa: F401
 from ledger.models import Chained
 
 # Where airlock.backends.RoleBackend leaves the names of the groups it read with the permissions.

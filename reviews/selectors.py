@@ -181,25 +181,33 @@ def reviewer_menu() -> list[tuple[str, str]]:
     return [(str(user.pk), str(user)) for user in reviewers().only("full_name", "email")]
 
 
-def queue_version(user: User) -> str:
+# The queue's version as rows (a, b): the latest change to any application (a read of the
+# updated_at index), then one row per organisation {person} is conflicted with. Plain SQL
+# because the ORM took longer to build it than the database took to answer; text columns, so
+# the session's own query can make it too (airlock.sessions.read_with_session).
+QUEUE_VERSION_SQL = (
+    f"SELECT CAST(MAX(updated_at) AS TEXT) AS a, NULL AS b FROM {Application._meta.db_table} "
+    f"UNION ALL SELECT NULL, CAST(organisation_id AS TEXT) "
+    f"FROM {ConflictOfInterest._meta.db_table} WHERE reviewer_id = {{person}}"
+)
+
+
+def queue_version(user: User, rows: list[tuple] | None = None) -> str:
     """Names the queue's data as `user` sees it now: the day (clock statuses move with it),
     the latest change to any application (every transition, assignment and edit stamps
-    updated_at: one read of its index) and the organisations the user is conflicted with.
+    updated_at) and the organisations the user is conflicted with.
+
+    `rows` are QUEUE_VERSION_SQL's for `user` when the session's query has read them with
+    the session (airlock.sessions.page_read); else they are read here (one query).
 
     A page (and a filtered view's counts) kept under one version is as fresh as the database
     for as long as it holds. When it moves, the queue checks the page's own rows before
     drawing it again (reviews.views.queue).
     """
-    # One query, in plain SQL because the ORM took longer to build it than the database
-    # took to answer: the latest change (a read of the updated_at index), then the conflicts.
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT MAX(updated_at), NULL FROM {Application._meta.db_table} UNION ALL "
-            f"SELECT NULL, organisation_id FROM {ConflictOfInterest._meta.db_table} "
-            "WHERE reviewer_id = %s",
-            [user.pk],
-        )
-        rows = cursor.fetchall()
+    if rows is None:
+        with connection.cursor() as cursor:
+            cursor.execute(QUEUE_VERSION_SQL.format(person="%s"), [user.pk])
+            rows = cursor.fetchall()
     # UNION ALL promises no order: the first row is told apart by having no organisation.
     last_change = next(last for last, organisation in rows if organisation is None)
     conflicts = sorted(organisation for _, organisation in rows if organisation is not None)

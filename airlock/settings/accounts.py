@@ -23,7 +23,10 @@ AUTH_PASSWORD_VALIDATORS = [
 # A session ends at the first of: the browser closing, SESSION_IDLE_MINUTES without a request,
 # SESSION_COOKIE_AGE after signing in (the last two kept by airlock.middleware).
 # Sessions live in the database, not cached_db: a session deleted at sign-out while Redis was
-# unreachable would come back from the cache once Redis returned.
+# unreachable would come back from the cache once Redis returned. airlock.sessions reads the
+# session, its person and their permissions in one query (with airlock.sessions'
+# SessionUserMiddleware in place of Django's AuthenticationMiddleware).
+SESSION_ENGINE = "airlock.sessions"
 SESSION_COOKIE_AGE = env_int("SESSION_COOKIE_AGE", 8 * 60 * 60)
 SESSION_IDLE_TIMEOUT = env_int("SESSION_IDLE_MINUTES", 60) * 60
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True

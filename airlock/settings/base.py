@@ -72,7 +72,8 @@ MIDDLEWARE = [
     # Counts API requests per address before authentication, so wrong tokens count too.
     "airlock.api_limits.ApiAddressLimitMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
-    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Django's AuthenticationMiddleware, the person read with the session (airlock.sessions).
+    "airlock.sessions.SessionUserMiddleware",
     "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     # After messages: a timed-out session says why on the sign-in page.

@@ -17,6 +17,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
+from airlock.sessions import page_read
 from airlock.spreadsheets import Echo, safe_cell
 from devices.models import ApplicationState
 from devices.selectors import applications_for
@@ -152,7 +153,8 @@ def queue(request: HttpRequest) -> HttpResponse:
     REDIS_URL is set), under two names:
 
     - the latest change to any application (queue_version): while nothing changes, a repeat
-      view costs the permission check, that one query and one cache read;
+      view costs one query (the session, its person and their permissions, and the
+      version: airlock.sessions.read_with_session) and one cache read;
     - the page's own data (_content_version): when something changed elsewhere, the counts
       and the page's rows are read (two queries) and the page is drawn again only if what
       it shows changed. A team at work changes cases all day; most changes are to cases on
@@ -162,7 +164,8 @@ def queue(request: HttpRequest) -> HttpResponse:
     filled in with this request's token. A page with messages to show is drawn afresh, so
     they are shown (and used up) once.
     """
-    version = queue_version(request.user)
+    # Read with the session when its query could (airlock.sessions), else here.
+    version = queue_version(request.user, rows=page_read(request))
     if len(messages.get_messages(request)):
         return _render_queue(request, request.GET)
     latest_key = _page_key(request, version)

@@ -30,8 +30,9 @@ def test_a_repeat_view_is_read_from_the_cache(client, lead_reviewer):
     with CaptureQueriesContext(connection) as repeat:
         response = client.get(QUEUE)
 
-    # The session, the user, their permissions and the queue's version: nothing about the cases.
-    assert len(repeat) == 4
+    # One: the session with its person, their permissions and the queue's version
+    # (airlock.sessions.read_with_session). Nothing about the cases.
+    assert len(repeat) == 1
     assert response.status_code == 200
     assert response.templates == []
     assert application.reference in response.content.decode()
@@ -127,7 +128,7 @@ def _touch(application: Application) -> None:
     Application.objects.filter(pk=application.pk).update(updated_at=timezone.now())
 
 
-def test_nothing_cached_costs_nine_queries_and_counts_nothing(client, lead_reviewer):
+def test_nothing_cached_costs_six_queries_and_counts_nothing(client, lead_reviewer):
     for _ in range(3):
         make_application(S.SCREENING)
     client.force_login(lead_reviewer)
@@ -135,10 +136,10 @@ def test_nothing_cached_costs_nine_queries_and_counts_nothing(client, lead_revie
     with CaptureQueriesContext(connection) as queries:
         response = client.get(QUEUE)
 
-    # Session, user, permissions, the queue's version, the kept counts, the page's rows, the
-    # header's unread notifications, the cohort menu and the reviewer menu (once, for both
-    # the assignee filter and the bulk-assignment form).
-    assert len(queries) == 9
+    # The session with its person, their permissions and the queue's version; the kept
+    # counts, the page's rows, the header's unread notifications, the cohort menu and the
+    # reviewer menu (once, for both the assignee filter and the bulk-assignment form).
+    assert len(queries) == 6
     sql = [q["sql"] for q in queries.captured_queries]
     assert not [q for q in sql if "GROUP BY" in q and 'FROM "devices_application"' in q]
     assert len([q for q in sql if 'SELECT DISTINCT "airlock_user"' in q]) == 1
@@ -158,14 +159,14 @@ def test_a_change_to_a_case_on_another_page_keeps_the_drawn_page(
 
     _touch(elsewhere)
     # The version moved: the counts and the page's rows are read, and they say the page is
-    # the same, so it is not drawn again.
-    with django_assert_num_queries(6):
+    # the same, so it is not drawn again. (With the session, its person and the version: 3.)
+    with django_assert_num_queries(3):
         response = client.get(QUEUE, {"per_page": 1})
     assert response.templates == []
     assert shown.reference in response.content.decode()
 
     # From then on, until the next change, the cheap way again.
-    with django_assert_num_queries(4):
+    with django_assert_num_queries(1):
         client.get(QUEUE, {"per_page": 1})
 
 
@@ -177,7 +178,8 @@ def test_a_change_to_a_case_on_the_page_redraws_it(client, reviewer, django_asse
     Application.objects.filter(pk=application.pk).update(
         assignee=reviewer, updated_at=timezone.now()
     )
-    with django_assert_num_queries(7):
+    # The session with the version, the counts, the rows and, drawing, the unread count.
+    with django_assert_num_queries(4):
         response = client.get(QUEUE)
 
     assert response.templates != []
@@ -215,7 +217,7 @@ def test_a_team_at_work_keeps_each_reviewers_page_through_changes_elsewhere(
     _touch(elsewhere)
     for person in team:
         client.force_login(person)
-        with django_assert_num_queries(6):
+        with django_assert_num_queries(3):
             response = client.get(QUEUE, {"per_page": 1})
         assert response.templates == []
         assert ANY_TOKEN.sub("", response.content.decode()) == ANY_TOKEN.sub("", pages[person.pk])
