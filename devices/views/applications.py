@@ -22,7 +22,13 @@ from devices.forms import (
     MessageForm,
     WithdrawForm,
 )
-from devices.models import REQUIRED_EVIDENCE, Application, ApplicationState, EvidenceKind
+from devices.models import (
+    REQUIRED_EVIDENCE,
+    Application,
+    ApplicationState,
+    EvidenceKind,
+    may_contribute,
+)
 from devices.views.access import (
     contributor_required,
     is_htmx,
@@ -353,6 +359,8 @@ def _case_context(
         "actions": actions,
         "evidence_groups": selectors.evidence_groups(application),
         "can_upload": not application.state_enum.is_final,
+        # Incidents and model changes are written by administrators and contributors only.
+        "can_contribute": may_contribute(request.user, application.organisation_id),
         "open_request": open_request,
         "response_form": response_form
         or InformationResponseForm(initial={"expected_state": application.state}),
