@@ -4,7 +4,6 @@ where to report instead otherwise; held changes are accepted or refused, never "
 testing". The services are called directly, at each boundary of the plan's dates."""
 
 from datetime import date, datetime, timedelta
-from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -12,11 +11,11 @@ import time_machine
 
 from airlock.roles import Role
 from devices.model_versions import current_model_version
-from devices.models import AiType, Application, ApplicationState, IncidentReport, OrganisationRole
+from devices.models import Application, ApplicationState, IncidentReport, OrganisationRole
 from devices.selectors import timeline
 from devices.services import TransitionRefused
 from notifications.models import Notification, NotificationKind
-from postclearance.services import MonitoringTerms, monitoring_plan_end, monitoring_plan_set_up
+from postclearance.services import monitoring_plan_end
 from reviews.model_changes import (
     ChangeDetails,
     decisions_open,
@@ -27,7 +26,6 @@ from reviews.models import (
     ChangeDecision,
     ChangeKind,
     ConflictOfInterest,
-    Metric,
     ModelChange,
     ModelChangeStatus,
     SafetySignal,
@@ -35,8 +33,9 @@ from reviews.models import (
     SignalSource,
 )
 from reviews.monitoring.incidents import incident_report_submit
-from reviews.plan_terms import ThresholdSpec
-from tests.factories import UserFactory, make_application, make_manufacturer
+from tests.factories import UserFactory, make_manufacturer
+from tests.postclearance.reporting_helpers import cleared_adaptive
+from tests.postclearance.reporting_helpers import set_up as set_up_plan
 
 pytestmark = pytest.mark.django_db
 
@@ -59,34 +58,11 @@ def _today():
 
 @pytest.fixture
 def cleared(organisation, manufacturer, reviewer) -> Application:
-    """A cleared adaptive device whose testing plan agreed a change protocol."""
-    application = make_application(
-        ApplicationState.IN_CONTROLLED_TESTING, organisation=organisation, assignee=reviewer
-    )
-    device = application.device
-    device.ai_type = AiType.ADAPTIVE
-    device.save()
-    plan = application.testing_plan
-    plan.allowed_change_kinds = [ChangeKind.RETRAINING]
-    plan.change_evidence = "Validation report"
-    plan.save()
-    # The state is written directly, as the factory does: the clearance is tested elsewhere.
-    Application.objects.filter(pk=application.pk).update(state=ApplicationState.CLEARED)
-    application.refresh_from_db()
-    return application
+    return cleared_adaptive(organisation, reviewer)
 
 
-def set_up(application, lead, *, starts_on=TODAY, days=90):
-    return monitoring_plan_set_up(
-        actor=lead,
-        application_id=application.pk,
-        terms=MonitoringTerms(
-            starts_on=starts_on,
-            ends_on=starts_on + timedelta(days=days),
-            cadence_days=30,
-            thresholds=[ThresholdSpec(Metric.SENSITIVITY, "gte", Decimal("0.90"), Decimal("0.80"))],
-        ),
-    )
+def set_up(application, lead, *, starts_on=TODAY):
+    return set_up_plan(application, lead, starts_on=starts_on)
 
 
 @pytest.fixture
