@@ -15,6 +15,7 @@ from reviews.model_changes import ChangeDetails, model_change_notify
 from reviews.models import ChangeKind, ModelChange, ModelChangeStatus
 from tests.factories import make_manufacturer
 from tests.postclearance.reporting_helpers import cleared_adaptive, set_up
+from tests.test_api import api_for
 
 pytestmark = pytest.mark.django_db
 
@@ -208,3 +209,31 @@ def test_the_reviewers_timeline_shows_an_incident_after_clearance(
     client.post(reverse("devices:incident-report", args=[monitored.pk]), INCIDENT)
     page = _page(client, reviewer, "reviews:application", monitored)
     assert "Serious incident reported: other serious incident" in page
+
+
+def _api_change(manufacturer, application):
+    return api_for(manufacturer).post(
+        f"/api/applications/{application.reference}/model-changes/",
+        {
+            "kind": "retraining",
+            "version_label": "3.0",
+            "released_on": "2026-06-01",
+            "description": "Retrained on the first quarter of real-world data.",
+            "validation_metrics": {"sensitivity": {"successes": 960, "trials": 1000}},
+            "evidence": {"Validation report": "VR-9"},
+        },
+        format="json",
+    )
+
+
+def test_the_api_takes_a_change_under_monitoring(manufacturer, monitored):
+    response = _api_change(manufacturer, monitored)
+    assert response.status_code == 201
+    assert response.json()["status"] == "recorded"
+
+
+def test_the_api_refuses_a_change_without_a_plan_and_says_why(manufacturer, cleared):
+    response = _api_change(manufacturer, cleared)
+    assert response.status_code == 409
+    assert "this device is not under one" in response.json()["detail"]
+    assert not ModelChange.objects.exists()
