@@ -237,3 +237,20 @@ def test_the_api_refuses_a_change_without_a_plan_and_says_why(manufacturer, clea
     assert response.status_code == 409
     assert "this device is not under one" in response.json()["detail"]
     assert not ModelChange.objects.exists()
+
+
+def test_the_pages_read_in_a_fixed_number_of_queries_however_many_incidents(
+    client, manufacturer, monitored, django_assert_max_num_queries
+):
+    # Measured with one incident (13, 15, 13 queries): five must need no more.
+    bounds = {"devices:application-detail": 13, "devices:testing": 15}
+    bounds["devices:application-timeline"] = 13
+    client.force_login(manufacturer)
+    for _ in range(5):
+        client.post(reverse("devices:incident-report", args=[monitored.pk]), INCIDENT)
+    assert IncidentReport.objects.count() == 5
+    for name, bound in bounds.items():
+        url = reverse(name, args=[monitored.pk])
+        client.get(url)
+        with django_assert_max_num_queries(bound):
+            assert client.get(url).status_code == 200
