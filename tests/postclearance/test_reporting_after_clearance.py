@@ -23,16 +23,19 @@ from reviews.model_changes import (
     model_change_notify,
 )
 from reviews.models import (
+    AlertDelivery,
     ChangeDecision,
     ChangeKind,
     ConflictOfInterest,
     ModelChange,
     ModelChangeStatus,
+    PartnerRegulator,
     SafetySignal,
     SignalSeverity,
     SignalSource,
 )
 from reviews.monitoring.incidents import incident_report_submit
+from reviews.monitoring.signals import safety_signal_share
 from tests.factories import UserFactory, make_manufacturer
 from tests.postclearance.reporting_helpers import cleared_adaptive
 from tests.postclearance.reporting_helpers import set_up as set_up_plan
@@ -119,6 +122,19 @@ def test_an_incident_under_a_plan_starting_today_raises_a_signal_and_tells_the_r
     assert [e.title for e in entries] == [
         "Serious incident reported: death or unanticipated serious deterioration in health"
     ]
+
+
+def test_an_incident_signal_after_clearance_is_shared_with_partners_like_any_other(
+    manufacturer, reviewer, monitored, django_capture_on_commit_callbacks
+):
+    PartnerRegulator.objects.create(
+        name="Partner", country="Elsewhere", webhook_url="https://partner.example/hook"
+    )
+    signal = report_incident(manufacturer, monitored.application).signals.get()
+    with django_capture_on_commit_callbacks():
+        queued = safety_signal_share(actor=reviewer, signal_id=signal.pk)
+    assert queued == 1
+    assert AlertDelivery.objects.filter(signal=signal).count() == 1
 
 
 def test_a_late_incident_after_clearance_is_taken_and_marked_late(manufacturer, monitored):
