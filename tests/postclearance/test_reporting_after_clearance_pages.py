@@ -158,6 +158,7 @@ def test_the_reviewers_decision_on_a_cleared_case_offers_no_suspension(client, r
     assert 'value="accept"' in page
     assert 'value="refuse"' in page
     assert 'value="suspend"' not in page
+    assert "there is no testing to suspend" in page
 
     response = client.post(url, {"decision": "suspend", "reason": "Unsafe."})
 
