@@ -1,6 +1,6 @@
 """Demo data for post-clearance monitoring: a device tested, cleared (proposed and
-countersigned), then reporting real-world figures under a monitoring plan. Told through the
-real services, once (a second run finds the device and stops)."""
+countersigned), then reporting real-world figures and a serious incident under a monitoring
+plan. Told through the real services, once (a second run finds the device and stops)."""
 
 from datetime import timedelta
 from decimal import Decimal
@@ -14,6 +14,7 @@ from devices.models import (
     CareSetting,
     ClinicalArea,
     Device,
+    IncidentSeverity,
     MdrClass,
     Significance,
     Situation,
@@ -29,6 +30,7 @@ from reviews.decisions import (
 )
 from reviews.models import Checkpoint, Cohort, DecisionKind, GmlpPrinciple, GmlpRating, Metric
 from reviews.monitoring.checkpoints import checkpoints_sweep
+from reviews.monitoring.incidents import incident_report_submit
 from reviews.monitoring.reports import checkpoint_report_submit
 from reviews.plan_terms import ThresholdSpec
 from reviews.services import application_assign
@@ -144,3 +146,15 @@ def seed_monitored_case(*, maker: User, reviewer: User, lead: User, draft, in_te
         plan.checkpoints.order_by("sequence"), REPORTS, strict=False
     ):
         _report(maker, checkpoint, overall, younger, "Real-world use at 60 GP practices.")
+    # Vigilance goes on after clearance: a serious incident reported under the plan, on time,
+    # raising a high safety signal for the reviewers to investigate.
+    incident_report_submit(
+        actor=maker,
+        application_id=application.pk,
+        severity=IncidentSeverity.OTHER_SERIOUS,
+        occurred_on=today - timedelta(days=4),
+        aware_on=today - timedelta(days=3),
+        description="A patient with AF flagged as low likelihood at one practice; found on a "
+        "routine ECG two weeks later.",
+        actions_taken="The practice reviewed every low-likelihood result from that week.",
+    )

@@ -283,12 +283,17 @@ class ModelChangeCreate(APIView):
             ),
             400: OpenApiResponse(description="Field errors."),
             404: OpenApiResponse(description="No such application for you."),
-            409: OpenApiResponse(description="The case is not in testing."),
+            409: OpenApiResponse(
+                description="The case takes no model changes: it is neither in testing nor "
+                "cleared under a running post-clearance monitoring plan (the detail says why, "
+                "and where to report instead)."
+            ),
         },
     )
     def post(self, request: Request, reference: str) -> Response:
-        """Notify a change to the model: checked against the plan's change protocol at once
-        (recorded within it; held for a reviewer or refused outside it)."""
+        """Notify a change to the model, during testing or on a cleared device under a running
+        monitoring plan: checked against the plan's change protocol at once (recorded within
+        it; held for a reviewer or refused outside it)."""
         application = _owned_application(request, reference)
         serializer = ModelChangeSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)

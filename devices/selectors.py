@@ -102,7 +102,8 @@ def evidence_get(user: User, pk: int) -> EvidenceDocument:
 @dataclass(frozen=True)
 class TimelineEntry:
     at: datetime
-    kind: str  # "transition", "message", "request", "response" or "model_change"
+    # "transition", "message", "request", "response", "model_change" or "incident"
+    kind: str
     who: str
     title: str
     body: str
@@ -115,7 +116,8 @@ class TimelineEntry:
 
 
 def timeline(application: Application) -> list[TimelineEntry]:
-    """Every transition, message, information request and response, oldest first.
+    """Every transition, message, information request and response, model change and serious
+    incident, oldest first.
 
     Internal notes are not part of this: they live in reviews and are shown to reviewers only.
     """
@@ -173,6 +175,23 @@ def timeline(application: Application) -> list[TimelineEntry]:
                 who=str(entry.actor) if entry.actor else "Airlock",
                 title=entry.summary,
                 body=entry.detail,
+            )
+        )
+    # Serious incidents, during testing or under post-clearance monitoring, with their deadline.
+    for incident in application.incidents.select_related("reported_by"):
+        timing = (
+            f"reported late: due by {incident.report_due_on:%-d %B %Y}"
+            if incident.reported_late
+            else f"reported on time (due by {incident.report_due_on:%-d %B %Y})"
+        )
+        entries.append(
+            TimelineEntry(
+                at=incident.reported_at,
+                kind="incident",
+                who=str(incident.reported_by),
+                title=f"Serious incident reported: {incident.get_severity_display().lower()}",
+                body=f"Occurred on {incident.occurred_on:%-d %B %Y}, {timing}.\n\n"
+                f"{incident.description}",
             )
         )
     return sorted(entries, key=lambda entry: entry.at)

@@ -1,6 +1,9 @@
 """Model versions under change control: a manufacturer notifies a change to the model, the
 service checks it against the change protocol of the plan in force, and a change outside it
-waits for a reviewer to accept it, refuse it, or refuse it and suspend testing.
+waits for a reviewer to accept it, refuse it, or (while testing runs) refuse it and suspend
+testing. After clearance, changes go on being notified and checked against the same protocol
+while a post-clearance monitoring plan covers the device; a cleared device has no testing to
+suspend, so its held changes are accepted or refused.
 
 The protocol (reviews.models.TestingPlan): the kinds of change allowed, the evidence each
 change needs (one item a line), and performance bounds — the plan's thresholds, which the
@@ -44,6 +47,12 @@ from reviews.models import (
     ModelChange,
     ModelChangeStatus,
     TestingPlan,
+)
+from reviews.monitoring.after_clearance import (
+    CHANGES_ELSEWHERE,
+    CLEARED,
+    covering_plan,
+    uncovered_refusal,
 )
 from reviews.monitoring.reports import REPORTING_STATES, report_figures_clean
 
@@ -182,11 +191,45 @@ def _version_from(change: ModelChange, device: Device) -> ModelVersion:
     )
 
 
+def notify_refusal(application: Application) -> str:
+    """Why the case takes no model change today, in words; empty when it takes one: during
+    (or suspended from) testing, and on a cleared device while a post-clearance monitoring
+    plan covers it (reviews.monitoring.after_clearance)."""
+    if application.state in REPORTING_STATES:
+        return ""
+    if application.state == CLEARED:
+        if covering_plan(application) is not None:
+            return ""
+        return uncovered_refusal(application, subject="Model changes", elsewhere=CHANGES_ELSEWHERE)
+    return (
+        "Model changes are notified during controlled testing; this application is "
+        f"{application.state_enum.in_words}."
+    )
+
+
+def decisions_open(application: Application) -> list[str]:
+    """The decisions a reviewer may take on a held change: suspending testing only while
+    testing runs (a suspended case is suspended already; a cleared one has none)."""
+    if application.state == S.IN_CONTROLLED_TESTING:
+        return list(ChangeDecision.values)
+    return [ChangeDecision.ACCEPT, ChangeDecision.REFUSE]
+
+
+def _suspend_refusal(application: Application) -> str:
+    if application.state == CLEARED:
+        return (
+            "A cleared device has no testing to suspend: accept the change or refuse it. A "
+            "refused change leaves the version in use as it is."
+        )
+    return f"Testing cannot be suspended: the application is {application.state_enum.in_words}."
+
+
 def model_change_notify(*, actor: User, application_id: int, details: ChangeDetails) -> ModelChange:
     """Record a change to the model and check it against the change protocol.
 
-    Steps: lock the case; check the actor is on its team and the case is in (or suspended
-    from) testing; check the details and the validation figures (ValidationError by field);
+    Steps: lock the case; check the actor is on its team and the case takes changes
+    (`notify_refusal`: in or suspended from testing, or cleared under a running monitoring
+    plan); check the details and the validation figures (ValidationError by field);
     evidence the protocol asks for and missing → refused; outside the protocol → held for a
     reviewer; within it → the new version is recorded and in use. Audit it and tell the
     reviewers, in one transaction.
@@ -196,11 +239,9 @@ def model_change_notify(*, actor: User, application_id: int, details: ChangeDeta
         # A viewer reads the case but notifies nothing: administrators and contributors only.
         if not may_contribute(actor, application.organisation_id):
             raise PermissionError(contributor_refusal(actor, application.organisation))
-        if application.state not in REPORTING_STATES:
-            raise TransitionRefused(
-                "Model changes are notified during controlled testing; this application is "
-                f"{application.state_enum.in_words}."
-            )
+        refusal = notify_refusal(application)
+        if refusal:
+            raise TransitionRefused(refusal)
         device = Device.objects.select_for_update().get(pk=application.device_id)
         current_model_version(device)
         problems = _details_problems(device, details)
@@ -262,10 +303,11 @@ def model_change_notify(*, actor: User, application_id: int, details: ChangeDeta
 def model_change_decide(*, actor: User, change_id: int, decision: str, reason: str) -> ModelChange:
     """A reviewer decides a change held outside the protocol.
 
-    Steps: lock the change and the case; check the actor reviews the case and the change is
-    still held; accept (the new version is recorded and in use), refuse, or refuse and
-    suspend testing (through the case's own suspend transition); audit; tell the
-    manufacturer's team.
+    Steps: lock the change and the case; check the actor reviews the case (REVIEWER: any
+    reviewer without a conflict of interest with the organisation, before and after
+    clearance) and the change is still held; accept (the new version is recorded and in use),
+    refuse, or — only while testing runs (`decisions_open`) — refuse and suspend testing
+    (through the case's own suspend transition); audit; tell the manufacturer's team.
     """
     if decision not in ChangeDecision.values:
         raise ValidationError({"decision": "Choose what to do with the change."})
@@ -281,11 +323,8 @@ def model_change_decide(*, actor: User, change_id: int, decision: str, reason: s
             raise TransitionRefused(
                 f"This change is {change.get_status_display().lower()}: there is nothing to decide."
             )
-        if decision == ChangeDecision.SUSPEND and application.state != S.IN_CONTROLLED_TESTING:
-            raise TransitionRefused(
-                "Testing cannot be suspended: the application is "
-                f"{application.state_enum.in_words}."
-            )
+        if decision not in decisions_open(application):
+            raise TransitionRefused(_suspend_refusal(application))
         if decision == ChangeDecision.ACCEPT:
             change.status = ModelChangeStatus.ACCEPTED
             change.model_version = _version_from(change, application.device)

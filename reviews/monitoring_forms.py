@@ -53,3 +53,11 @@ class ModelChangeDecisionForm(GovukMessages, forms.Form):
         max_length=20_000,
         help_text="It goes on the case record and to the manufacturer.",
     )
+
+    def __init__(self, *args, decisions: list[str], **kwargs):
+        """`decisions`: those open on this case (reviews.model_changes.decisions_open), so a
+        decision the service would refuse is never offered."""
+        super().__init__(*args, **kwargs)
+        self.fields["decision"].choices = [
+            (value, label) for value, label in ChangeDecision.choices if value in decisions
+        ]

@@ -11,7 +11,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from devices import selectors, services
 from devices.forms import InformationResponseForm, MessageForm, WithdrawForm
-from devices.models import Application, ApplicationState
+from devices.models import Application, ApplicationState, may_contribute
 from devices.views.access import (
     contributor_required,
     is_htmx,
@@ -104,6 +104,8 @@ def _case_context(
         "actions": actions,
         "evidence_groups": selectors.evidence_groups(application),
         "can_upload": not application.state_enum.is_final,
+        # Incidents and model changes are written by administrators and contributors only.
+        "can_contribute": may_contribute(request.user, application.organisation_id),
         "open_request": open_request,
         "response_form": response_form
         or InformationResponseForm(initial={"expected_state": application.state}),

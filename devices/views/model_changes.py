@@ -12,9 +12,13 @@ from devices.selectors import application_get
 from devices.services import TransitionRefused
 from devices.testing_forms import add_service_errors
 from devices.views.access import refuse_viewers
-from reviews.model_changes import ChangeDetails, evidence_required, model_change_notify
+from reviews.model_changes import (
+    ChangeDetails,
+    evidence_required,
+    model_change_notify,
+    notify_refusal,
+)
 from reviews.models import ModelChangeStatus, TestingPlan
-from reviews.monitoring.reports import REPORTING_STATES
 
 manufacturer_required = permission_required("devices.act_for_organisation", raise_exception=True)
 
@@ -43,7 +47,9 @@ def model_changes(request: HttpRequest, pk: int) -> HttpResponse:
         refuse_viewers(request)
     application = application_get(request.user, pk)
     plan = TestingPlan.objects.filter(application=application).first()
-    can_notify = application.state in REPORTING_STATES
+    # During testing, and after clearance under a running monitoring plan (the service's rule).
+    refusal = notify_refusal(application)
+    can_notify = not refusal
     form = ModelChangeForm(
         request.POST if request.method == "POST" and can_notify else None,
         evidence_items=evidence_required(plan),
@@ -95,5 +101,6 @@ def model_changes(request: HttpRequest, pk: int) -> HttpResponse:
             "versions": application.device.model_versions.order_by("-recorded_at", "-pk"),
             "changes": application.model_changes.select_related("notified_by", "decided_by"),
             "form": form if can_notify else None,
+            "refusal": refusal,
         },
     )

@@ -54,7 +54,9 @@ def testing(request: HttpRequest, pk: int) -> HttpResponse:
             "incidents": application.incidents.select_related("reported_by"),
             "can_report": application.state in reports.REPORTING_STATES,
             "monitoring": _monitoring_sections(application),
-            "can_report_incident": application.state in incidents.INCIDENT_STATES,
+            # During testing and evidence review, and after clearance under a running
+            # monitoring plan: the service's own rule, so the page offers what it takes.
+            "can_report_incident": not incidents.incident_refusal(application),
             "plan_waiting": PlanVersion.objects.filter(
                 application=application, reviewer_agreed_at__isnull=False
             )
@@ -207,6 +209,11 @@ def _report_outcome(request: HttpRequest, application, sequence: int) -> None:
 def incident_report(request: HttpRequest, pk: int) -> HttpResponse:
     refuse_viewers(request)
     application = application_get(request.user, pk)
+    refusal = incidents.incident_refusal(application)
+    if refusal:
+        # Say where the report goes instead, before anyone fills in a form for nothing.
+        messages.error(request, refusal)
+        return redirect("devices:testing", pk=application.pk)
     form = IncidentReportForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         try:

@@ -10,6 +10,7 @@ from airlock.models import User
 from devices.model_versions import model_version_named
 from devices.models import (
     INCIDENT_REPORT_DAYS,
+    Application,
     ApplicationState,
     IncidentReport,
     IncidentSeverity,
@@ -23,6 +24,12 @@ from reviews.models import (
     SignalSource,
 )
 from reviews.monitoring import TESTING
+from reviews.monitoring.after_clearance import (
+    CLEARED,
+    INCIDENTS_ELSEWHERE,
+    covering_plan,
+    uncovered_refusal,
+)
 from reviews.monitoring.signals import signal_notify
 
 INCIDENT_SIGNAL_SEVERITY = {
@@ -31,6 +38,24 @@ INCIDENT_SIGNAL_SEVERITY = {
     IncidentSeverity.OTHER_SERIOUS: SignalSeverity.HIGH,
 }
 INCIDENT_STATES = {TESTING, ApplicationState.SUSPENDED, ApplicationState.EVIDENCE_REVIEW}
+
+
+def incident_refusal(application: Application) -> str:
+    """Why the case takes no incident report today, in words; empty when it takes one: from
+    the start of testing to the decision, and on a cleared device while a post-clearance
+    monitoring plan covers it (reviews.monitoring.after_clearance)."""
+    if application.state in INCIDENT_STATES:
+        return ""
+    if application.state == CLEARED:
+        if covering_plan(application) is not None:
+            return ""
+        return uncovered_refusal(
+            application, subject="Incident reports", elsewhere=INCIDENTS_ELSEWHERE
+        )
+    return (
+        "Incident reports are taken once controlled testing has begun; this application is "
+        f"{application.state_enum.in_words}."
+    )
 
 
 def incident_report_submit(
@@ -46,8 +71,10 @@ def incident_report_submit(
 ) -> IncidentReport:
     """Record a serious incident and raise a safety signal for the reviewers.
 
-    The statutory reporting deadline (2, 10 or 15 days from awareness) is computed on save;
-    a late report is still accepted and says so in the signal.
+    Taken during testing and evidence review, and after clearance while a monitoring plan
+    covers the device (`incident_refusal`). The statutory reporting deadline (2, 10 or 15
+    days from awareness) is computed on save; a late report is still accepted and says so in
+    the signal.
     """
     today = timezone.localdate()
     errors = {}
@@ -65,11 +92,9 @@ def incident_report_submit(
         application = lock_application(application_id)
         if not may_contribute(actor, application.organisation_id):
             raise PermissionError(contributor_refusal(actor, application.organisation))
-        if application.state not in INCIDENT_STATES:
-            raise TransitionRefused(
-                "Incident reports are taken once controlled testing has begun; this "
-                f"application is {application.state_enum.in_words}."
-            )
+        refusal = incident_refusal(application)
+        if refusal:
+            raise TransitionRefused(refusal)
         incident = IncidentReport.objects.create(
             application=application,
             reported_by=actor,

@@ -18,7 +18,7 @@ from devices.services import (
     message_post,
     refusal_reason,
 )
-from postclearance.selectors import monitoring_plans_of
+from postclearance.selectors import monitoring_plans_of, running_plan
 from reviews.decisions import decision_record
 from reviews.forms import AssignForm, MessageForm, NoteForm, ReasonForm
 from reviews.models import DecisionKind
@@ -106,6 +106,10 @@ def render_case(
     screening = screening_rows(application)
     plan = testing_plan_of(application)
     open_plan = open_version(application)
+    # After clearance only: the plans a cleared device reports under, if any.
+    monitoring_plans = (
+        monitoring_plans_of(application) if application.state == ApplicationState.CLEARED else []
+    )
     context = {
         "application": application,
         "device": application.device,
@@ -121,12 +125,9 @@ def render_case(
         "open_plan_status": open_plan.status(plan.version if plan else None) if open_plan else None,
         "decisions": decisions_of(application),
         "pending_clearance": application.pending_clearance(),
-        # After clearance only: the plan a cleared device reports under, if any.
-        "monitoring_plans": (
-            monitoring_plans_of(application)
-            if application.state == ApplicationState.CLEARED
-            else []
-        ),
+        "monitoring_plans": monitoring_plans,
+        # The running one, under which incidents and model changes are taken.
+        "monitoring_plan": running_plan(monitoring_plans),
         "is_lead": is_lead,
         "note_form": note_form or NoteForm(),
         "message_form": message_form or MessageForm(),

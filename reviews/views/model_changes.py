@@ -10,7 +10,7 @@ from devices.models import ApplicationState
 from devices.selectors import applications_for
 from devices.services import TransitionRefused
 from devices.testing_forms import add_service_errors
-from reviews.model_changes import model_change_decide
+from reviews.model_changes import decisions_open, model_change_decide
 from reviews.models import ModelChange, ModelChangeStatus
 from reviews.monitoring_forms import ModelChangeDecisionForm
 from reviews.views.access import reviewer_required
@@ -26,7 +26,10 @@ def model_change(request: HttpRequest, pk: int) -> HttpResponse:
         pk=pk,
     )
     held = change.status == ModelChangeStatus.HELD
-    form = ModelChangeDecisionForm(request.POST if request.method == "POST" else None)
+    form = ModelChangeDecisionForm(
+        request.POST if request.method == "POST" else None,
+        decisions=decisions_open(change.application),
+    )
     if request.method == "POST":
         if not held:
             messages.info(request, "This change has been decided already.")

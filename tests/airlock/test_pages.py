@@ -102,3 +102,7 @@ def test_seed_demo_shows_a_cleared_device_reporting_under_its_monitoring_plan_on
     checkpoints = Checkpoint.objects.filter(monitoring_plan=plan).order_by("sequence")
     assert [hasattr(checkpoint, "report") for checkpoint in checkpoints] == [True, True, False]
     assert all(checkpoint.report.evaluated_at for checkpoint in checkpoints[:2])
+    # A serious incident under the plan, once however often the demo is seeded.
+    incident = case.incidents.get()
+    assert not incident.reported_late
+    assert incident.signals.get().severity == "high"

@@ -1,7 +1,8 @@
 """Issue 11's journey: an adaptive device's manufacturer notifies a change inside the change
 protocol (accepted at once) and one outside it (held, the reviewer decides); a slide in
 sensitivity raises a drift warning before any threshold is crossed, and a subgroup gap an
-equity signal; then a cleared device reports under its post-clearance monitoring plan.
+equity signal; then a cleared device reports under its post-clearance monitoring plan, and
+its manufacturer reports a serious incident there.
 
 The records the journey starts from are made through the services; the browser does what
 people do: notify, decide, report, set up monitoring."""
@@ -191,9 +192,22 @@ def test_a_cleared_device_reports_under_its_monitoring_plan(
     assert signal.severity == "critical"
     cleared.refresh_from_db()
     assert cleared.state == ApplicationState.CLEARED
+
+    # A serious incident on the cleared device, from its case page, as during testing.
+    page.goto(f"/applications/{cleared.pk}/")
+    page.get_by_role("link", name="Report a serious incident").click()
+    page.get_by_label("What kind of serious incident").select_option(label="Other serious incident")
+    yesterday = timezone.localdate() - timedelta(days=1)
+    fill_date(page, "Date of the incident", yesterday)
+    fill_date(page, "Date you became aware of it", yesterday)
+    page.get_by_label("What happened").fill("A patient flagged low risk; AF found a week later.")
+    page.get_by_role("button", name="Report the incident").click()
+    page.get_by_text("Incident reported. Your reviewer has been told.").wait_for()
+    screenshot("04-incident-under-monitoring")
+    assert SafetySignal.objects.get(incident__application=cleared).severity == "high"
     page.get_by_role("button", name="Sign out").click()
 
     login(page, lead_reviewer.email, TEST_PASSWORD)
     page.goto("/reviews/dashboard/")
     page.get_by_role("heading", name="Under post-clearance monitoring (1)").wait_for()
-    screenshot("04-dashboard")
+    screenshot("05-dashboard")

@@ -116,8 +116,15 @@ TARGETS: dict[str, list[Target]] = {
             posts=True,
         )
     ],
-    "devices:incident-report": [Target(MANUFACTURER, case(S.IN_CONTROLLED_TESTING), posts=True)],
-    "devices:model-changes": [Target(MANUFACTURER, case(S.IN_CONTROLLED_TESTING), posts=True)],
+    # Both forms are open during testing and on a cleared case under a monitoring plan.
+    "devices:incident-report": [
+        Target(MANUFACTURER, case(S.IN_CONTROLLED_TESTING), posts=True),
+        Target(MANUFACTURER, lambda stage: stage.monitored(), posts=True, label="monitored"),
+    ],
+    "devices:model-changes": [
+        Target(MANUFACTURER, case(S.IN_CONTROLLED_TESTING), posts=True),
+        Target(MANUFACTURER, lambda stage: stage.monitored(), posts=True, label="monitored"),
+    ],
     "devices:testing-plan": [Target(MANUFACTURER, lambda stage: stage.plan(sent=True))],
     "devices:testing-plan-agree": [
         Target(

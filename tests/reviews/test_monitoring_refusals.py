@@ -66,12 +66,19 @@ def report(actor, application, *, occurred_on=TODAY, aware_on=TODAY, severity=No
 def test_it_takes_incidents_only_from_testing_to_the_decision(
     organisation, manufacturer, state, taken
 ):
+    """And after clearance only under a monitoring plan (tests/postclearance): a cleared
+    case with none is refused with where to report instead."""
     application = make_application(state, organisation=organisation)
+    why = (
+        "while a post-clearance monitoring plan covers it"
+        if state == S.CLEARED
+        else "once controlled testing has begun"
+    )
 
     if taken:
         report(manufacturer, application)
     else:
-        with pytest.raises(TransitionRefused, match="once controlled testing has begun"):
+        with pytest.raises(TransitionRefused, match=why):
             report(manufacturer, application)
 
     assert IncidentReport.objects.exists() is taken

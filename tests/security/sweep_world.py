@@ -133,6 +133,16 @@ def build_world(manufacturer) -> World:
         metrics={"sensitivity": 0.93},
         narrative=MARKER,
     )
+    # A serious incident reported under the plan: its description is on both sides'
+    # timelines, so it must reach no outsider.
+    IncidentReport.objects.create(
+        application=cleared,
+        reported_by=manufacturer,
+        severity=IncidentSeverity.OTHER_SERIOUS,
+        occurred_on=timezone.localdate(),
+        aware_on=timezone.localdate(),
+        description=MARKER,
+    )
     testing = by_state[ApplicationState.IN_CONTROLLED_TESTING]
     for state in (
         ApplicationState.ACCEPTED,
