@@ -58,6 +58,12 @@ app.conf.beat_schedule = {
         "task": "notifications.tasks.send_pending_notification_emails",
         "schedule": crontab(minute="*/5"),
     },
+    # Every 5 minutes: send the checkpoint sweep's owed emails (its outbox) whose task never
+    # ran. On the `emails` queue, beside the tasks it stands in for.
+    "send pending checkpoint emails": {
+        "task": "reviews.tasks.send_pending_checkpoint_emails",
+        "schedule": crontab(minute="*/5"),
+    },
     # Every 10 minutes: recompute the review queue's per-state counts from the applications.
     # Transitions keep them exact; this corrects what a write outside the service left wrong.
     "repair queue state counts": {

@@ -11,7 +11,7 @@ from celery import shared_task
 from django.db import OperationalError
 
 from reviews.models import DeliveryStatus
-from reviews.monitoring import checkpoints, clocks, digest, partners, reports
+from reviews.monitoring import checkpoint_emails, checkpoints, clocks, digest, partners, reports
 from reviews.network import alerts, receipts
 
 # Database hiccups (a locked SQLite file, a PostgreSQL failover) are worth retrying.
@@ -21,6 +21,25 @@ RETRYABLE = (OperationalError, OSError)
 @shared_task(acks_late=True, soft_time_limit=600, time_limit=660)
 def sweep_checkpoints() -> dict:
     return asdict(checkpoints.checkpoints_sweep())
+
+
+@shared_task(
+    acks_late=True,
+    autoretry_for=RETRYABLE,
+    retry_backoff=True,
+    max_retries=5,
+    soft_time_limit=120,
+    time_limit=180,
+)
+def send_checkpoint_emails(email_ids: list[int]) -> int:
+    """The emails a checkpoint sweep owes, a batch of outbox ids at a time (`emails` queue)."""
+    return checkpoint_emails.checkpoint_emails_send(email_ids=email_ids)
+
+
+@shared_task(acks_late=True, soft_time_limit=300, time_limit=360)
+def send_pending_checkpoint_emails() -> int:
+    """Sweep: the checkpoint emails whose task never ran."""
+    return checkpoint_emails.pending_checkpoint_emails_send()
 
 
 @shared_task(

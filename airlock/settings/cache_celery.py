@@ -87,6 +87,9 @@ CELERY_TASK_QUEUES = {
     # Drawing PDFs (decision documents, exit reports, programme reports): a second or more of
     # CPU each, kept away from emails and sweeps.
     "documents": {},
+    # The checkpoint sweep's emails (a catch-up owes thousands), sent from its outbox: rendering
+    # and SMTP wait here, neither inside the sweep nor ahead of a person's own email.
+    "emails": {},
 }
 CELERY_TASK_ROUTES = {
     "notifications.tasks.send_notification_emails": {"queue": "interactive"},
@@ -96,6 +99,8 @@ CELERY_TASK_ROUTES = {
     "reviews.tasks.retry_pending_deliveries": {"queue": "partners"},
     "reviews.tasks.send_reviewer_digest": {"queue": "reports"},
     "reviews.tasks.sweep_*": {"queue": "sweeps"},
+    "reviews.tasks.send_checkpoint_emails": {"queue": "emails"},
+    "reviews.tasks.send_pending_checkpoint_emails": {"queue": "emails"},
     "notifications.tasks.send_pending_notification_emails": {"queue": "sweeps"},
     "reviews.tasks.evaluate_pending_reports": {"queue": "sweeps"},
     "devices.tasks.repair_state_counts": {"queue": "sweeps"},

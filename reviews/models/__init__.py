@@ -14,6 +14,10 @@ from reviews.models.changes import (
     ModelChange,
     ModelChangeStatus,
 )
+from reviews.models.checkpoint_emails import (
+    CheckpointEmail,
+    CheckpointEmailKind,
+)
 from reviews.models.checkpoints import (
     Checkpoint,
     CheckpointStatus,
@@ -97,6 +101,8 @@ __all__ = [
     "ChangeDecision",
     "ChangeKind",
     "Checkpoint",
+    "CheckpointEmail",
+    "CheckpointEmailKind",
     "CheckpointStatus",
     "ClockNotice",
     "ClockNoticeKind",

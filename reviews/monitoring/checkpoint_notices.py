@@ -1,11 +1,13 @@
 """The checkpoint sweep's notices in each person's notification centre.
 
-The sweep stamps checkpoints with its run's timestamp and emails each person one list; this
-adds one notification per person per stamped checkpoint, with one INSERT ... SELECT per stamped
+The sweep stamps checkpoints with its run's timestamp and owes each person one email listing
+them; this adds one notification per person per case for what the run stamped (one checkpoint,
+or "3 checkpoint reports are overdue" after a catch-up), with one INSERT ... SELECT per stamped
 column that reads exactly the rows carrying this run's stamp. A catch-up over a hundred thousand
 checkpoints is a few statements, not a loop, and whatever limits which checkpoints a run stamps
-limits its notices too. The rows go in as already emailed: the sweep's own email, sent in the
-same transaction, is what told them.
+limits its notices too. A notice is keyed by the first checkpoint it reports (stamped once per
+column), so telling someone twice stays impossible. The rows go in as already emailed: the
+sweep's own email (its outbox row, written in the same transaction) is what tells them.
 """
 
 from datetime import datetime
@@ -56,6 +58,32 @@ NOTICES = {
         " and the manufacturer has not sent it.",
     ),
 }
+# The same for a case with several checkpoints stamped in one run: the end of the title
+# ("<reference>: <n>" + it) and the body ("<n> checkpoint reports of <reference> " + middle +
+# the first one's due date + end).
+SEVERAL = {
+    "reminded_7_days_at": (
+        " checkpoint reports due within a week",
+        "are due, the first on ",
+        REPORT_WORDS,
+    ),
+    "reminded_1_day_at": (
+        " checkpoint reports due by tomorrow",
+        "are due, the first on ",
+        REPORT_WORDS,
+    ),
+    "overdue_at": (
+        " checkpoint reports are overdue",
+        "are overdue, the first due on ",
+        ", and have not arrived. A report still missing three days after its due date is passed "
+        "to your reviewer.",
+    ),
+    ESCALATED: (
+        " checkpoint reports are overdue (escalated)",
+        "are overdue, the first due on ",
+        ", and the manufacturer has not sent them.",
+    ),
+}
 MONTHS = [
     "January",
     "February",
@@ -80,16 +108,28 @@ ON CONFLICT DO NOTHING
 _SELECT = """
 SELECT who.{u_id}, {email}, c.{c_application}, %(kind)s,
     'checkpoint:' || c.{c_id} || ':' || %(tag)s,
-    a.{a_reference} || ': checkpoint ' || c.{c_sequence} || %(title)s,
-    'Checkpoint ' || c.{c_sequence} || ' of ' || a.{a_reference} || ' ' || %(middle)s
-        || {due_on_text} || %(end)s,
+    CASE WHEN c.stamped = 1
+        THEN a.{a_reference} || ': checkpoint ' || c.{c_sequence} || %(title)s
+        ELSE a.{a_reference} || ': ' || c.stamped || %(titles)s END,
+    CASE WHEN c.stamped = 1
+        THEN 'Checkpoint ' || c.{c_sequence} || ' of ' || a.{a_reference} || ' ' || %(middle)s
+            || {due_on_text} || %(end)s
+        ELSE c.stamped || ' checkpoint reports of ' || a.{a_reference} || ' ' || %(middles)s
+            || {due_on_text} || %(ends)s END,
     {url},
     %(now)s, %(now)s
-FROM {checkpoint} c
+FROM (
+    SELECT {c_application}, COUNT(*) AS stamped, MIN({c_id}) AS {c_id},
+           MIN({c_sequence}) AS {c_sequence}, MIN({c_due_on}) AS {c_due_on}
+    FROM {checkpoint} WHERE {stamp} = %(now)s GROUP BY {c_application}
+) c
 JOIN {application} a ON a.{a_id} = c.{c_application}
 {join}
-WHERE c.{stamp} = %(now)s AND who.{u_active} = %(true)s {where}
+WHERE who.{u_active} = %(true)s {where}
 """
+# Each case's stamped checkpoints are grouped first: one notice per person and case, about its
+# first checkpoint (lowest id, sequence and due date: a case's checkpoints are numbered and
+# dated in order) and how many there are.
 # The manufacturer's team.
 _TEAM = (
     "JOIN {membership} m ON m.{m_organisation} = a.{a_organisation} "
@@ -195,6 +235,7 @@ def record(stamp: str, now: datetime) -> int:
     is, linking to the case's testing performance.
     """
     kind, tag, title, middle, end = NOTICES[stamp]
+    titles, middles, ends = SEVERAL[stamp]
     names = _names(stamp)
     names["due_on_text"] = _due_on_text(names)
     lead_group = Group.objects.filter(name=Role.LEAD_REVIEWER.label).values_list("pk", flat=True)
@@ -204,6 +245,9 @@ def record(stamp: str, now: datetime) -> int:
         "title": title,
         "middle": middle,
         "end": end,
+        "titles": titles,
+        "middles": middles,
+        "ends": ends,
         "now": connection.ops.adapt_datetimefield_value(now),
         "true": True,
         "lead_group": next(iter(lead_group), 0),

@@ -7,31 +7,24 @@ from datetime import date, datetime, timedelta
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Case, Count, DateTimeField, F, Q, QuerySet, Value, When, Window
-from django.db.models.functions import RowNumber
-from django.urls import reverse
+from django.db.models import Case, DateTimeField, Q, QuerySet, Value, When
 from django.utils import timezone
 
-from airlock.emails import send_templated
 from devices.models import Application, ApplicationState
-from notifications.recipients import ReviewerDirectory, team_emails
 from postclearance.models import MonitoringPlan, MonitoringStatus
 from reviews.models import (
     Checkpoint,
+    CheckpointEmailKind,
     CheckpointStatus,
     TestingPlan,
 )
-from reviews.monitoring import TESTING, checkpoint_notices
+from reviews.monitoring import ESCALATE_AFTER_DAYS, TESTING, checkpoint_emails, checkpoint_notices
 
 logger = logging.getLogger(__name__)
 
 # Checkpoints appear this many days before they fall due, so the 7-day reminder always has a
 # row to stamp and the manufacturer can see what is coming.
 CHECKPOINT_LEAD_DAYS = 14
-# An overdue checkpoint goes to the assigned reviewer once it is this many days late.
-ESCALATE_AFTER_DAYS = 3
-# A scheduled email lists this many checkpoints at most and counts the rest.
-EMAIL_LIST_LIMIT = 20
 
 
 def checkpoint_due_dates(*, starts_on: date, ends_on: date, cadence_days: int) -> list[date]:
@@ -239,177 +232,33 @@ def _create_due_checkpoints(today: date, now: datetime) -> tuple[int, int, int]:
     return created, int(held_back), cases
 
 
-@dataclass(frozen=True)
-class _Stamped:
-    """One checkpoint a run stamped, with what is needed to group it by recipient, and how
-    many its (assignee, organisation) part holds in all (`total`, on the part's first row)."""
-
-    pk: int
-    organisation_id: int
-    assignee_id: int | None
-    total: int = 0
-
-
-def _stamped_heads(stamped: QuerySet[Checkpoint]) -> list[_Stamped]:
-    """The first EMAIL_LIST_LIMIT stamped checkpoints of each (assignee, organisation), in
-    case and sequence order, each part's first row carrying its size: an email lists at
-    most that many and counts the rest, so nothing more is loaded. The database numbers
-    and counts the rows (window functions), so a run's memory is bounded by the number of
-    organisations and reviewers, not of checkpoints."""
-    part = [F("application__assignee_id"), F("application__organisation_id")]
-    order = [F("application_id").asc(), F("sequence").asc()]
-    rows = (
-        stamped.annotate(
-            place=Window(RowNumber(), partition_by=part, order_by=order),
-            total=Window(Count("*"), partition_by=part),
-        )
-        .filter(place__lte=EMAIL_LIST_LIMIT)
-        .order_by("application_id", "sequence")
-        .values_list(
-            "pk", "application__organisation_id", "application__assignee_id", "place", "total"
-        )
-    )
-    return [
-        _Stamped(pk, organisation_id, assignee_id, total if place == 1 else 0)
-        for pk, organisation_id, assignee_id, place, total in rows.iterator(chunk_size=10_000)
-    ]
-
-
-class _Groups(dict):
-    """Recipients -> their listed checkpoints (in case and sequence order, at most
-    EMAIL_LIST_LIMIT) and how many there are in all."""
-
-    def add(self, recipients: tuple, row: _Stamped) -> None:
-        listed, total = self.get(recipients, ([], 0))
-        listed.append(row)
-        self[recipients] = (listed, total + row.total)
-
-
 def _stamp_and_notify(
     candidates: QuerySet[Checkpoint],
     updates,
-    notifications: Mapping[str, object],
+    emails: Mapping[str, str],
     *,
     now: datetime | None = None,
     stamped_before: int = 0,
 ) -> dict[str, int]:
     """Stamp every candidate with this run's timestamp in one UPDATE (`updates(now)` gives the
-    columns), then, per stamped column, notify about exactly the rows carrying that timestamp:
-    the emails, and a notice per person in their notification centre. A rerun's candidates no
-    longer include them. `stamped_before` says rows were already written with `now` (the
-    checkpoints created late). Returns how many rows each column stamped."""
+    columns), then, per stamped column, tell people about exactly the rows carrying that
+    timestamp: the emails owed (`emails` maps the column to their kind; outbox rows, sent after
+    commit by their own tasks), and a notice per person in their notification centre, all in
+    the stamping transaction. A rerun's candidates no longer include them. `stamped_before`
+    says rows were already written with `now` (the checkpoints created late). Returns how many
+    rows each column stamped."""
     now = now or timezone.now()
-    counts = dict.fromkeys(notifications, 0)
+    counts = dict.fromkeys(emails, 0)
     with transaction.atomic():
         if not candidates.update(**updates(now)) and not stamped_before:
             return counts
-        for field, notify in notifications.items():
-            rows = _stamped_heads(Checkpoint.objects.filter(**{field: now}))
-            if rows:
-                notify(rows)
+        for field, kind in emails.items():
+            counts[field] = checkpoint_emails.owe(
+                kind, Checkpoint.objects.filter(**{field: now}), now
+            )
+            if counts[field]:
                 checkpoint_notices.record(field, now)
-            counts[field] = sum(row.total for row in rows)
     return counts
-
-
-@dataclass(frozen=True)
-class ListedCheckpoint:
-    """A checkpoint as a scheduled email lists it (plain values: cheap to load and render)."""
-
-    reference: str
-    device: str
-    organisation: str
-    sequence: int
-    due_on: date
-    days: int  # until due (reminders) or since due (escalations)
-    url: str
-
-
-def _send_grouped(name: str, groups: _Groups, *, url, days, context: Mapping) -> None:
-    """One email per group of recipients, listing at most EMAIL_LIST_LIMIT checkpoints and
-    counting the rest. The listed rows are read as plain values, a few thousand per query."""
-    # A group gathering several parts (unassigned cases of organisations with the same lead
-    # reviewers) lists the first of them all, as one part would: the rows came in case and
-    # sequence order.
-    heads = {recipients: listed[:EMAIL_LIST_LIMIT] for recipients, (listed, _) in groups.items()}
-    shown = [row.pk for listed in heads.values() for row in listed]
-    fields = (
-        "pk",
-        "sequence",
-        "due_on",
-        "application_id",
-        "application__reference",
-        "application__device__name",
-        "application__device__version",
-        "application__organisation__name",
-    )
-    values = {}
-    for start in range(0, len(shown), 5000):
-        for row in Checkpoint.objects.filter(pk__in=shown[start : start + 5000]).values(*fields):
-            device = " ".join(
-                filter(
-                    None, [row["application__device__name"], row["application__device__version"]]
-                )
-            )
-            values[row["pk"]] = ListedCheckpoint(
-                reference=row["application__reference"],
-                device=device,
-                organisation=row["application__organisation__name"],
-                sequence=row["sequence"],
-                due_on=row["due_on"],
-                days=days(row["due_on"]),
-                url=settings.SITE_URL + url(row["application_id"], row["sequence"]),
-            )
-    for recipients, (_, total) in groups.items():
-        listed = [values[row.pk] for row in heads[recipients]]
-        send_templated(
-            name,
-            {**context, "checkpoints": listed, "first": listed[0], "more": total - len(listed)},
-            list(recipients),
-        )
-
-
-def _remind_manufacturers(kind: str):
-    """One email per organisation per run, listing its checkpoints: a manufacturer with several
-    cases hears once, and a catch-up run over thousands of checkpoints sends few emails."""
-
-    def notify(rows: list[_Stamped]) -> None:
-        teams = team_emails({row.organisation_id for row in rows})
-        groups = _Groups()
-        for row in rows:
-            recipients = tuple(sorted(teams.get(row.organisation_id, [])))
-            if recipients:
-                groups.add(recipients, row)
-        today = timezone.localdate()
-        _send_grouped(
-            "checkpoint_reminder",
-            groups,
-            url=lambda pk, sequence: reverse("devices:checkpoint-report", args=[pk, sequence]),
-            days=lambda due_on: (due_on - today).days,
-            context={"kind": kind, "escalate_after_days": ESCALATE_AFTER_DAYS},
-        )
-
-    return notify
-
-
-def _escalate_to_reviewers(rows: list[_Stamped]) -> None:
-    """One email per reviewer (or group of lead reviewers) per run, listing the checkpoints."""
-    reviewers = ReviewerDirectory(row.assignee_id for row in rows)
-    groups = _Groups()
-    for row in rows:
-        recipients = reviewers.emails(
-            assignee_id=row.assignee_id, organisation_id=row.organisation_id
-        )
-        if recipients:
-            groups.add(recipients, row)
-    today = timezone.localdate()
-    _send_grouped(
-        "checkpoint_escalation",
-        groups,
-        url=lambda pk, sequence: reverse("reviews:performance", args=[pk]),
-        days=lambda due_on: (today - due_on).days,
-        context={},
-    )
 
 
 def checkpoints_sweep() -> CheckpointSweepResult:
@@ -451,45 +300,47 @@ def checkpoints_sweep() -> CheckpointSweepResult:
             due_on__lte=today + timedelta(days=7),
         ),
         lambda now: {"reminded_7_days_at": now},
-        {"reminded_7_days_at": _remind_manufacturers("7_days")},
+        {"reminded_7_days_at": CheckpointEmailKind.DUE_7_DAYS},
     )["reminded_7_days_at"]
     reminded_1 = _stamp_and_notify(
         open_in_testing.filter(
             reminded_1_day_at__isnull=True, due_on__gte=today, due_on__lte=today + timedelta(days=1)
         ),
         lambda now: {"reminded_1_day_at": now},
-        {"reminded_1_day_at": _remind_manufacturers("1_day")},
+        {"reminded_1_day_at": CheckpointEmailKind.DUE_1_DAY},
     )["reminded_1_day_at"]
-    # Checkpoints that went overdue in an earlier run and have now been late long enough.
-    escalated_earlier = _stamp_and_notify(
-        Checkpoint.objects.filter(
+    # One stamp for every escalation of the run, so each reviewer hears once about all of
+    # them (one email, one notices statement):
+    with transaction.atomic():
+        # checkpoints that went overdue in an earlier run and have now been late long enough;
+        escalated_earlier = Checkpoint.objects.filter(
             chasing,
             status=CheckpointStatus.OVERDUE,
             escalated_at__isnull=True,
             due_on__lte=escalate_by,
-        ),
-        lambda now: {"escalated_at": now},
-        {"escalated_at": _escalate_to_reviewers},
-    )["escalated_at"]
-    # Newly overdue checkpoints. One found already past the escalation point (the job was
-    # paused, or a plan started in the past) is escalated in the same statement, so a
-    # catch-up run writes each row once.
-    overdue = _stamp_and_notify(
-        open_in_testing.filter(due_on__lt=today),
-        lambda now: {
-            "status": CheckpointStatus.OVERDUE,
-            "overdue_at": now,
-            "escalated_at": Case(
-                When(due_on__lte=escalate_by, then=Value(now)),
-                default=None,
-                output_field=DateTimeField(),
-            ),
-        },
-        {"overdue_at": _remind_manufacturers("overdue"), "escalated_at": _escalate_to_reviewers},
-        now=overdue_now,
-        stamped_before=created,
-    )
-    escalated = escalated_earlier + overdue["escalated_at"]
+        ).update(escalated_at=overdue_now)
+        # and newly overdue checkpoints. One found already past the escalation point (the job
+        # was paused, or a plan started in the past) is escalated in the same statement, so a
+        # catch-up run writes each row once.
+        overdue = _stamp_and_notify(
+            open_in_testing.filter(due_on__lt=today),
+            lambda now: {
+                "status": CheckpointStatus.OVERDUE,
+                "overdue_at": now,
+                "escalated_at": Case(
+                    When(due_on__lte=escalate_by, then=Value(now)),
+                    default=None,
+                    output_field=DateTimeField(),
+                ),
+            },
+            {
+                "overdue_at": CheckpointEmailKind.OVERDUE,
+                "escalated_at": CheckpointEmailKind.ESCALATED,
+            },
+            now=overdue_now,
+            stamped_before=created + escalated_earlier,
+        )
+    escalated = overdue["escalated_at"]
     overdue = overdue["overdue_at"]
     result = CheckpointSweepResult(
         created, reminded_7, reminded_1, overdue, escalated, held_back, held_back_cases

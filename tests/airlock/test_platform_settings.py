@@ -154,6 +154,8 @@ def test_static_files_are_hashed_and_compressed_in_production_only():
         ("reviews.tasks.deliver_alert", "partners"),
         ("reviews.tasks.retry_pending_deliveries", "partners"),
         ("reviews.tasks.send_reviewer_digest", "reports"),
+        ("reviews.tasks.send_checkpoint_emails", "emails"),
+        ("reviews.tasks.send_pending_checkpoint_emails", "emails"),
     ],
 )
 def test_each_task_sent_by_name_lands_on_the_queue_for_its_kind_of_work(task, queue):

@@ -13,6 +13,7 @@ from devices.models import ApplicationEvent, ApplicationState, CheckpointReport
 from notifications.services import notification_emails_send
 from reviews.models import Checkpoint, SafetySignal, SignalSeverity, TestingPlan
 from reviews.monitoring import checkpoints
+from tests.checkpoint_emails import send_owed_emails
 from tests.e2e.conftest import login
 from tests.factories import TEST_PASSWORD, make_application
 
@@ -56,6 +57,7 @@ def test_a_critical_breach_reported_on_the_web_suspends_testing_and_reaches_the_
     # The daily sweep creates the checkpoint and sends the 7-day reminder.
     result = checkpoints.checkpoints_sweep()
     assert (result.created, result.reminded_7_days) == (1, 1)
+    send_owed_emails()  # the `emails` queue's part
     checkpoint = Checkpoint.objects.get(application=case, sequence=1)
     assert checkpoint.due_on == timezone.localdate() + timedelta(days=3)
     assert mail.outbox[-1].to == [manufacturer.email]

@@ -18,10 +18,10 @@ def main(queue: str) -> None:
     import django
 
     django.setup()
-    import reviews.monitoring.checkpoints
+    import reviews.monitoring.checkpoint_emails
     from airlock.celery import app
 
-    send = reviews.monitoring.checkpoints.send_templated
+    send = reviews.monitoring.checkpoint_emails.send_templated
     hang_file, sent_log = os.environ["AIRLOCK_HANG_FILE"], os.environ["AIRLOCK_SENT_LOG"]
 
     def send_or_hang(name: str, context: dict, recipients: list[str]) -> int:
@@ -39,7 +39,7 @@ def main(queue: str) -> None:
         raise AssertionError("the test should have killed this process")
 
     # Patched before the pool forks, so every pool process inherits it.
-    reviews.monitoring.checkpoints.send_templated = send_or_hang
+    reviews.monitoring.checkpoint_emails.send_templated = send_or_hang
     app.worker_main(
         [
             "worker",

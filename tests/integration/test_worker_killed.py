@@ -4,14 +4,16 @@ twice.
 Every task acknowledges late and is rejected back to the queue if its worker process is lost
 (CELERY_TASK_ACKS_LATE, CELERY_TASK_REJECT_ON_WORKER_LOST), so a message whose worker died is
 delivered again; what has to hold is that the rerun is harmless. The scheduled sweeps stamp the
-rows they act on in the same transaction as the emails about them, and the notification
-emails lock and stamp their notification row, so a task that dies before its email went out
-leaves nothing stamped and the rerun sends it once. (One window remains, documented in
+rows they act on in the same transaction as the emails they owe (the checkpoint sweep's outbox,
+sent by tasks of its own), and each email's sender locks and stamps its row (a notification, an
+owed checkpoint email), so a task that dies before an email went out leaves it unstamped and
+the rerun sends it once. (One window remains, documented in
 docs/OPERATIONS.md: a process killed after the mail server took an email but before the
 transaction committed sends that email again.)
 
-The last test kills a real worker process with SIGKILL on real Redis; it runs when REDIS_URL
-is set and the test database is PostgreSQL, which another process can open (as in CI).
+The last test kills a real worker process sending a checkpoint email with SIGKILL on real
+Redis; it runs when REDIS_URL is set and the test database is PostgreSQL, which another process
+can open (as in CI).
 """
 
 import os
@@ -32,6 +34,7 @@ from django.core import mail
 from django.db import connection, connections
 from django.utils import timezone
 
+import airlock.queue
 from airlock.celery import app as celery_app
 from devices.models import ApplicationEvent, ApplicationState
 from devices.notifications import transition_notify
@@ -39,9 +42,14 @@ from devices.services import application_transition
 from notifications import services as notifications
 from notifications.models import Notification
 from notifications.services import notification_emails_send, pending_emails_send
-from reviews.models import Checkpoint, TestingPlan
-from reviews.monitoring import checkpoints
+from reviews.models import Checkpoint, CheckpointEmail, TestingPlan
+from reviews.monitoring import checkpoint_emails, checkpoint_notices
+from reviews.monitoring.checkpoint_emails import (
+    checkpoint_emails_send,
+    pending_checkpoint_emails_send,
+)
 from reviews.monitoring.checkpoints import CheckpointSweepResult, checkpoints_sweep
+from tests.checkpoint_emails import send_owed_emails
 from tests.factories import make_application, make_manufacturer
 from tests.needs import missing, require
 
@@ -83,21 +91,24 @@ def case(organisation, team, reviewer):
 
 
 @pytest.mark.django_db
-def test_a_sweep_that_dies_before_its_reminders_went_sends_each_once_on_the_rerun(
+def test_a_sweep_that_dies_before_committing_a_step_owes_its_emails_once_on_the_rerun(
     case, team, monkeypatch
 ):
-    monkeypatch.setattr(checkpoints, "send_templated", dies)
+    # The step stamps its rows, writes the emails it owes, then dies adding the notices.
+    monkeypatch.setattr(checkpoint_notices, "record", dies)
     with at(date(2026, 6, 22)), pytest.raises(WorkerLost):
         checkpoints_sweep()
     # The checkpoint was inserted (and committed) before the crash; the reminder's stamp
-    # rolled back with the email that never went.
+    # rolled back with the emails owed.
     assert Checkpoint.objects.filter(application=case).count() == 1
     assert not Checkpoint.objects.filter(reminded_7_days_at__isnull=False).exists()
+    assert not CheckpointEmail.objects.exists()
 
     monkeypatch.undo()
     with at(date(2026, 6, 22), minute=5):
         rerun = checkpoints_sweep()
         again = checkpoints_sweep()
+    send_owed_emails()
 
     assert (rerun.created, rerun.reminded_7_days) == (0, 1)
     assert again == CheckpointSweepResult()
@@ -108,43 +119,46 @@ def test_a_sweep_that_dies_before_its_reminders_went_sends_each_once_on_the_reru
 
 
 @pytest.mark.django_db
-def test_a_sweep_that_dies_part_way_through_a_step_repeats_that_step_and_nothing_else(
+def test_an_email_task_that_dies_part_way_through_its_batch_sends_the_rest_once_again(
     case, team, reviewer, monkeypatch
 ):
     with at(date(2026, 6, 22)):
         checkpoints_sweep()
+    send_owed_emails()
     mail.outbox.clear()
-    # Three days late, the checkpoint goes overdue (the team is told) and is escalated (the
-    # reviewer is told) in one step; the process dies as the escalation is sent, after the
-    # overdue notices went.
-    send = checkpoints.send_templated
+    # Three days late, the checkpoint goes overdue (the team is owed an email) and is
+    # escalated (the reviewer is owed one); the task sending that batch dies at the escalation,
+    # after the overdue emails went.
+    with at(date(2026, 7, 2)):
+        rerun = checkpoints_sweep()
+    batch = list(CheckpointEmail.objects.filter(sent_at__isnull=True).values_list("pk", flat=True))
+    send = checkpoint_emails.send_templated
     monkeypatch.setattr(
-        checkpoints,
+        checkpoint_emails,
         "send_templated",
         lambda name, *args: dies() if name == "checkpoint_escalation" else send(name, *args),
     )
-    with at(date(2026, 7, 2)), pytest.raises(WorkerLost):
-        checkpoints_sweep()
-    assert not Checkpoint.objects.filter(overdue_at__isnull=False).exists()
+    with at(date(2026, 7, 2), minute=1), pytest.raises(WorkerLost):
+        checkpoint_emails_send(email_ids=batch)
 
+    # The message is delivered again (acks late); then the repair sweep finds nothing left.
     monkeypatch.undo()
-    with at(date(2026, 7, 2), minute=5):
-        rerun = checkpoints_sweep()
-        again = checkpoints_sweep()
+    with at(date(2026, 7, 2), minute=2):
+        redelivered = checkpoint_emails_send(email_ids=batch)
+    with at(date(2026, 7, 2), minute=10):
+        repaired = pending_checkpoint_emails_send()
 
     assert (rerun.overdue, rerun.escalated) == (1, 1)
-    assert again == CheckpointSweepResult()
-    assert Checkpoint.objects.filter(application=case).count() == 1
+    assert (redelivered, repaired) == (1, 0)
     subjects = [(m.to[0], m.subject) for m in mail.outbox]
     overdue = f"{case.reference}: checkpoint 1 report is overdue"
     escalated = f"{case.reference}: checkpoint 1 report 3 days overdue"
+    # Each email is stamped sent in its own transaction, so the ones that went before the
+    # crash are not sent again: every address hears once.
     assert subjects.count((reviewer.email, escalated)) == 1
-    # The known at-least-once window (docs/OPERATIONS.md): the crash rolled back the step's
-    # stamps, so the overdue notices that had already gone out go once more. No other email
-    # and no row is repeated.
     for member in team:
-        assert subjects.count((member.email, overdue)) == 2
-    assert len(subjects) == 2 * len(team) + 1
+        assert subjects.count((member.email, overdue)) == 1
+    assert len(subjects) == len(team) + 1
 
 
 # --- A transition email dies mid-send --------------------------------------------------------
@@ -280,10 +294,10 @@ def worker_process(tmp_path):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_sweep_killed_mid_task_is_redelivered_and_sends_once(
-    organisation, manufacturer, reviewer, worker_process
+def test_an_email_task_killed_mid_send_is_redelivered_and_sends_once(
+    organisation, manufacturer, reviewer, worker_process, monkeypatch
 ):
-    from reviews.tasks import sweep_checkpoints
+    from reviews.tasks import send_checkpoint_emails
 
     queue, files = worker_process
     case = make_application(S.IN_CONTROLLED_TESTING, organisation=organisation, assignee=reviewer)
@@ -291,17 +305,22 @@ def test_a_sweep_killed_mid_task_is_redelivered_and_sends_once(
     TestingPlan.objects.filter(application=case).update(
         starts_on=timezone.localdate() - timedelta(days=25)
     )
+    # The sweep runs here; its own task messages (for the `emails` queue) are not sent, the
+    # test sends the batch to the killable worker's queue instead.
+    monkeypatch.setattr(airlock.queue, "enqueue", lambda task_name, *args: True)
+    checkpoints_sweep()
+    [owed] = CheckpointEmail.objects.all()
 
-    sweep_checkpoints.apply_async(queue=queue)
+    send_checkpoint_emails.apply_async(args=[[owed.pk]], queue=queue)
     killed = int(_wait_for(lambda: files["hang"].exists() and files["hang"].read_text(), "hang"))
     os.kill(killed, signal.SIGKILL)
     sent = _wait_for(
         lambda: files["sent"].exists() and files["sent"].read_text().splitlines(),
-        "the redelivered sweep to send the reminder",
+        "the redelivered task to send the reminder",
     )
     _wait_for(
-        lambda: Checkpoint.objects.filter(reminded_7_days_at__isnull=False).exists(),
-        "the redelivered sweep to commit",
+        lambda: CheckpointEmail.objects.filter(sent_at__isnull=False).exists(),
+        "the redelivered task to commit",
     )
 
     [line] = sent
@@ -310,4 +329,5 @@ def test_a_sweep_killed_mid_task_is_redelivered_and_sends_once(
     assert (name, recipients) == ("checkpoint_reminder", manufacturer.email)
     assert Checkpoint.objects.filter(application=case).count() == 1
     assert checkpoints_sweep() == CheckpointSweepResult()
+    assert pending_checkpoint_emails_send() == 0
     assert not mail.outbox

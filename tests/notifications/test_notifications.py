@@ -364,6 +364,39 @@ def test_the_checkpoint_sweep_tells_each_person_about_each_checkpoint_once(
     )
 
 
+def test_a_catch_up_tells_each_person_once_per_case_how_many_are_overdue(
+    organisation, manufacturer, reviewer
+):
+    with _at(date(2026, 6, 1)):
+        case = make_application(
+            S.IN_CONTROLLED_TESTING, organisation=organisation, assignee=reviewer
+        )
+    # The first run in weeks: 29 June and 27 July both overdue (and escalated) at once.
+    with _at(date(2026, 8, 12)):
+        result = checkpoints_sweep()
+
+    assert (result.overdue, result.escalated) == (2, 2)
+    [overdue] = Notification.objects.filter(kind=NotificationKind.CHECKPOINT_OVERDUE)
+    assert overdue.recipient == manufacturer
+    assert overdue.title == f"{case.reference}: 2 checkpoint reports are overdue"
+    assert overdue.body == (
+        f"2 checkpoint reports of {case.reference} are overdue, the first due on 29 June 2026, "
+        "and have not arrived. A report still missing three days after its due date is passed "
+        "to your reviewer."
+    )
+    assert overdue.url == reverse("devices:checkpoint-report", args=[case.pk, 1])
+    [escalated] = Notification.objects.filter(kind=NotificationKind.CHECKPOINT_ESCALATED)
+    assert escalated.recipient == reviewer
+    assert escalated.title == f"{case.reference}: 2 checkpoint reports are overdue (escalated)"
+    assert "and the manufacturer has not sent them." in escalated.body
+    # Keyed by the first checkpoint: the next run, finding nothing new, tells no one again.
+    first = case.checkpoints.get(sequence=1)
+    assert overdue.key == f"checkpoint:{first.pk}:overdue"
+    with _at(date(2026, 8, 13)):
+        checkpoints_sweep()
+    assert Notification.objects.filter(kind=NotificationKind.CHECKPOINT_OVERDUE).count() == 1
+
+
 def test_due_soon_reminders_reach_the_notification_centre_too(organisation, manufacturer):
     with _at(date(2026, 6, 1)):
         application = make_application(S.IN_CONTROLLED_TESTING, organisation=organisation)

@@ -12,6 +12,7 @@ from airlock.roles import Role
 from devices.models import ApplicationState
 from reviews.models import Checkpoint, CheckpointStatus, ConflictOfInterest
 from reviews.monitoring.checkpoints import checkpoint_due_dates, checkpoints_sweep
+from tests.checkpoint_emails import sweep_and_send as sweep
 from tests.factories import UserFactory, make_application, make_manufacturer
 
 pytestmark = pytest.mark.django_db
@@ -42,9 +43,9 @@ def test_it_lists_every_checkpoint_date_of_a_plan():
 
 def test_it_creates_a_checkpoint_two_weeks_before_it_falls_due(case):
     with at(START):
-        assert checkpoints_sweep().created == 0
+        assert sweep().created == 0
     with at(date(2026, 6, 15)):
-        result = checkpoints_sweep()
+        result = sweep()
 
     assert result.created == 1
     checkpoint = Checkpoint.objects.get(application=case)
@@ -54,7 +55,7 @@ def test_it_creates_a_checkpoint_two_weeks_before_it_falls_due(case):
 
 def test_it_catches_up_on_every_missed_checkpoint_at_once(case):
     with at(date(2026, 8, 12)):
-        result = checkpoints_sweep()
+        result = sweep()
 
     assert result.created == 3  # 29 June, 27 July, and 24 August within the lead time
     assert list(Checkpoint.objects.filter(application=case).values_list("sequence", "due_on")) == [
@@ -66,9 +67,9 @@ def test_it_catches_up_on_every_missed_checkpoint_at_once(case):
 
 def test_it_creates_nothing_the_second_time(case):
     with at(date(2026, 8, 12)):
-        checkpoints_sweep()
+        sweep()
         mail.outbox.clear()
-        again = checkpoints_sweep()
+        again = sweep()
 
     assert again.created == again.reminded_7_days == again.reminded_1_day == 0
     assert again.overdue == again.escalated == 0
@@ -81,17 +82,17 @@ def test_it_leaves_cases_that_are_not_in_testing_alone(organisation, manufacture
         make_application(ApplicationState.SUSPENDED, organisation=organisation)
         make_application(ApplicationState.ACCEPTED, organisation=organisation)
     with at(date(2026, 8, 12)):
-        assert checkpoints_sweep().created == 0
+        assert sweep().created == 0
 
 
 def test_it_reminds_the_manufacturer_a_week_before(case, manufacturer):
     with at(date(2026, 6, 15)):
-        checkpoints_sweep()
+        sweep()
     mail.outbox.clear()
 
     with at(date(2026, 6, 22)):
-        result = checkpoints_sweep()
-        rerun = checkpoints_sweep()
+        result = sweep()
+        rerun = sweep()
 
     assert (result.reminded_7_days, rerun.reminded_7_days) == (1, 0)
     [email] = mail.outbox
@@ -106,11 +107,11 @@ def test_it_reminds_the_manufacturer_a_week_before(case, manufacturer):
 
 def test_it_reminds_the_manufacturer_the_day_before(case, manufacturer):
     with at(date(2026, 6, 22)):
-        checkpoints_sweep()
+        sweep()
     mail.outbox.clear()
 
     with at(date(2026, 6, 28)):
-        result = checkpoints_sweep()
+        result = sweep()
 
     assert result.reminded_1_day == 1
     assert result.reminded_7_days == 0
@@ -120,18 +121,18 @@ def test_it_reminds_the_manufacturer_the_day_before(case, manufacturer):
 
 def test_a_late_first_run_sends_only_the_one_day_reminder(case):
     with at(date(2026, 6, 28)):
-        result = checkpoints_sweep()
+        result = sweep()
 
     assert (result.created, result.reminded_7_days, result.reminded_1_day) == (1, 0, 1)
 
 
 def test_it_marks_an_unreported_checkpoint_overdue_and_tells_the_manufacturer(case, manufacturer):
     with at(date(2026, 6, 28)):
-        checkpoints_sweep()
+        sweep()
     mail.outbox.clear()
 
     with at(date(2026, 6, 30)):
-        result = checkpoints_sweep()
+        result = sweep()
 
     assert result.overdue == 1
     checkpoint = Checkpoint.objects.get(application=case, sequence=1)
@@ -145,14 +146,14 @@ def test_it_marks_an_unreported_checkpoint_overdue_and_tells_the_manufacturer(ca
 
 def test_it_escalates_to_the_assigned_reviewer_three_days_late(case, reviewer):
     with at(date(2026, 6, 30)):
-        checkpoints_sweep()
+        sweep()
     mail.outbox.clear()
     with at(date(2026, 7, 1)):
-        assert checkpoints_sweep().escalated == 0
+        assert sweep().escalated == 0
 
     with at(date(2026, 7, 2)):
-        result = checkpoints_sweep()
-        rerun = checkpoints_sweep()
+        result = sweep()
+        rerun = sweep()
 
     assert (result.escalated, rerun.escalated) == (1, 0)
     [email] = mail.outbox
@@ -175,7 +176,7 @@ def test_an_unassigned_case_escalates_to_lead_reviewers_without_a_conflict(
     with at(START):
         make_application(ApplicationState.IN_CONTROLLED_TESTING, organisation=organisation)
     with at(date(2026, 7, 2)):
-        checkpoints_sweep()
+        sweep()
 
     [escalation] = [m for m in mail.outbox if "overdue" in m.subject and "days" in m.subject]
     assert escalation.to == [lead_reviewer.email]
@@ -183,12 +184,12 @@ def test_an_unassigned_case_escalates_to_lead_reviewers_without_a_conflict(
 
 def test_a_reported_checkpoint_is_neither_reminded_nor_overdue(case):
     with at(date(2026, 6, 15)):
-        checkpoints_sweep()
+        sweep()
     Checkpoint.objects.update(status=CheckpointStatus.SUBMITTED)
     mail.outbox.clear()
 
     with at(date(2026, 7, 10)):
-        result = checkpoints_sweep()
+        result = sweep()
 
     assert result.reminded_7_days == result.reminded_1_day == result.overdue == 0
     assert mail.outbox == []
@@ -200,10 +201,10 @@ def test_a_manufacturer_hears_once_about_all_its_checkpoints(
     with at(START):
         second = make_application(ApplicationState.IN_CONTROLLED_TESTING, organisation=organisation)
         third = make_application(ApplicationState.IN_CONTROLLED_TESTING, organisation=organisation)
-    monkeypatch.setattr("reviews.monitoring.checkpoints.EMAIL_LIST_LIMIT", 2)
+    monkeypatch.setattr("reviews.monitoring.checkpoint_emails.EMAIL_LIST_LIMIT", 2)
 
     with at(date(2026, 6, 22)):
-        checkpoints_sweep()
+        sweep()
 
     [email] = mail.outbox
     assert email.subject == "3 checkpoint reports due within a week"
@@ -217,14 +218,15 @@ def test_a_manufacturer_hears_once_about_all_its_checkpoints(
 def test_each_team_member_gets_their_own_reminder(case, organisation, manufacturer):
     colleague = make_manufacturer(organisation, email="colleague@example.test")
     with at(date(2026, 6, 22)):
-        checkpoints_sweep()
+        sweep()
 
     assert sorted(m.to[0] for m in mail.outbox) == sorted([manufacturer.email, colleague.email])
 
 
 def test_the_sweep_costs_the_same_queries_for_one_case_or_many(organisation, reviewer):
-    def queries_for_run(day):
-        with at(day), CaptureQueriesContext(connection) as queries:
+    def queries_for_run(day, hour):
+        # (Each run at its own time: a frozen clock would give both runs one stamp.)
+        with at(day, hour), CaptureQueriesContext(connection) as queries:
             checkpoints_sweep()
         return len(queries)
 
@@ -232,13 +234,13 @@ def test_the_sweep_costs_the_same_queries_for_one_case_or_many(organisation, rev
         make_application(
             ApplicationState.IN_CONTROLLED_TESTING, organisation=organisation, assignee=reviewer
         )
-    few = queries_for_run(date(2026, 7, 2))
+    few = queries_for_run(date(2026, 7, 2), 6)
     with at(START):
         for _ in range(8):
             make_application(
                 ApplicationState.IN_CONTROLLED_TESTING, organisation=organisation, assignee=reviewer
             )
-    many = queries_for_run(date(2026, 7, 2))
+    many = queries_for_run(date(2026, 7, 2), 7)
 
     assert many == few
     assert Checkpoint.objects.count() == 9
@@ -246,7 +248,7 @@ def test_the_sweep_costs_the_same_queries_for_one_case_or_many(organisation, rev
 
 def test_a_checkpoint_created_late_is_written_overdue_and_escalated_at_once(case, reviewer):
     with at(date(2026, 7, 2)):
-        result = checkpoints_sweep()
+        result = sweep()
 
     [checkpoint] = Checkpoint.objects.filter(application=case)
     assert checkpoint.status == CheckpointStatus.OVERDUE
@@ -264,10 +266,10 @@ def test_unassigned_cases_of_several_organisations_reach_the_leads_in_one_email(
         first = make_application(ApplicationState.IN_CONTROLLED_TESTING, organisation=organisation)
         second = make_application(ApplicationState.IN_CONTROLLED_TESTING, organisation=other)
     # The database lists the first of each (assignee, organisation); the emails merge them.
-    monkeypatch.setattr("reviews.monitoring.checkpoints.EMAIL_LIST_LIMIT", 1)
+    monkeypatch.setattr("reviews.monitoring.checkpoint_emails.EMAIL_LIST_LIMIT", 1)
 
     with at(date(2026, 7, 2)):
-        result = checkpoints_sweep()
+        result = sweep()
 
     [escalation] = [m for m in mail.outbox if m.to == [lead_reviewer.email]]
     assert result.escalated == 2

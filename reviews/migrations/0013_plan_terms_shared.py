@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('reviews', '0011_checkpoint_monitoring_plan'),
+        ('reviews', '0012_checkpoint_email_outbox'),
     ]
 
     operations = [
