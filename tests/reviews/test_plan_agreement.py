@@ -95,13 +95,23 @@ def _agree(application, actor, version):
 
 def test_a_plan_takes_effect_only_when_the_manufacturer_agrees_it(accepted, reviewer, manufacturer):
     version = plan_version_save(application_id=accepted.pk, actor=reviewer, details=_details())
-    with pytest.raises(TransitionRefused, match="Agree a testing plan with the manufacturer"):
+    with pytest.raises(TransitionRefused) as refused:
         application_transition(application_id=accepted.pk, action="begin_testing", actor=reviewer)
+    assert str(refused.value) == (
+        "Agree a testing plan with the manufacturer first: draft it with its metric "
+        "thresholds, send it, and testing can begin once they agree it."
+    )
 
     plan_version_send(application_id=accepted.pk, actor=reviewer)
     assert not Plan.objects.filter(application=accepted).exists()
-    with pytest.raises(TransitionRefused, match="The manufacturer has not agreed"):
+    version.refresh_from_db()
+    sent_on = f"{timezone.localtime(version.reviewer_agreed_at):%-d %B %Y}"
+    with pytest.raises(TransitionRefused) as refused:
         application_transition(application_id=accepted.pk, action="begin_testing", actor=reviewer)
+    assert str(refused.value) == (
+        f"The manufacturer has not agreed the testing plan yet (sent to them on {sent_on}): "
+        "testing begins once both sides agree it."
+    )
 
     _agree(accepted, manufacturer, version)
     application_transition(application_id=accepted.pk, action="begin_testing", actor=reviewer)

@@ -90,9 +90,12 @@ def test_proposing_clearance_is_refused_naming_the_open_signals(under_review, re
             application_id=under_review.pk, actor=reviewer, kind="clear", rationale="All met."
         )
 
-    assert "cannot be cleared while safety signals are open" in str(refused.value)
-    assert "“Missed nodules in the over-65s” (critical)" in str(refused.value)
-    assert "“Override rate rising” (medium)" in str(refused.value)
+    # Every open signal named, oldest first, and how many there are.
+    assert str(refused.value) == (
+        "A device cannot be cleared while safety signals are open: close all 2 with a written "
+        "resolution first. Open: “Missed nodules in the over-65s” (critical); "
+        "“Override rate rising” (medium)."
+    )
     assert not Decision.objects.filter(application=under_review).exists()
 
 
@@ -116,9 +119,13 @@ def test_countersigning_is_refused_while_a_signal_raised_after_the_proposal_is_o
 
     with pytest.raises(TransitionRefused, match="“Late incident report”"):
         clearance_countersign(application_id=application.pk, actor=lead_reviewer)
-    with pytest.raises(TransitionRefused, match="safety signal is open"):
+    with pytest.raises(TransitionRefused) as refused:
         application_transition(application_id=application.pk, action="clear", actor=lead_reviewer)
 
+    assert str(refused.value) == (
+        "A device cannot be cleared while a safety signal is open: close it with a written "
+        "resolution first. Open: “Late incident report” (high)."
+    )
     application.refresh_from_db()
     assert application.state == S.EVIDENCE_REVIEW
     assert application.pending_clearance().countersigned_by is None
