@@ -62,6 +62,19 @@ def test_only_a_lead_reviewer_countersigns_a_clearance(organisation):
         attempt(application, "clear", colleague)
 
 
+def test_the_proposer_is_told_who_must_countersign_instead(organisation, lead_reviewer):
+    # Four eyes: "another" lead reviewer only when the proposer is one.
+    application = make_application(S.EVIDENCE_REVIEW, organisation=organisation)
+    proposer = application.pending_clearance().decided_by
+
+    with refused("You proposed this clearance: a lead reviewer must countersign it."):
+        attempt(application, "clear", proposer)
+
+    application.decisions.update(decided_by=lead_reviewer)
+    with refused("You proposed this clearance: another lead reviewer must countersign it."):
+        attempt(application, "clear", lead_reviewer)
+
+
 def test_a_conflicted_lead_reviewer_does_not_countersign(organisation, lead_reviewer):
     application = make_application(S.EVIDENCE_REVIEW, organisation=organisation)
     ConflictOfInterest.objects.create(reviewer=lead_reviewer, organisation=organisation, reason="X")
@@ -138,6 +151,20 @@ def test_acceptance_waits_for_every_criterion_to_be_assessed_and_met(organisatio
 
     application.refresh_from_db()
     assert application.state == S.SCREENING
+
+
+def test_acceptance_names_every_unmet_and_unclear_criterion(organisation, reviewer):
+    application = make_application(S.SCREENING, organisation=organisation)
+    criteria = [c.title for c in EligibilityCriterion.objects.for_application(application)]
+    assessments = ScreeningAssessment.objects.filter(application=application)
+    assessments.filter(criterion__title__in=criteria[:2]).update(outcome=ScreeningOutcome.NOT_MET)
+    assessments.filter(criterion__title=criteria[2]).update(outcome=ScreeningOutcome.UNCLEAR)
+
+    with refused(
+        f"Every eligibility criterion must be met to accept; not met: {criteria[0]}, "
+        f"{criteria[1]}; unclear (ask the manufacturer for more information): {criteria[2]}."
+    ):
+        attempt(application, "accept", reviewer)
 
 
 def test_clearance_needs_a_proposal_first(organisation, lead_reviewer):

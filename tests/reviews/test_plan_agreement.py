@@ -2,7 +2,7 @@
 that takes effect only when the manufacturer agrees it too. Checked at the services (which the
 pages, the admin and the scheduled jobs share) and on the pages."""
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -104,12 +104,15 @@ def test_a_plan_takes_effect_only_when_the_manufacturer_agrees_it(accepted, revi
 
     plan_version_send(application_id=accepted.pk, actor=reviewer)
     assert not Plan.objects.filter(application=accepted).exists()
-    version.refresh_from_db()
-    sent_on = f"{timezone.localtime(version.reviewer_agreed_at):%-d %B %Y}"
+    # Sent late on 1 June (UTC), which is already 2 June in London: the refusal names the day
+    # it was sent, in London's calendar, not the day it is read.
+    PlanVersion.objects.filter(pk=version.pk).update(
+        reviewer_agreed_at=datetime(2026, 6, 1, 23, 30, tzinfo=UTC)
+    )
     with pytest.raises(TransitionRefused) as refused:
         application_transition(application_id=accepted.pk, action="begin_testing", actor=reviewer)
     assert str(refused.value) == (
-        f"The manufacturer has not agreed the testing plan yet (sent to them on {sent_on}): "
+        "The manufacturer has not agreed the testing plan yet (sent to them on 2 June 2026): "
         "testing begins once both sides agree it."
     )
 
