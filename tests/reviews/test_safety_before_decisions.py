@@ -463,6 +463,33 @@ def test_completing_testing_early_needs_a_reason_and_a_confirmation_naming_why(r
     assert application.state == S.EVIDENCE_REVIEW
 
 
+def test_the_early_warnings_name_the_days_left_and_each_unreported_checkpoint(organisation):
+    application = make_application(S.IN_CONTROLLED_TESTING, organisation=organisation)
+    today = timezone.localdate()
+    plan = application.testing_plan
+    plan.ends_on = today + timedelta(days=3)
+    plan.save()
+    # Numbers unlike the rows' ids; a submitted report is not a shortfall, an overdue one is.
+    for sequence, status in [(7, "submitted"), (8, "overdue"), (9, "scheduled")]:
+        Checkpoint.objects.create(
+            application=application, sequence=sequence, due_on=today, status=status
+        )
+
+    assert application.testing_shortfalls() == [
+        f"The agreed plan runs until {plan.ends_on:%-d %B %Y}: 3 days early.",
+        "2 checkpoints have no report (8, 9).",
+    ]
+    Checkpoint.objects.filter(application=application, sequence=9).delete()
+    assert application.testing_shortfalls()[1:] == ["1 checkpoint has no report (8)."]
+
+
+def test_a_case_without_a_plan_or_unreported_checkpoints_has_no_early_warnings(organisation):
+    application = make_application(S.IN_CONTROLLED_TESTING, organisation=organisation)
+    application.testing_plan.delete()
+
+    assert type(application).objects.get(pk=application.pk).testing_shortfalls() == []
+
+
 def test_completing_testing_that_ran_its_course_needs_neither(reviewer):
     application = make_application(S.IN_CONTROLLED_TESTING)
     plan = application.testing_plan
