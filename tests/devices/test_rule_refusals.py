@@ -158,11 +158,12 @@ def test_acceptance_names_every_unmet_and_unclear_criterion(organisation, review
     criteria = [c.title for c in EligibilityCriterion.objects.for_application(application)]
     assessments = ScreeningAssessment.objects.filter(application=application)
     assessments.filter(criterion__title__in=criteria[:2]).update(outcome=ScreeningOutcome.NOT_MET)
-    assessments.filter(criterion__title=criteria[2]).update(outcome=ScreeningOutcome.UNCLEAR)
+    assessments.filter(criterion__title__in=criteria[2:4]).update(outcome=ScreeningOutcome.UNCLEAR)
 
     with refused(
         f"Every eligibility criterion must be met to accept; not met: {criteria[0]}, "
-        f"{criteria[1]}; unclear (ask the manufacturer for more information): {criteria[2]}."
+        f"{criteria[1]}; unclear (ask the manufacturer for more information): {criteria[2]}, "
+        f"{criteria[3]}."
     ):
         attempt(application, "accept", reviewer)
 
