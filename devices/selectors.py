@@ -134,13 +134,13 @@ def timeline(application: Application) -> list[TimelineEntry]:
             )
         )
     for message in Message.objects.filter(application=application).select_related("author"):
-        side = "Regulator" if message.from_regulator else "Manufacturer"
+        side = "regulator" if message.from_regulator else "manufacturer"
         entries.append(
             TimelineEntry(
                 at=message.created_at,
                 kind="message",
-                who=f"{message.author} ({side.lower()})",
-                title=f"Message from the {side.lower()}",
+                who=f"{message.author} ({side})",
+                title=f"Message from the {side}",
                 body=message.body,
             )
         )
@@ -166,7 +166,7 @@ def timeline(application: Application) -> list[TimelineEntry]:
             )
     # Model changes: each notice and each decision on it, as the audit trail records them.
     for entry in application.audit_entries.filter(model_change__isnull=False).select_related(
-        "actor", "model_change"
+        "actor"
     ):
         entries.append(
             TimelineEntry(
@@ -210,7 +210,8 @@ def evidence_groups(application: Application) -> list[EvidenceGroup]:
     """The application's evidence by kind: the required kinds always (present or not), then
     any other kind that has been uploaded. One query, whatever the number of versions."""
     by_kind: dict[str, list[EvidenceDocument]] = defaultdict(list)
-    for document in application.evidence.select_related("uploaded_by").order_by("kind", "-version"):
+    # Newest first within each kind; the kinds' order comes from the loop below, not the query.
+    for document in application.evidence.select_related("uploaded_by").order_by("-version"):
         by_kind[document.kind].append(document)
     groups = []
     for kind in [*REQUIRED_EVIDENCE, *(k for k in EvidenceKind if k not in REQUIRED_EVIDENCE)]:

@@ -171,6 +171,25 @@ def test_it_refuses_an_answer_sent_from_a_page_showing_an_older_state(organisati
     assert InformationRequest.objects.get(application=application).responded_at is None
 
 
+def test_it_refuses_an_answer_when_no_request_is_open(organisation, manufacturer):
+    # The state says information was asked for, but the request was answered already: there
+    # is nothing to answer, and neither the case nor the earlier answer changes.
+    application = make_application(S.INFORMATION_REQUESTED, organisation=organisation)
+    InformationRequest.objects.filter(application=application).update(
+        response="Earlier.", responded_at=timezone.now()
+    )
+
+    with pytest.raises(
+        TransitionRefused, match=r"^There is no open information request to answer\.$"
+    ):
+        information_respond(application_id=application.pk, actor=manufacturer, response="Again.")
+
+    application.refresh_from_db()
+    assert application.state == S.INFORMATION_REQUESTED
+    assert InformationRequest.objects.get(application=application).response == "Earlier."
+    assert not ApplicationEvent.objects.filter(application=application).exists()
+
+
 def test_it_lists_a_permission_refusal_for_a_person_but_not_for_the_system(organisation, reviewer):
     application = make_application(S.DRAFT, organisation=organisation)
 

@@ -20,6 +20,7 @@ from devices.models import (
     EvidenceDocument,
     EvidenceKind,
     Message,
+    OrganisationRole,
 )
 from devices.selectors import device_is_fixed
 from devices.services import (
@@ -106,6 +107,33 @@ def test_it_refuses_every_change_from_a_member_without_the_manufacturer_role(
     assert device.version == "2.1"
     assert EvidenceDocument.objects.count() == before
     assert not Message.objects.exists()
+
+
+def test_it_refuses_a_viewer_starting_an_application_or_registering_a_device(organisation):
+    viewer = make_manufacturer(
+        organisation, org_role=OrganisationRole.VIEWER, email="viewer@example.test"
+    )
+    why = (
+        f"Your role in {organisation} is viewer: "
+        "only its administrators and contributors can change its records."
+    )
+
+    with refused(PermissionError, why):
+        application_create(actor=viewer, call=CallFactory())
+    with refused(PermissionError, why):
+        device_save(actor=viewer, device=DeviceFactory.build(organisation=None, created_by=None))
+
+    assert not organisation.applications.exists()
+    assert not organisation.devices.exists()
+
+
+def test_it_refuses_a_new_application_from_a_member_without_the_manufacturer_role(
+    organisation, former_member
+):
+    with refused(PermissionError, f"Only {organisation}'s own team can do this."):
+        application_create(actor=former_member, call=CallFactory())
+
+    assert not organisation.applications.exists()
 
 
 # --- Row locks -------------------------------------------------------------------------------
@@ -332,7 +360,11 @@ def test_it_fixes_a_device_once_any_application_for_it_left_draft(
     device.version = "9.9"
 
     assert device_is_fixed(device)
-    with pytest.raises(TransitionRefused, match="record is fixed"):
+    with refused(
+        TransitionRefused,
+        f"{device} is part of a submitted application, so its record is fixed. "
+        "Register the changed device as a new version instead.",
+    ):
         device_save(actor=manufacturer, device=device)
 
     device.refresh_from_db()
@@ -355,7 +387,7 @@ def test_it_refuses_another_organisation_editing_a_device(organisation, other_ma
     device = DeviceFactory(organisation=organisation)
     device.version = "6.6"
 
-    with pytest.raises(PermissionError, match="organisation's own team"):
+    with refused(PermissionError, "Only the organisation's own team can edit this device."):
         device_save(actor=other_manufacturer, device=device)
 
     device.refresh_from_db()
@@ -369,7 +401,7 @@ def test_it_refuses_evidence_from_another_organisation(organisation, other_manuf
     application = make_application(S.SUBMITTED, organisation=organisation)
     before = EvidenceDocument.objects.count()
 
-    with pytest.raises(PermissionError, match="organisation's own team"):
+    with refused(PermissionError, "Only the organisation's own team can upload evidence."):
         upload(application, other_manufacturer)
 
     assert EvidenceDocument.objects.count() == before
@@ -430,7 +462,7 @@ def test_it_refuses_evidence_when_the_case_was_decided_after_the_page_was_read(
 def test_it_refuses_a_message_from_another_organisation(organisation, other_manufacturer):
     application = make_application(S.SUBMITTED, organisation=organisation)
 
-    with pytest.raises(PermissionError, match="organisation's own team"):
+    with refused(PermissionError, "Only the organisation's own team can message on this case."):
         message_post(application=application, author=other_manufacturer, body="Hello")
 
     assert not Message.objects.exists()
@@ -439,7 +471,7 @@ def test_it_refuses_a_message_from_another_organisation(organisation, other_manu
 def test_it_refuses_an_empty_message(organisation, manufacturer):
     application = make_application(S.SUBMITTED, organisation=organisation)
 
-    with pytest.raises(TransitionRefused, match="Write a message"):
+    with refused(TransitionRefused, "Write a message before sending."):
         message_post(application=application, author=manufacturer, body="  \n ")
 
     assert not Message.objects.exists()

@@ -2,12 +2,14 @@
 outside it is held for a reviewer (or refused when evidence is missing), and a reviewer
 accepts, refuses, or refuses and suspends testing."""
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
 from django.core.exceptions import ValidationError
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from devices.model_versions import current_model_version
@@ -202,6 +204,46 @@ def test_a_reviewer_decides_a_held_change(
     assert AuditEntry.objects.filter(
         model_change=change, action=AuditAction.MODEL_CHANGE_DECIDED
     ).exists()
+
+
+def test_the_case_story_shows_each_model_change_entry_with_who_and_why_in_fixed_queries(
+    manufacturer, reviewer, case
+):
+    held = notify(manufacturer, case, kind=ChangeKind.ARCHITECTURE)
+    with time_machine.travel(NOW + timedelta(hours=1), tick=False):
+        model_change_decide(
+            actor=reviewer, change_id=held.pk, decision="accept", reason="Validation reviewed."
+        )
+    # An entry no person made (recorded by Airlock itself) is told apart from a person's.
+    AuditEntry.objects.create(
+        application=case,
+        action=AuditAction.MODEL_CHANGE_DECIDED,
+        summary="Model change to 2.0 noted.",
+        model_change=held,
+        created_at=NOW + timedelta(hours=2),
+    )
+
+    with CaptureQueriesContext(connection) as queries:
+        entries = timeline(case)
+    story = [(e.at, e.who, e.title, e.body) for e in entries if e.kind == "model_change"]
+
+    # Events, messages, requests and model changes, each with its people: one query apiece.
+    assert len(queries) == 4
+    assert story == [
+        (
+            NOW,
+            str(manufacturer),
+            "Model change to 2.0 notified: Outside the change protocol: held for a reviewer.",
+            "\n".join(held.problems),
+        ),
+        (
+            NOW + timedelta(hours=1),
+            str(reviewer),
+            "Model change to 2.0 accepted.",
+            "Validation reviewed.",
+        ),
+        (NOW + timedelta(hours=2), "Airlock", "Model change to 2.0 noted.", ""),
+    ]
 
 
 def test_it_refuses_to_decide_a_change_twice_or_without_a_reason(manufacturer, reviewer, case):

@@ -2,7 +2,7 @@
 that takes effect only when the manufacturer agrees it too. Checked at the services (which the
 pages, the admin and the scheduled jobs share) and on the pages."""
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -95,13 +95,26 @@ def _agree(application, actor, version):
 
 def test_a_plan_takes_effect_only_when_the_manufacturer_agrees_it(accepted, reviewer, manufacturer):
     version = plan_version_save(application_id=accepted.pk, actor=reviewer, details=_details())
-    with pytest.raises(TransitionRefused, match="Agree a testing plan with the manufacturer"):
+    with pytest.raises(TransitionRefused) as refused:
         application_transition(application_id=accepted.pk, action="begin_testing", actor=reviewer)
+    assert str(refused.value) == (
+        "Agree a testing plan with the manufacturer first: draft it with its metric "
+        "thresholds, send it, and testing can begin once they agree it."
+    )
 
     plan_version_send(application_id=accepted.pk, actor=reviewer)
     assert not Plan.objects.filter(application=accepted).exists()
-    with pytest.raises(TransitionRefused, match="The manufacturer has not agreed"):
+    # Sent late on 1 June (UTC), which is already 2 June in London: the refusal names the day
+    # it was sent, in London's calendar, not the day it is read.
+    PlanVersion.objects.filter(pk=version.pk).update(
+        reviewer_agreed_at=datetime(2026, 6, 1, 23, 30, tzinfo=UTC)
+    )
+    with pytest.raises(TransitionRefused) as refused:
         application_transition(application_id=accepted.pk, action="begin_testing", actor=reviewer)
+    assert str(refused.value) == (
+        "The manufacturer has not agreed the testing plan yet (sent to them on 2 June 2026): "
+        "testing begins once both sides agree it."
+    )
 
     _agree(accepted, manufacturer, version)
     application_transition(application_id=accepted.pk, action="begin_testing", actor=reviewer)

@@ -90,9 +90,12 @@ def test_proposing_clearance_is_refused_naming_the_open_signals(under_review, re
             application_id=under_review.pk, actor=reviewer, kind="clear", rationale="All met."
         )
 
-    assert "cannot be cleared while safety signals are open" in str(refused.value)
-    assert "“Missed nodules in the over-65s” (critical)" in str(refused.value)
-    assert "“Override rate rising” (medium)" in str(refused.value)
+    # Every open signal named, oldest first, and how many there are.
+    assert str(refused.value) == (
+        "A device cannot be cleared while safety signals are open: close all 2 with a written "
+        "resolution first. Open: “Missed nodules in the over-65s” (critical); "
+        "“Override rate rising” (medium)."
+    )
     assert not Decision.objects.filter(application=under_review).exists()
 
 
@@ -116,9 +119,13 @@ def test_countersigning_is_refused_while_a_signal_raised_after_the_proposal_is_o
 
     with pytest.raises(TransitionRefused, match="“Late incident report”"):
         clearance_countersign(application_id=application.pk, actor=lead_reviewer)
-    with pytest.raises(TransitionRefused, match="safety signal is open"):
+    with pytest.raises(TransitionRefused) as refused:
         application_transition(application_id=application.pk, action="clear", actor=lead_reviewer)
 
+    assert str(refused.value) == (
+        "A device cannot be cleared while a safety signal is open: close it with a written "
+        "resolution first. Open: “Late incident report” (high)."
+    )
     application.refresh_from_db()
     assert application.state == S.EVIDENCE_REVIEW
     assert application.pending_clearance().countersigned_by is None
@@ -454,6 +461,33 @@ def test_completing_testing_early_needs_a_reason_and_a_confirmation_naming_why(r
     )
     application.refresh_from_db()
     assert application.state == S.EVIDENCE_REVIEW
+
+
+def test_the_early_warnings_name_the_days_left_and_each_unreported_checkpoint(organisation):
+    application = make_application(S.IN_CONTROLLED_TESTING, organisation=organisation)
+    today = timezone.localdate()
+    plan = application.testing_plan
+    plan.ends_on = today + timedelta(days=3)
+    plan.save()
+    # Numbers unlike the rows' ids; a submitted report is not a shortfall, an overdue one is.
+    for sequence, status in [(7, "submitted"), (8, "overdue"), (9, "scheduled")]:
+        Checkpoint.objects.create(
+            application=application, sequence=sequence, due_on=today, status=status
+        )
+
+    assert application.testing_shortfalls() == [
+        f"The agreed plan runs until {plan.ends_on:%-d %B %Y}: 3 days early.",
+        "2 checkpoints have no report (8, 9).",
+    ]
+    Checkpoint.objects.filter(application=application, sequence=9).delete()
+    assert application.testing_shortfalls()[1:] == ["1 checkpoint has no report (8)."]
+
+
+def test_a_case_without_a_plan_or_unreported_checkpoints_has_no_early_warnings(organisation):
+    application = make_application(S.IN_CONTROLLED_TESTING, organisation=organisation)
+    application.testing_plan.delete()
+
+    assert type(application).objects.get(pk=application.pk).testing_shortfalls() == []
 
 
 def test_completing_testing_that_ran_its_course_needs_neither(reviewer):
