@@ -223,8 +223,8 @@ def test_it_tells_the_case_story_in_order_with_who_did_what_in_a_fixed_number_of
         entries = timeline(application)
         story = [(e.kind, e.who, e.title, e.body, e.state, e.event) for e in entries]
 
-    # Events, messages, requests (with who asked and who answered) and model changes.
-    assert len(queries) == 4
+    # Events, messages, requests (with who asked and who answered), model changes and incidents.
+    assert len(queries) == 5
     assert [entry.at for entry in entries] == sorted(entry.at for entry in entries)
     assert story == [
         (

@@ -227,8 +227,9 @@ def test_the_case_story_shows_each_model_change_entry_with_who_and_why_in_fixed_
         entries = timeline(case)
     story = [(e.at, e.who, e.title, e.body) for e in entries if e.kind == "model_change"]
 
-    # Events, messages, requests and model changes, each with its people: one query apiece.
-    assert len(queries) == 4
+    # Events, messages, requests, model changes and incidents, each with its people: one query
+    # apiece.
+    assert len(queries) == 5
     assert story == [
         (
             NOW,
