@@ -4,12 +4,24 @@ figures and where drift detection warned. The page itself is tested in
 `test_monitoring_views.py`."""
 
 from dataclasses import dataclass, field
+from datetime import timedelta
 from decimal import Decimal
 from types import SimpleNamespace
 
-from reviews.models import Comparator, Metric
-from reviews.monitoring.performance import MetricPoint, MetricSeries, VersionFigures
+import pytest
+from django.utils import timezone
+
+from devices.models import ApplicationState, CheckpointReport, ModelVersion
+from postclearance.models import MonitoringPlan
+from reviews.models import Checkpoint, Comparator, Metric, MetricThreshold, TestingPlan
+from reviews.monitoring.performance import (
+    MetricPoint,
+    MetricSeries,
+    VersionFigures,
+    performance_series,
+)
 from reviews.statistics import wilson_interval
+from tests.factories import make_application
 
 
 @dataclass
@@ -136,3 +148,65 @@ def test_it_says_in_words_what_the_chart_shows():
     assert MetricSeries(Threshold(), [point(1, None)]).summary == (
         "Calibration slope: no figures reported yet (at least 0.9)."
     )
+
+
+@pytest.mark.django_db
+def test_it_reads_each_metric_across_the_testing_checkpoints_in_two_queries(
+    manufacturer, reviewer, django_assert_num_queries
+):
+    # The factory's plan: sensitivity at least 0.90, critical below 0.80.
+    case = make_application(ApplicationState.IN_CONTROLLED_TESTING)
+    plan = TestingPlan.objects.get(application=case)
+    TestingPlan.objects.filter(pk=plan.pk).update(min_sample=50)
+    MetricThreshold.objects.create(plan=plan, metric=Metric.AUROC, value="0.85")
+    today = timezone.localdate()
+    version = ModelVersion.objects.create(device=case.device, label="2.1", released_on=today)
+    second = Checkpoint.objects.create(application=case, sequence=2, due_on=today)
+    first = Checkpoint.objects.create(application=case, sequence=1, due_on=today)
+    third = Checkpoint.objects.create(application=case, sequence=3, due_on=today)
+    CheckpointReport.objects.create(
+        checkpoint=first,
+        submitted_by=manufacturer,
+        cases_processed=60,
+        metrics={"sensitivity": 0.95, "auroc": 0.9},
+        counts={"sensitivity": [57, 60]},
+        model_version=version,
+    )
+    CheckpointReport.objects.create(
+        checkpoint=second,
+        submitted_by=manufacturer,
+        cases_processed=40,
+        metrics={"sensitivity": 0.75, "auroc": 0.8},
+        counts={"sensitivity": [30, 40]},
+    )
+    # A cleared device's monitoring checkpoints belong to their own plan's page.
+    monitoring = MonitoringPlan.objects.create(
+        application=case,
+        starts_on=today,
+        ends_on=today + timedelta(days=90),
+        cadence_days=28,
+        set_up_by=reviewer,
+    )
+    Checkpoint.objects.create(
+        application=case, sequence=4, due_on=today, monitoring_plan=monitoring
+    )
+    other = make_application(ApplicationState.IN_CONTROLLED_TESTING)
+    Checkpoint.objects.create(application=other, sequence=1, due_on=today)
+
+    with django_assert_num_queries(2):
+        series = performance_series(case)
+        points = {s.threshold.metric: s.points for s in series}
+        versions = {s.threshold.metric: [p.version for p in s.points] for s in series}
+
+    assert set(points) == {Metric.SENSITIVITY, Metric.AUROC}
+    assert points[Metric.SENSITIVITY] == [
+        MetricPoint(first, Decimal("0.95"), "Met", wilson_interval(57, 60), "2.1"),
+        MetricPoint(second, Decimal("0.75"), "Too small to judge", wilson_interval(30, 40), ""),
+        MetricPoint(third, None, "Not reported", None, ""),
+    ]
+    assert [(p.value, p.status) for p in points[Metric.AUROC]] == [
+        (Decimal("0.9"), "Met"),
+        (Decimal("0.8"), "Breach"),
+        (None, "Not reported"),
+    ]
+    assert versions[Metric.AUROC] == ["2.1", "", ""]
