@@ -234,10 +234,6 @@ def plan_for_checkpoint(checkpoint: Checkpoint) -> tuple[object | None, list]:
     return plan, list(plan.thresholds.all()) if plan else []
 
 
-def breaches(comparator: str, limit: Decimal, value: Decimal) -> bool:
-    return value < limit if comparator == Comparator.AT_LEAST else value > limit
-
-
 @dataclass(frozen=True)
 class Finding:
     severity: str

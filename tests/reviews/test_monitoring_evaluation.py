@@ -24,7 +24,7 @@ from reviews.models import (
     SignalSeverity,
     SignalSource,
 )
-from reviews.monitoring import incidents, reports, signals
+from reviews.monitoring import SWEEP_GRACE, incidents, reports, signals
 from tests.factories import make_application
 
 pytestmark = pytest.mark.django_db
@@ -316,6 +316,19 @@ def test_the_sweep_evaluates_reports_a_lost_message_left_behind(
     assert (raised, again) == (1, 0)
     report.refresh_from_db()
     assert report.evaluated_at is not None
+
+
+@pytest.mark.parametrize(
+    ("after", "evaluated"),
+    [(SWEEP_GRACE, 0), (SWEEP_GRACE + timedelta(microseconds=1), 1)],
+)
+def test_the_sweep_leaves_a_report_to_its_task_until_the_grace_has_passed(
+    manufacturer, checkpoint, unevaluated, after, evaluated
+):
+    report = unevaluated(manufacturer, checkpoint, sensitivity=0.85)
+
+    with time_machine.travel(report.submitted_at + after, tick=False):
+        assert reports.pending_reports_evaluate() == evaluated
 
 
 def test_the_assigned_reviewer_is_emailed_about_a_breach(

@@ -62,6 +62,9 @@ def test_the_statement_is_built_once_and_still_reads_the_data_each_time(reviewer
 
 
 def test_each_reader_window_and_day_has_its_own_statement(reviewer, lead_reviewer):
+    # The statements are kept per process, keyed by user id and day: an earlier test in the
+    # same process (ids are reused after each test's rollback) may have kept these very keys.
+    _compiled().clear()
     make_application(S.SUBMITTED)
     filters = QueueFilters()
     QueueRows(user=reviewer, filters=filters)[0:25]

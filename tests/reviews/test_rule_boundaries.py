@@ -13,7 +13,8 @@ import pytest
 import time_machine
 
 from devices.models import ApplicationState
-from reviews.models import Checkpoint, Comparator, SignalSeverity
+from reviews.judging import Verdict, judge
+from reviews.models import Checkpoint, Comparator, Metric, MetricThreshold, SignalSeverity
 from reviews.monitoring import checkpoints, reports
 from reviews.monitoring.checkpoints import checkpoint_due_dates, checkpoints_sweep
 from tests.factories import make_application
@@ -45,8 +46,11 @@ def at(day: date):
 )
 def test_it_breaches_a_threshold_only_beyond_its_value(comparator, offset, breached):
     limit = Decimal("0.90")
+    threshold = MetricThreshold(metric=Metric.AUROC, comparator=comparator, value=limit)
 
-    assert reports.breaches(comparator, limit, limit + offset) is breached
+    verdict = judge(threshold, limit + offset, None, 0).verdict
+
+    assert verdict == (Verdict.BREACH if breached else Verdict.MET)
 
 
 @pytest.fixture

@@ -1,5 +1,7 @@
 """The statistics module against published reference values, and its properties."""
 
+import re
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -109,3 +111,78 @@ def test_it_never_lets_a_cusum_go_negative(values):
     for step in tabular_cusum(values, target=0.9, slack=0.01, limit=0.05):
         assert step.upper >= 0
         assert step.lower >= 0
+
+
+def test_it_keeps_the_counts_it_was_given():
+    interval = wilson_interval(81, 263)
+
+    assert (interval.successes, interval.trials) == (81, 263)
+
+
+@pytest.mark.parametrize(("successes", "trials"), [(0, 1), (1, 1)])
+def test_it_takes_a_single_trial(successes, trials):
+    interval = wilson_interval(successes, trials)
+
+    assert 0 <= interval.lower <= successes <= interval.upper <= 1
+
+
+@pytest.mark.parametrize(
+    ("successes", "trials", "message"),
+    [
+        (0, 0, "A proportion needs at least one trial."),
+        (0, -1, "A proportion needs at least one trial."),
+        (-1, 10, "Successes must be between 0 and the number of trials."),
+        (11, 10, "Successes must be between 0 and the number of trials."),
+    ],
+)
+def test_it_says_which_count_is_impossible(successes, trials, message):
+    with pytest.raises(ValueError, match=f"^{re.escape(message)}$"):
+        wilson_interval(successes, trials)
+
+
+# Sums landing exactly on the decision interval, in values a binary float holds exactly
+# (target 10, slack 0.5, limit 5): a CUSUM alarms only once a sum is beyond the limit.
+@pytest.mark.parametrize(
+    ("value", "upper", "lower", "alarm"),
+    [
+        (15.5, 5.0, 0.0, False),
+        (15.75, 5.25, 0.0, True),
+        (4.5, 0.0, 5.0, False),
+        (4.25, 0.0, 5.25, True),
+    ],
+)
+def test_it_alarms_only_beyond_the_limit(value, upper, lower, alarm):
+    (step,) = tabular_cusum([value], target=10, slack=0.5, limit=5)
+
+    assert (step.value, step.upper, step.lower, step.alarm) == (value, upper, lower, alarm)
+
+
+def test_it_accumulates_each_side_from_the_last_step():
+    steps = tabular_cusum([12.5, 12.5, 7.5, 7.5, 7.5], target=10, slack=0.5, limit=50)
+
+    assert [(step.upper, step.lower) for step in steps] == [
+        (2.0, 0.0),
+        (4.0, 0.0),
+        (1.0, 2.0),
+        (0.0, 4.0),
+        (0.0, 6.0),
+    ]
+
+
+def test_it_finds_no_slide_at_exactly_the_limit():
+    assert downward_slide([4.5], target=10, slack=0.5, limit=5) is None
+    assert downward_slide([9.5, 7, 7.5], target=10, slack=0.5, limit=5) is None
+
+
+def test_it_dates_a_slide_from_before_the_first_figure_when_it_never_rested():
+    # The lower sum is 2, 4.5, 5.5: never zero, so the slide began before the first figure.
+    slide = downward_slide([7.5, 7.0, 8.5], target=10, slack=0.5, limit=5)
+
+    assert (slide.alarm_index, slide.started_after, slide.shortfall) == (2, -1, 5.5)
+
+
+def test_it_dates_a_slide_from_the_last_figure_on_target():
+    slide = downward_slide([10, 7.5, 10, 7.5, 7.0], target=10, slack=0.5, limit=5)
+
+    # The lower sum is 0, 2, 1.5, 3.5, 6: it never returned to zero after the first figure.
+    assert (slide.alarm_index, slide.started_after, slide.shortfall) == (4, 0, 6.0)
