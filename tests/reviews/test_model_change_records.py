@@ -14,7 +14,14 @@ import time_machine
 from django.core.exceptions import ValidationError
 from django.urls import reverse
 
-from devices.models import AiType, Application, ApplicationEvent, ApplicationState, ModelVersion
+from airlock.roles import Role
+from devices.models import (
+    AiType,
+    Application,
+    ApplicationEvent,
+    ApplicationState,
+    ModelVersion,
+)
 from devices.services import TransitionRefused
 from notifications.models import Notification, NotificationKind
 from reviews.model_changes import (
@@ -23,9 +30,16 @@ from reviews.model_changes import (
     model_change_decide,
     model_change_notify,
 )
-from reviews.models import AuditAction, AuditEntry, ChangeKind, ModelChange, ModelChangeStatus
+from reviews.models import (
+    AuditAction,
+    AuditEntry,
+    ChangeKind,
+    ConflictOfInterest,
+    ModelChange,
+    ModelChangeStatus,
+)
 from reviews.monitoring.reports import report_figures_clean
-from tests.factories import make_application, make_manufacturer
+from tests.factories import UserFactory, make_application, make_manufacturer
 from tests.refusals import refused
 
 pytestmark = pytest.mark.django_db
@@ -385,8 +399,16 @@ def test_a_decision_is_refused_in_words(manufacturer, reviewer, case):
     with pytest.raises(ValidationError) as empty:
         decide(held, reason=" \n")
     assert empty.value.message_dict == {"reason": ["Give the reason for the decision."]}
-    with pytest.raises(PermissionError):
+    with refused(PermissionError, "Only regulator reviewers can do this."):
         decide(held, actor=manufacturer)
+    conflicted = UserFactory(role=Role.REVIEWER, email="conflicted@example.test")
+    ConflictOfInterest.objects.create(
+        reviewer=conflicted, organisation=case.organisation, reason="Shares."
+    )
+    with refused(
+        PermissionError, f"You have declared a conflict of interest with {case.organisation}."
+    ):
+        decide(held, actor=conflicted)
     with refused(
         TransitionRefused,
         "This change is within the change protocol: recorded: there is nothing to decide.",
