@@ -366,7 +366,8 @@ def test_a_decision_is_recorded_audited_and_told_to_the_team(
         [manufacturer.pk, colleague.pk]
     )
     notice = told.first()
-    assert (notice.key, notice.url) == (
+    assert (notice.application, notice.key, notice.url) == (
+        case,
         f"model-change:{change.pk}:{status}",
         reverse("devices:model-changes", args=[case.pk]),
     )
