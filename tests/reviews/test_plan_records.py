@@ -523,3 +523,23 @@ def test_a_first_plan_is_revised_not_withdrawn(accepted, reviewer):
         plan_version_withdraw(application_id=accepted.pk, actor=reviewer, reason="No.")
 
     assert PlanVersion.objects.get(application=accepted).withdrawn_at is None
+
+
+def test_a_return_reaches_the_sender_besides_the_assignee_but_never_the_actor(
+    accepted, reviewer, lead_reviewer, admin_user, manufacturer
+):
+    plan_version_save(application_id=accepted.pk, actor=lead_reviewer, details=_details())
+    version = _return(accepted, manufacturer, _send(accepted, lead_reviewer))
+    # An administrator may act on both sides; they are not told of their own return.
+    plan_version_save(application_id=accepted.pk, actor=admin_user, details=_details(notes="B."))
+    _return(accepted, admin_user, _send(accepted, admin_user))
+
+    notices = Notification.objects.filter(kind=NotificationKind.PLAN_RETURNED)
+    assert sorted(notices.values_list("recipient", "key")) == sorted(
+        [
+            (reviewer.pk, f"plan:{version.pk}:returned:1"),
+            (lead_reviewer.pk, f"plan:{version.pk}:returned:1"),
+            (reviewer.pk, f"plan:{version.pk}:returned:2"),
+        ]
+    )
+    assert {notice.application for notice in notices} == {accepted}
