@@ -121,6 +121,22 @@ def test_it_refuses_an_inactive_criterion_and_an_empty_comment(organisation, rev
     assert not ScreeningAssessment.objects.filter(application=application).exists()
 
 
+def test_it_refuses_an_assessment_sent_from_a_page_showing_an_older_state(organisation, reviewer):
+    application = make_application(S.SCREENING, organisation=organisation)
+    application.screening_assessments.all().delete()
+    criterion = EligibilityCriterion.objects.filter(is_active=True).first()
+
+    with pytest.raises(TransitionRefused, match="Someone else changed this application"):
+        screening_assess(
+            application_id=application.pk,
+            actor=reviewer,
+            outcomes=[CriterionOutcome(criterion.pk, "met", "Fine.")],
+            expected_state=S.SUBMITTED,
+        )
+
+    assert not ScreeningAssessment.objects.filter(application=application).exists()
+
+
 def test_it_records_an_assessment_trimmed_and_revises_it_in_place(organisation, reviewer):
     application = make_application(S.SCREENING, organisation=organisation)
     application.screening_assessments.all().delete()
