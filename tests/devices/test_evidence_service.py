@@ -6,7 +6,6 @@ test_evidence_storage.py; these pin the service's own words, which every caller 
 """
 
 import logging
-import re
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -16,6 +15,7 @@ from devices.models import ApplicationState, EvidenceDocument, EvidenceKind
 from devices.services import TransitionRefused, evidence_upload
 from devices.uploads import InspectedUpload
 from tests.factories import make_application
+from tests.refusals import refused
 
 pytestmark = pytest.mark.django_db
 
@@ -87,7 +87,7 @@ def test_it_refuses_an_upload_the_store_did_not_keep_and_records_nothing(
     monkeypatch.setattr(storage, "store_verified", failing_store)
     before = EvidenceDocument.objects.count()
 
-    with pytest.raises(TransitionRefused, match=f"^{re.escape(message)}$"):
+    with refused(TransitionRefused, message):
         upload(application, manufacturer)
 
     assert EvidenceDocument.objects.count() == before

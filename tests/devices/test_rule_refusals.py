@@ -6,8 +6,6 @@ sentence people read, so a rule whose words lost their subject, their count or t
 what is missing fails here. Mutation testing (docs/TESTING.md) found these unpinned.
 """
 
-import re
-
 import pytest
 from django.utils import timezone
 
@@ -21,6 +19,7 @@ from reviews.models import (
     ScreeningOutcome,
 )
 from tests.factories import UserFactory, make_application
+from tests.refusals import refused as whole_refusal
 
 pytestmark = pytest.mark.django_db
 
@@ -28,7 +27,7 @@ S = ApplicationState
 
 
 def refused(message):
-    return pytest.raises(TransitionRefused, match=f"^{re.escape(message)}$")
+    return whole_refusal(TransitionRefused, message)
 
 
 def attempt(application, action, actor, **kwargs):

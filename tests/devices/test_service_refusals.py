@@ -6,7 +6,6 @@ services directly. Each test here names who may not, in which state, or under wh
 and checks that nothing changed.
 """
 
-import re
 from datetime import timedelta
 
 import pytest
@@ -37,6 +36,7 @@ from devices.services import (
 from devices.uploads import InspectedUpload
 from tests.factories import CallFactory, DeviceFactory, make_application, make_manufacturer
 from tests.locks import row_locks
+from tests.refusals import refused
 
 pytestmark = pytest.mark.django_db
 
@@ -51,11 +51,6 @@ def pdf_upload() -> InspectedUpload:
         name="evaluation.pdf",
         content_type="application/pdf",
     )
-
-
-def refused(exception, message):
-    """The refusal and its whole message: people read it, and a lost word is a changed rule."""
-    return pytest.raises(exception, match=f"^{re.escape(message)}$")
 
 
 def upload(application, actor):
