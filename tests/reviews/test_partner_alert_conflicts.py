@@ -26,8 +26,8 @@ from reviews.monitoring.signals import (
     safety_signal_share,
     safety_signal_status_set,
 )
-from reviews.network.models import AlertReceipt, DeliveryStatus, ReceiptKind
 from tests.factories import make_application
+from tests.partner_sharing import share_with_two_partners
 
 pytestmark = pytest.mark.django_db
 
@@ -51,30 +51,7 @@ def shared(organisation):
         description="Below the agreed threshold.",
         shared_at=when,
     )
-    answered, silent = (
-        PartnerRegulator.objects.create(
-            name=name, country="X", webhook_url=f"https://{name.lower()}.example/in"
-        )
-        for name in ("Answering", "Silent")
-    )
-    for partner in (answered, silent):
-        AlertDelivery.objects.create(
-            signal=signal,
-            partner=partner,
-            status=DeliveryStatus.DELIVERED,
-            attempts=1,
-            last_attempt_at=when,
-            delivered_at=when,
-        )
-    AlertReceipt.objects.create(
-        signal=signal,
-        partner=answered,
-        kind=ReceiptKind.TRIAGED,
-        alert_version=1,
-        assessment="relevant",
-        note=NOTE,
-        issued_at=when,
-    )
+    share_with_two_partners(signal, delivered_at=when, note=NOTE, answered_at=when)
     return signal
 
 

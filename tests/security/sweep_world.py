@@ -26,7 +26,6 @@ from observers.invitations import observer_invite
 from observers.models import ObserverGrant
 from postclearance.models import MonitoringPlan, MonitoringThreshold
 from reviews.models import (
-    AlertDelivery,
     Assignment,
     ChangeKind,
     Checkpoint,
@@ -44,7 +43,6 @@ from reviews.models import (
     SignalSeverity,
     SignalSource,
 )
-from reviews.network.models import AlertReceipt, Assessment, DeliveryStatus, ReceiptKind
 from teams.api_keys import api_key_create
 from teams.services import invitation_send
 from tests.factories import (
@@ -54,6 +52,7 @@ from tests.factories import (
     make_application,
     make_manufacturer,
 )
+from tests.partner_sharing import share_with_two_partners
 from tests.security.sweep_routes import MARKER, World
 
 
@@ -245,29 +244,11 @@ def _partner_alerts(signal) -> None:
     shared = timezone.now() - timedelta(days=3)
     SafetySignal.objects.filter(pk=signal.pk).update(shared_at=shared)
     signal.shared_at = shared
-    answered, silent = (
-        PartnerRegulator.objects.create(
-            name=name, country="X", webhook_url=f"https://{slug}.example/hooks"
-        )
-        for name, slug in (("Answering Regulator", "answering"), ("Silent Regulator", "silent"))
-    )
-    for partner in (answered, silent):
-        AlertDelivery.objects.create(
-            signal=signal,
-            partner=partner,
-            status=DeliveryStatus.DELIVERED,
-            attempts=1,
-            last_attempt_at=shared,
-            delivered_at=shared,
-        )
-    AlertReceipt.objects.create(
-        signal=signal,
-        partner=answered,
-        kind=ReceiptKind.TRIAGED,
-        alert_version=1,
-        assessment=Assessment.RELEVANT,
+    share_with_two_partners(
+        signal,
+        delivered_at=shared,
         note=f"Seen on our market too. {MARKER}",
-        issued_at=shared + timedelta(hours=1),
+        answered_at=shared + timedelta(hours=1),
     )
 
 
