@@ -21,17 +21,17 @@ def running_plan(plans: list[MonitoringPlan]) -> MonitoringPlan | None:
     return next((plan for plan in plans if plan.is_running), None)
 
 
-def _running(plans: QuerySet[MonitoringPlan]) -> QuerySet[MonitoringPlan]:
-    """Active and not past their end."""
+def running(plans: QuerySet[MonitoringPlan]) -> QuerySet[MonitoringPlan]:
+    """Active and not past their end: the plans that cover their cases today."""
     return plans.filter(status=MonitoringStatus.ACTIVE, ends_on__gte=timezone.localdate())
 
 
 def under_monitoring(applications: QuerySet[Application]) -> QuerySet[MonitoringPlan]:
     """The running monitoring plans of these cases (active and not past their end)."""
-    return _running(MonitoringPlan.objects.filter(application__in=applications))
+    return running(MonitoringPlan.objects.filter(application__in=applications))
 
 
 def is_under_monitoring() -> Exists:
     """For a query of cases: whether each has a running plan, as an EXISTS inside that same
     query (the queue's rows read it without a query of their own)."""
-    return Exists(_running(MonitoringPlan.objects.filter(application=OuterRef("pk"))))
+    return Exists(running(MonitoringPlan.objects.filter(application=OuterRef("pk"))))

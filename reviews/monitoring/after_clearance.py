@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from devices.models import Application, ApplicationState
 from postclearance.models import MonitoringPlan, MonitoringStatus
+from postclearance.selectors import running
 
 CLEARED = ApplicationState.CLEARED
 
@@ -31,11 +32,7 @@ def covering_plan(application: Application) -> MonitoringPlan | None:
     """The post-clearance monitoring plan that covers this cleared case today, if any."""
     if application.state != CLEARED:
         return None
-    return MonitoringPlan.objects.filter(
-        application=application,
-        status=MonitoringStatus.ACTIVE,
-        ends_on__gte=timezone.localdate(),
-    ).first()
+    return running(MonitoringPlan.objects.filter(application=application)).first()
 
 
 def uncovered_refusal(application: Application, *, subject: str, elsewhere: str) -> str:
